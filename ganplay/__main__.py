@@ -1,0 +1,5 @@
+import sys
+
+from ganplay.cli import main
+
+sys.exit(main())

@@ -1,0 +1,149 @@
+"""Command line: ``ganplay`` opens the GUI; ``ganplay train …`` trains headless.
+
+Every user error ends as one line on stderr and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ganplay.errors import GanplayError
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line (plus a hint), exiting 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, gui: bool) -> None:
+    p.add_argument("--model", help="model name (default: toy-mlp)")
+    p.add_argument("--dataset", help="dataset name (default: gmm2 for toy models)")
+    p.add_argument("--seed", type=int, help="random seed (same seed, same run)")
+    p.add_argument("--data-dir", help="folder holding the dataset's files")
+    p.add_argument("--config", metavar="FILE", help="read settings from a config.json")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any setting, e.g. --set lr_g=1e-3 (repeatable)")
+    p.add_argument("--steps", type=int, help="steps to train" + (" before pausing" if gui else ""))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ganplay import __version__
+
+    p = _Parser(prog="ganplay", description="A desktop playground for GANs. Without a command it opens the window.")
+    p.add_argument("--version", action="version", version=f"ganplay {__version__}")
+    _add_run_options(p, gui=True)
+    p.add_argument("--autostart", action="store_true", help="start training at once")
+    p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window when training stops")
+    p.add_argument("--quit", action="store_true", help="exit after --steps (and --screenshot)")
+    return p
+
+
+def build_train_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ganplay train", description="Train headless and write results into --out.")
+    _add_run_options(p, gui=False)
+    p.add_argument("--out", help="output folder (config.json, metrics.csv, samples.npy, run.npz)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR for --steps more steps")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def config_from_args(args):
+    """Build a validated Config from CLI arguments (model defaults < --config < flags < --set)."""
+    from ganplay.config import Config
+
+    values: dict = {}
+    if args.config:
+        try:
+            with open(args.config, encoding="utf-8") as f:
+                values.update(Config.from_json(f.read()).to_dict())
+        except OSError as exc:
+            raise GanplayError(f"cannot read --config {args.config}: {exc.strerror or exc}") from None
+    for key, flag in (("model", args.model), ("dataset", args.dataset), ("seed", args.seed),
+                      ("data_dir", args.data_dir)):
+        if flag is not None:
+            values[key] = flag
+    model = values.pop("model", "toy-mlp")
+    if not args.config and "dataset" not in values:
+        values["dataset"] = _default_dataset(model)
+    config = Config.for_model(model, **values) if not args.config else Config.from_dict({**values, "model": model})
+    return config.with_overrides(args.sets) if args.sets else config
+
+
+def _default_dataset(model: str) -> str:
+    from ganplay.models import MODELS
+
+    return "gmm2" if "points" in MODELS.get(model).kinds else "mnist"
+
+
+def _train(argv: list[str]) -> int:
+    args = build_train_parser().parse_args(argv)
+    from ganplay.engine.runner import format_progress, train_headless
+
+    if args.steps is None:
+        raise GanplayError("--steps is required")
+    if args.resume:
+        if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
+            raise GanplayError("--resume DIR continues in DIR; leave out --out or give the same folder")
+        from ganplay.config import Config
+
+        overrides = Config().with_overrides(args.sets).to_dict() if args.sets else {}
+        overrides = {k: overrides[k] for k in (s.split("=", 1)[0].strip() for s in args.sets)}
+        config, out, resume = None, args.resume, True
+    else:
+        if not args.out:
+            raise GanplayError("--out DIR is required (where results are written)")
+        config, out, resume, overrides = config_from_args(args), args.out, False, None
+        if not args.quiet:
+            _print_dataset_note(config)
+
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def progress(p):
+        import time
+
+        now = time.monotonic()
+        if args.quiet or (now - last[0] < 1.0 and p.step < p.target):
+            return
+        last[0] = now
+        end = "\r" if tty and p.step < p.target else "\n"
+        print(format_progress(p), end=end, file=sys.stderr, flush=True)
+
+    summary = train_headless(config, args.steps, out, resume=resume, overrides=overrides, progress=progress)
+    if not args.quiet:
+        print(f"done: {summary.steps:,} steps in {summary.seconds:.1f} s "
+              f"({summary.steps_per_s:,.0f} steps/s); results in {summary.out_dir}", file=sys.stderr)
+    return 0
+
+
+def _print_dataset_note(config) -> None:
+    """Image datasets say which split they train on (e.g. the offline MNIST test set)."""
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "train":
+            return _train(argv[1:])
+        args = build_parser().parse_args(argv)
+        config = config_from_args(args)
+        from ganplay.ui.app import run_gui
+
+        return run_gui(config, args)
+    except GanplayError as exc:
+        print(f"ganplay: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("ganplay: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

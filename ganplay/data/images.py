@@ -1,0 +1,236 @@
+"""Image datasets: MNIST, Fashion-MNIST, SVHN and a folder of your own images.
+
+The images stay uint8 on the device (a quarter of the float32 size); ``sample`` gathers a batch,
+scales it to [-1, 1] and, for 28x28 data feeding a 32x32 model, pads a -1 (black) border, all
+inside the jitted training step.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ganplay.data.base import DATASETS, DatasetSpec
+from ganplay.data.download import ProgressFn
+from ganplay.data.idx import read_idx_pair
+from ganplay.data.image_folder import read_image_folder
+from ganplay.data.locate import find_dataset_dir, split_files
+from ganplay.data.svhn import read_svhn_mat
+from ganplay.errors import DataError
+
+TITLES = {
+    "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "svhn": "SVHN", "image-folder": "image folder",
+}
+DEFAULT_FOLDER_SIZE = 28
+# (data size, model size) pairs bridged by padding with a -1 border on the device.
+PADDABLE = {(28, 32)}
+
+
+@dataclass(eq=False)
+class ImageDataset:
+    """uint8 images ``[N, H, W, C]`` (the training split), optional labels and held-out split."""
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray | None = None
+    test_images: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+    split_note: str = ""  # one sentence for the user: which split trains, what is held out
+    pad_to: int | None = None  # pad samples to pad_to x pad_to (set when the model needs more)
+    source: str = ""  # the folder the files came from
+    warnings: tuple[str, ...] = field(default=())
+    kind: str = "images"
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != np.uint8 or self.images.ndim != 4 or len(self.images) == 0:
+            raise ValueError(
+                f"images must be a non-empty uint8 [N, H, W, C] array, got "
+                f"{self.images.dtype} {self.images.shape}"
+            )
+        if self.labels is not None and len(self.labels) != len(self.images):
+            raise ValueError(f"{len(self.labels)} labels for {len(self.images)} images")
+        if self.pad_to is not None and self.pad_to < max(self.images.shape[1:3]):
+            raise ValueError(f"pad_to={self.pad_to} is smaller than the images {self.images.shape}")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """One sample's shape as ``sample`` returns it (after padding)."""
+        _, h, w, c = self.images.shape
+        if self.pad_to is not None:
+            h = w = self.pad_to
+        return (h, w, c)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def device_arrays(self) -> dict[str, jax.Array]:
+        """``images`` (uint8) and, when known, ``labels`` (int32), placed on the default device."""
+        arrays = {"images": jax.device_put(self.images)}
+        if self.labels is not None:
+            arrays["labels"] = jax.device_put(self.labels.astype(np.int32))
+        return arrays
+
+    def sample(self, arrays: dict[str, jax.Array], key: jax.Array, n: int) -> jax.Array:
+        """Pure and jittable: ``n`` random training images as float32 ``[n, *shape]`` in [-1, 1]."""
+        images = arrays["images"]
+        index = jax.random.randint(key, (n,), 0, images.shape[0])
+        # (x - 127.5) / 127.5 rather than x / 127.5 - 1: XLA turns the division into a
+        # multiplication by the reciprocal, and only this form still maps 255 to exactly 1.0.
+        x = (jnp.take(images, index, axis=0).astype(jnp.float32) - 127.5) / 127.5
+        return self._pad(x, jnp)
+
+    def real_grid_source(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` training images as float32 ``[n, *shape]`` in [-1, 1], the same ones every call."""
+        rng = np.random.default_rng(seed)
+        index = rng.choice(len(self.images), size=n, replace=n > len(self.images))
+        x = (self.images[np.sort(index)].astype(np.float32) - 127.5) / 127.5
+        return self._pad(x, np)
+
+    def _pad(self, x, xp):
+        if self.pad_to is None:
+            return x
+        _, h, w, _ = x.shape
+        top, left = (self.pad_to - h) // 2, (self.pad_to - w) // 2
+        widths = ((0, 0), (top, self.pad_to - h - top), (left, self.pad_to - w - left), (0, 0))
+        return xp.pad(x, widths, constant_values=-1.0)
+
+
+# -- loading ------------------------------------------------------------------------------------
+def load_idx_dataset(name: str, directory: str | Path) -> ImageDataset:
+    """MNIST or Fashion-MNIST from the IDX files in ``directory``.
+
+    The training pair trains and the t10k pair is held out; with only the t10k pair (the
+    offline MNIST copy) all of it trains and the note says so.
+    """
+    return _load_split_dataset(name, directory, read_idx_pair)
+
+
+def load_svhn(directory: str | Path) -> ImageDataset:
+    """SVHN from ``train_32x32.mat`` and/or ``test_32x32.mat`` in ``directory``."""
+    return _load_split_dataset("svhn", directory, read_svhn_mat)
+
+
+def load_image_folder(folder: str | Path, size: int, channels: int = 0) -> ImageDataset:
+    """Every PNG/JPEG under ``folder``, centre-cropped and resized to ``size`` x ``size``."""
+    if not str(folder).strip():
+        raise DataError(
+            "the image-folder dataset reads the folder named by data_dir, which is empty; "
+            "set data_dir to a folder of PNG or JPEG images"
+        )
+    images, warnings = read_image_folder(folder, size, channels)
+    colour = "RGB" if images.shape[-1] == 3 else "grayscale"
+    note = f"image folder {folder}: training on all {len(images):,} images ({size}x{size} {colour})"
+    return ImageDataset(
+        name="image-folder", images=images, split_note=note, source=str(folder),
+        warnings=tuple(warnings),
+    )
+
+
+def load_dataset_files(
+    name: str,
+    data_dir: str | Path = "",
+    image_size: int | None = None,
+    *,
+    channels: int = 0,
+    allow_download: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> ImageDataset:
+    """Load image dataset ``name`` for a model that makes ``image_size`` images (None: any).
+
+    For mnist / fashion-mnist / svhn, finds the files (see :mod:`ganplay.data.locate`) and, with
+    ``allow_download``, downloads missing ones (``progress``, ``cancel`` as in
+    :func:`ganplay.data.download.download_file`). For image-folder, ``data_dir`` is the folder
+    and ``channels`` picks grayscale (1), RGB (3) or the files' own (0).
+    """
+    if name == "image-folder":
+        return load_image_folder(data_dir, image_size or DEFAULT_FOLDER_SIZE, channels)
+    if name not in ("mnist", "fashion-mnist", "svhn"):
+        raise DataError(f"{name!r} is not an image dataset read from files")
+    directory = find_dataset_dir(name, data_dir, allow_download, progress, cancel)
+    dataset = load_svhn(directory) if name == "svhn" else load_idx_dataset(name, directory)
+    dataset.pad_to = _pad_for_model(dataset, image_size)
+    return dataset
+
+
+def _load_split_dataset(name: str, directory: str | Path, read) -> ImageDataset:
+    title = TITLES[name]
+    splits = split_files(name, directory)
+    if not splits:
+        raise DataError(f"{directory} holds no complete {title} split")
+    if "train" in splits:
+        images, labels = read(*splits["train"])
+        test_images, test_labels = read(*splits["test"]) if "test" in splits else (None, None)
+        note = f"{title}: training on the {len(images):,}-image training set"
+        note += (
+            f"; the {len(test_images):,}-image test set is held out"
+            if test_images is not None else "; no test set was found"
+        )
+    else:
+        images, labels = read(*splits["test"])
+        test_images = test_labels = None
+        note = (
+            f"offline {title}: only the {len(images):,}-image test set was found; "
+            f"training on all {len(images):,}"
+        )
+    return ImageDataset(
+        name=name, images=images, labels=labels, test_images=test_images,
+        test_labels=test_labels, split_note=note, source=str(directory),
+    )
+
+
+def _pad_for_model(dataset: ImageDataset, image_size: int | None) -> int | None:
+    _, h, w, _ = dataset.images.shape
+    if image_size is None or (h, w) == (image_size, image_size):
+        return None
+    if h == w and (h, image_size) in PADDABLE:
+        return image_size
+    title = TITLES.get(dataset.name, dataset.name)
+    hint = (
+        "choose a model that makes 32x32 images, or a 28x28 dataset (mnist, fashion-mnist)"
+        if h > image_size else f"choose a model that makes {h}x{w} images"
+    )
+    raise DataError(
+        f"{title} has {h}x{w} images but the model makes {image_size}x{image_size} images; "
+        f"these do not fit together: {hint}"
+    )
+
+
+# -- registry -------------------------------------------------------------------------------------
+def _file_dataset_loader(name: str):
+    def load(config: Any, image_size: int | None) -> ImageDataset:
+        return load_dataset_files(name, config.data_dir, image_size)
+
+    return load
+
+
+def _load_image_folder_config(config: Any, image_size: int | None) -> ImageDataset:
+    return load_dataset_files(
+        "image-folder", config.data_dir, image_size, channels=config.image_channels
+    )
+
+
+for _name, _description in (
+    ("mnist", "MNIST handwritten digits, 28x28 grayscale (IDX files)"),
+    ("fashion-mnist", "Fashion-MNIST clothing, 28x28 grayscale (IDX files)"),
+    ("svhn", "SVHN house-number digits, 32x32 colour (train_32x32.mat / test_32x32.mat)"),
+):
+    DATASETS.register(
+        _name,
+        DatasetSpec(_name, _description, "images", _file_dataset_loader(_name), needs_files=True),
+    )
+DATASETS.register(
+    "image-folder",
+    DatasetSpec(
+        "image-folder",
+        "your own PNG/JPEG images from the folder in data_dir, centre-cropped and resized",
+        "images",
+        _load_image_folder_config,
+        needs_files=True,
+    ),
+)

@@ -1,0 +1,101 @@
+"""Bounded metric history for live plots: memory stays flat however long a run goes.
+
+Values arrive per step. Once ``capacity`` points are stored, neighbouring points are averaged in
+pairs and the number of steps each point stands for (``stride``) doubles, so a run of 10**6 steps
+keeps at most ``capacity`` points per metric while the curve keeps its shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class MetricHistory:
+    def __init__(self, names, capacity: int = 4096):
+        if capacity < 4 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 4")
+        self.names = tuple(names)
+        self.capacity = capacity
+        self.stride = 1
+        self._n = 0
+        self._steps = np.zeros(capacity, np.float64)
+        self._values = {k: np.zeros(capacity, np.float64) for k in self.names}
+        self._pending_steps: list[np.ndarray] = []
+        self._pending: dict[str, list[np.ndarray]] = {k: [] for k in self.names}
+        self._pending_count = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def extend(self, first_step: int, metrics: dict[str, np.ndarray]) -> None:
+        """Append consecutive steps ``first_step, first_step+1, …`` of per-step values."""
+        count = len(next(iter(metrics.values())))
+        self._pending_steps.append(np.arange(first_step, first_step + count, dtype=np.float64))
+        for k in self.names:
+            self._pending[k].append(np.asarray(metrics[k], np.float64))
+        self._pending_count += count
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._pending_count < self.stride:
+            return
+        steps = np.concatenate(self._pending_steps)
+        values = {k: np.concatenate(v) for k, v in self._pending.items()}
+        usable = (len(steps) // self.stride) * self.stride
+        self._append_binned(steps[:usable], {k: v[:usable] for k, v in values.items()})
+        rest = slice(usable, None)
+        self._pending_steps = [steps[rest]]
+        self._pending = {k: [v[rest]] for k, v in values.items()}
+        self._pending_count = len(steps) - usable
+
+    def _append_binned(self, steps: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        while len(steps):
+            bins = len(steps) // self.stride
+            room = self.capacity - self._n
+            take = min(bins, room)
+            if take:
+                n = take * self.stride
+                sl = slice(self._n, self._n + take)
+                self._steps[sl] = steps[:n].reshape(take, self.stride).mean(1)
+                for k in self.names:
+                    self._values[k][sl] = values[k][:n].reshape(take, self.stride).mean(1)
+                self._n += take
+                steps = steps[n:]
+                values = {k: v[n:] for k, v in values.items()}
+            if len(steps):  # full: halve the resolution and carry on
+                self._decimate()
+
+    def _decimate(self) -> None:
+        half = self._n // 2
+        self._steps[:half] = self._steps[: 2 * half].reshape(half, 2).mean(1)
+        for k in self.names:
+            self._values[k][:half] = self._values[k][: 2 * half].reshape(half, 2).mean(1)
+        self._n = half
+        self.stride *= 2
+
+    def steps(self) -> np.ndarray:
+        return self._steps[: self._n].copy()
+
+    def values(self, name: str) -> np.ndarray:
+        return self._values[name][: self._n].copy()
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Copies of every series (safe to hand to another thread)."""
+        out = {k: self.values(k) for k in self.names}
+        out["step"] = self.steps()
+        return out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        out = {f"history/{k}": self.values(k) for k in self.names}
+        out["history/step"] = self.steps()
+        out["history/stride"] = np.asarray(self.stride)
+        return out
+
+    def load_state_dict(self, d: dict[str, np.ndarray]) -> None:
+        steps = np.asarray(d["history/step"], np.float64)
+        n = min(len(steps), self.capacity)
+        self._n = n
+        self.stride = int(d["history/stride"])
+        self._steps[:n] = steps[:n]
+        for k in self.names:
+            if f"history/{k}" in d:
+                self._values[k][:n] = np.asarray(d[f"history/{k}"], np.float64)[:n]

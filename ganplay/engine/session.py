@@ -1,0 +1,150 @@
+"""A training session: one trainer, its state, history and display noise, advanced in chunks.
+
+This is everything the GUI worker needs that does not involve Qt: applying a new config (live
+when only learning rates / label smoothing change, a clean restart otherwise), running a chunk
+of steps, and producing a ``Snapshot`` of plain NumPy arrays for the views.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import jax
+import numpy as np
+
+from ganplay.config import LIVE_FIELDS, Config
+from ganplay.engine.history import MetricHistory
+from ganplay.engine.train import METRIC_NAMES, Trainer, fetch_metrics
+
+DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
+DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the views draw: plain NumPy, safe to pass between threads."""
+
+    step: int
+    kind: str  # "points" or "images"
+    generated: np.ndarray  # [N, 2] points or [N, H, W, C] images in [-1, 1]
+    real: np.ndarray
+    history: dict[str, np.ndarray]
+    steps_per_s: float
+    config: Config
+    finite: bool = True
+    extras: dict = field(default_factory=dict)
+
+
+class Session:
+    def __init__(self, config: Config, trainer: Trainer | None = None):
+        self.config = config
+        self.trainer = trainer or Trainer(config)
+        self.state = self.trainer.init()
+        self.history = MetricHistory(METRIC_NAMES)
+        self._display_z = self.trainer.fixed_noise(self._n_display())
+        self._real = self._real_display()
+        self._rate = RateMeter()
+
+    @property
+    def step(self) -> int:
+        return int(self.state.step)
+
+    @property
+    def kind(self) -> str:
+        return self.trainer.dataset.kind
+
+    def _n_display(self) -> int:
+        return DISPLAY_POINTS if self.kind == "points" else DISPLAY_IMAGES
+
+    def _real_display(self) -> np.ndarray:
+        key = jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 777)
+        return np.asarray(jax.device_get(self.trainer.sample_real(key, self._n_display())))
+
+    # -- configuration ----------------------------------------------------------------------------
+    @staticmethod
+    def needs_restart(old: Config, new: Config) -> bool:
+        changed = {k for k, v in new.to_dict().items() if old.to_dict()[k] != v}
+        return bool(changed - LIVE_FIELDS)
+
+    def apply_live(self, new: Config) -> None:
+        """Apply a config that differs only in live fields (learning rates, label smoothing)."""
+        self.state = self.trainer.set_hyper(
+            self.state, lr_g=new.lr_g, lr_d=new.lr_d, label_smoothing=new.label_smoothing
+        )
+        self.config = new
+        self.trainer.config = new
+
+    # -- training ---------------------------------------------------------------------------------
+    def advance(self, k: int) -> dict[str, np.ndarray]:
+        """Run ``k`` steps (one dispatch, one fetch) and record them in the history."""
+        first = self.step + 1
+        self.state, metrics = self.trainer.run(self.state, k)
+        m = fetch_metrics(metrics)  # blocks until the chunk is done
+        self.history.extend(first, m)
+        self._rate.add(k)
+        return m
+
+    @property
+    def finite(self) -> bool:
+        return bool(self.state.finite)
+
+    def snapshot(self) -> Snapshot:
+        generated = np.asarray(jax.device_get(self.trainer.generate(self.state, self._display_z)))
+        return Snapshot(
+            step=self.step,
+            kind=self.kind,
+            generated=generated,
+            real=self._real,
+            history=self.history.snapshot(),
+            steps_per_s=self._rate.rate(),
+            config=self.config,
+            finite=self.finite,
+        )
+
+
+class RateMeter:
+    """Steps per second over a sliding window of about two seconds."""
+
+    def __init__(self, window_s: float = 2.0):
+        self.window_s = window_s
+        self._events: list[tuple[float, int]] = []
+
+    def add(self, steps: int) -> None:
+        now = time.perf_counter()
+        self._events.append((now, steps))
+        while len(self._events) > 2 and now - self._events[1][0] > self.window_s:
+            self._events.pop(0)
+
+    def rate(self) -> float:
+        if len(self._events) < 2:
+            return 0.0
+        t0 = self._events[0][0]
+        t1 = self._events[-1][0]
+        steps = sum(s for _, s in self._events[1:])
+        return steps / (t1 - t0) if t1 > t0 else 0.0
+
+
+class ChunkSizer:
+    """Chooses steps per dispatch so one dispatch takes about ``target_s``.
+
+    Sizes are powers of two and settle quickly, so only a couple of scan lengths get compiled.
+    """
+
+    def __init__(self, target_s: float = 0.04, max_k: int = 1024):
+        self.target_s = target_s
+        self.max_k = max_k
+        self.k = 1
+        self._settled = False
+        self._samples = 0
+
+    def update(self, k: int, seconds: float) -> None:
+        if self._settled or k != self.k:
+            return
+        self._samples += 1
+        if self._samples < 3:  # the first dispatch of a size includes its compile
+            return
+        per_step = seconds / k
+        ideal = self.target_s / max(per_step, 1e-7)
+        k_new = 1 << max(0, int(round(np.log2(max(ideal, 1.0)))))
+        self.k = int(min(self.max_k, k_new))
+        self._settled = True

@@ -1,0 +1,247 @@
+"""The GAN training step: pure, jitted, K steps per dispatch with ``lax.scan``.
+
+Both networks' parameters, batch-norm statistics and optax states live in one ``TrainState``
+pytree. Learning rates sit inside the optimizer states (``optax.inject_hyperparams``) and label
+smoothing in ``state.hyper``, so the GUI can change them between dispatches without recompiling.
+Per-step metrics stay on the device and are fetched once per dispatch.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ganplay.config import Config
+from ganplay.data import DATASETS
+from ganplay.errors import ConfigError
+from ganplay.models import MODELS
+
+# Names of the per-step metrics returned by ``Trainer.run`` (each an array of length K).
+METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake")
+
+
+class TrainState(NamedTuple):
+    step: jax.Array  # int32: generator updates done
+    key: jax.Array  # uint32[2]: the run's RNG, split once per step
+    g_params: Any
+    d_params: Any
+    g_stats: Any  # batch-norm running averages ({} for models without BN)
+    d_stats: Any
+    g_opt: Any
+    d_opt: Any
+    hyper: Any  # {"label_smoothing": f32} — live-editable, read inside the step
+    finite: jax.Array  # bool: every loss so far was finite (the divergence guard's flag)
+
+
+def check_compatible(model: str, dataset: str) -> None:
+    """Raise ConfigError unless ``model`` can train on ``dataset``."""
+    spec, dspec = MODELS.get(model), DATASETS.get(dataset)
+    if dspec.kind not in spec.kinds:
+        fits = [d for d in DATASETS.names() if DATASETS.get(d).kind in spec.kinds]
+        raise ConfigError(
+            f"model {model!r} cannot train on dataset {dataset!r} ({dspec.kind}); "
+            f"datasets it accepts: {', '.join(fits)}"
+        )
+
+
+def _adam(lr: float, config: Config):
+    return optax.inject_hyperparams(optax.adam)(
+        learning_rate=lr, b1=config.beta1, b2=config.beta2
+    )
+
+
+def _bce(logits, target):
+    return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.broadcast_to(target, logits.shape)))
+
+
+class Trainer:
+    """Builds the model pair for a config and dataset and owns the jitted functions.
+
+    The trainer holds no mutable training state itself: every method takes and returns a
+    ``TrainState``, so runs can be saved, restored, compared and stepped from any thread.
+    """
+
+    def __init__(self, config: Config, dataset=None):
+        check_compatible(config.model, config.dataset)
+        self.config = config
+        self.spec = MODELS.get(config.model)
+        if dataset is None:
+            dataset = DATASETS.get(config.dataset).load(config, self.spec.image_size)
+        self.dataset = dataset
+        self.data_shape = tuple(dataset.shape)
+        self.pair = self.spec.build(config, self.data_shape)
+        self.data_arrays = jax.device_put(dataset.device_arrays())
+        self.g_tx = _adam(config.lr_g, config)
+        self.d_tx = _adam(config.lr_d, config)
+        self._run = jax.jit(self._run_impl, static_argnums=(1,))
+        self._generate = jax.jit(self._generate_impl)
+        self._discriminate = jax.jit(self._discriminate_impl)
+
+    # -- state ------------------------------------------------------------------------------
+    def init(self) -> TrainState:
+        c = self.config
+        key = jax.random.PRNGKey(c.seed)
+        key, kg, kd = jax.random.split(key, 3)
+        z = jnp.zeros((2, c.z_dim), jnp.float32)
+        x = jnp.zeros((2, *self.data_shape), jnp.float32)
+        g_vars = self.pair.generator.init({"params": kg, "dropout": kg}, z, train=False)
+        d_vars = self.pair.discriminator.init({"params": kd, "dropout": kd}, x, train=False)
+        g_params, d_params = g_vars["params"], d_vars["params"]
+        return TrainState(
+            step=jnp.int32(0),
+            key=key,
+            g_params=g_params,
+            d_params=d_params,
+            g_stats=g_vars.get("batch_stats", {}),
+            d_stats=d_vars.get("batch_stats", {}),
+            g_opt=self.g_tx.init(g_params),
+            d_opt=self.d_tx.init(d_params),
+            hyper={"label_smoothing": jnp.float32(c.label_smoothing)},
+            finite=jnp.bool_(True),
+        )
+
+    def set_hyper(self, state: TrainState, *, lr_g=None, lr_d=None, label_smoothing=None) -> TrainState:
+        """Change live hyperparameters; leaves keep shape and dtype, so nothing recompiles."""
+        g_opt, d_opt, hyper = state.g_opt, state.d_opt, dict(state.hyper)
+        if lr_g is not None:
+            g_opt = _with_lr(g_opt, lr_g)
+        if lr_d is not None:
+            d_opt = _with_lr(d_opt, lr_d)
+        if label_smoothing is not None:
+            hyper["label_smoothing"] = jnp.float32(label_smoothing)
+        return state._replace(g_opt=g_opt, d_opt=d_opt, hyper=hyper)
+
+    # -- noise --------------------------------------------------------------------------------
+    def noise(self, key, n: int):
+        if self.config.noise == "uniform":
+            return jax.random.uniform(key, (n, self.config.z_dim), jnp.float32, -1.0, 1.0)
+        return jax.random.normal(key, (n, self.config.z_dim), jnp.float32)
+
+    def fixed_noise(self, n: int, salt: int = 1) -> jax.Array:
+        """Noise that stays fixed for a run, so moving samples show learning, not resampling."""
+        return self.noise(jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 10_000 + salt), n)
+
+    # -- public jitted entry points -------------------------------------------------------------
+    def run(self, state: TrainState, k: int):
+        """Run ``k`` training steps; returns (state, metrics) with metrics as ``[k]`` device arrays."""
+        return self._run(state, int(k))
+
+    def generate(self, state: TrainState, z) -> jax.Array:
+        """G(z) in inference mode (batch-norm running averages, no dropout)."""
+        return self._generate(state, z)
+
+    def discriminate(self, state: TrainState, x) -> jax.Array:
+        """D's probability that each x is real, in inference mode."""
+        return self._discriminate(state, x)
+
+    def sample_real(self, key, n: int) -> jax.Array:
+        return jax.jit(self.dataset.sample, static_argnums=(2,))(self.data_arrays, key, n)
+
+    # -- implementation --------------------------------------------------------------------------
+    def _generate_impl(self, state, z):
+        return self.pair.generator.apply(
+            {"params": state.g_params, "batch_stats": state.g_stats}, z, train=False
+        )
+
+    def _discriminate_impl(self, state, x):
+        logits = self.pair.discriminator.apply(
+            {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False
+        )
+        return jax.nn.sigmoid(logits)
+
+    def _g_forward(self, g_params, g_stats, z, key):
+        out, mut = self.pair.generator.apply(
+            {"params": g_params, "batch_stats": g_stats}, z, train=True,
+            rngs={"dropout": key}, mutable=["batch_stats"],
+        )
+        return out, mut.get("batch_stats", g_stats)
+
+    def _d_forward(self, d_params, d_stats, x, key):
+        logits, mut = self.pair.discriminator.apply(
+            {"params": d_params, "batch_stats": d_stats}, x, train=True,
+            rngs={"dropout": key}, mutable=["batch_stats"],
+        )
+        return logits, mut.get("batch_stats", d_stats)
+
+    def _d_update(self, state: TrainState, key):
+        c = self.config
+        kx, kz, kg, kd1, kd2 = jax.random.split(key, 5)
+        real = self.dataset.sample(self.data_arrays, kx, c.batch_size)
+        fake, _ = self._g_forward(state.g_params, state.g_stats, self.noise(kz, c.batch_size), kg)
+        fake = jax.lax.stop_gradient(fake)
+        smooth = state.hyper["label_smoothing"]
+
+        def loss_fn(d_params):
+            # Real and fake go through D as separate batches (their own BN statistics), as in
+            # the seeds' TF code and the DCGAN paper.
+            lr_, stats = self._d_forward(d_params, state.d_stats, real, kd1)
+            lf, stats = self._d_forward(d_params, stats, fake, kd2)
+            loss = _bce(lr_, 1.0 - smooth) + _bce(lf, 0.0)
+            return loss, (stats, lr_, lf)
+
+        (loss, (stats, lr_, lf)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
+        updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
+        d_params = optax.apply_updates(state.d_params, updates)
+        pr, pf = jax.nn.sigmoid(lr_), jax.nn.sigmoid(lf)
+        metrics = {
+            "d_loss": loss,
+            "d_real": jnp.mean(pr),
+            "d_fake": jnp.mean(pf),
+            "d_acc_real": jnp.mean(pr > 0.5),
+            "d_acc_fake": jnp.mean(pf < 0.5),
+        }
+        return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
+
+    def _g_update(self, state: TrainState, key):
+        c = self.config
+        kz, kg, kd = jax.random.split(key, 3)
+        z = self.noise(kz, c.batch_size)
+        g_target = 1.0 - (state.hyper["label_smoothing"] if c.smooth_g_target else 0.0)
+
+        def loss_fn(g_params):
+            fake, g_stats = self._g_forward(g_params, state.g_stats, z, kg)
+            # D's BN statistics from this pass are discarded: only D's own update moves them.
+            logits, _ = self._d_forward(state.d_params, state.d_stats, fake, kd)
+            if c.loss == "minimax":  # minimise log(1 - D(G(z))) = -softplus(logit)
+                loss = -jnp.mean(jax.nn.softplus(logits))
+            else:  # non-saturating: maximise log D(G(z))
+                loss = _bce(logits, g_target)
+            return loss, g_stats
+
+        (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+        updates, g_opt = self.g_tx.update(grads, state.g_opt, state.g_params)
+        g_params = optax.apply_updates(state.g_params, updates)
+        return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), loss
+
+    def _one_step(self, state: TrainState, _):
+        key, k_d, k_g = jax.random.split(state.key, 3)
+        state = state._replace(key=key)
+
+        def d_body(s, k):
+            return self._d_update(s, k)
+
+        state, d_metrics = jax.lax.scan(d_body, state, jax.random.split(k_d, self.config.d_steps))
+        d_metrics = jax.tree_util.tree_map(lambda m: m[-1], d_metrics)
+        state, g_loss = self._g_update(state, k_g)
+        metrics = {**d_metrics, "g_loss": g_loss}
+        finite = state.finite & jnp.isfinite(metrics["d_loss"]) & jnp.isfinite(g_loss)
+        return state._replace(step=state.step + 1, finite=finite), metrics
+
+    def _run_impl(self, state: TrainState, k: int):
+        return jax.lax.scan(self._one_step, state, None, length=k)
+
+
+def _with_lr(opt_state, lr: float):
+    hp = dict(opt_state.hyperparams)
+    hp["learning_rate"] = jnp.asarray(lr, dtype=jnp.asarray(hp["learning_rate"]).dtype)
+    return opt_state._replace(hyperparams=hp)
+
+
+def fetch_metrics(metrics) -> dict[str, np.ndarray]:
+    """One device-to-host transfer for a dispatch's metrics."""
+    host = jax.device_get(metrics)
+    return {k: np.asarray(v, np.float64) for k, v in host.items()}

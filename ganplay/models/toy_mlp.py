@@ -1,0 +1,51 @@
+"""Seed 002's toy GAN: MLP generator and discriminator with two hidden ReLU layers."""
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+
+from ganplay.models.base import MODELS, GanPair, ModelSpec
+
+
+class MLP(nn.Module):
+    """Two hidden ReLU layers of width ``hidden``, then a linear output of size ``out``."""
+
+    hidden: int
+    out: int
+
+    @nn.compact
+    def __call__(self, x, train: bool = True):
+        x = x.reshape((x.shape[0], -1))
+        x = nn.relu(nn.Dense(self.hidden, name="hidden1")(x))
+        x = nn.relu(nn.Dense(self.hidden, name="hidden2")(x))
+        return nn.Dense(self.out, name="out")(x)
+
+
+class ToyDiscriminator(nn.Module):
+    hidden: int
+
+    @nn.compact
+    def __call__(self, x, train: bool = True):
+        return MLP(self.hidden, 1, name="mlp")(x, train)[:, 0]
+
+
+def build(config, data_shape) -> GanPair:
+    return GanPair(
+        generator=MLP(config.hidden, math.prod(data_shape), name="generator"),
+        discriminator=ToyDiscriminator(config.hidden, name="discriminator"),
+    )
+
+
+MODELS.register(
+    "toy-mlp",
+    ModelSpec(
+        name="toy-mlp",
+        description="Seed 002: MLP G and D, 2 hidden ReLU layers (2-D toy data)",
+        kinds=frozenset({"points"}),
+        build=build,
+        # seed 002's linked code: z 256 ~ N(0,1), hidden 128, batch 512, Adam 2e-4, beta1 0.5
+        defaults={"z_dim": 256, "noise": "normal", "hidden": 128, "batch_size": 512,
+                  "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "label_smoothing": 0.0},
+    ),
+)

@@ -1,0 +1,96 @@
+"""Helpers for the data tests: real-data paths, IDX writers, a local HTTP file server."""
+from __future__ import annotations
+
+import gzip
+import http.server
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+# The offline MNIST test set lives beside the project (../shared/data/mnist), never inside it.
+MNIST_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """``array`` (uint8) as an IDX file: magic 00 00 08 <ndim>, big-endian dims, data."""
+    array = np.asarray(array, np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    return header + array.tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray) -> Path:
+    data = idx_bytes(array)
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+    return path
+
+
+def write_fake_mnist(directory: Path, n: int = 20, split: str = "t10k", seed: int = 0) -> Path:
+    """A tiny MNIST-layout pair ``<split>-images-idx3-ubyte.gz`` / ``-labels-idx1-ubyte.gz``."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_idx(directory / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+    write_idx(directory / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,)))
+    return directory
+
+
+class FileServer:
+    """A local HTTP server for download tests, with ``Range`` support and scripted misbehaviour.
+
+    ``files`` maps URL paths to bytes; ``truncate_next`` makes that many responses close the
+    connection halfway; ``ignore_range`` answers 200 with the whole file even to a Range
+    request; ``ranges`` records the Range header of every request (None when absent).
+    """
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.truncate_next = 0
+        self.ignore_range = False
+        self.ranges: list[str | None] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                range_header = self.headers.get("Range")
+                server.ranges.append(range_header)
+                body = server.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                start = 0
+                match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
+                if match and not server.ignore_range:
+                    start = int(match.group(1))
+                    if start >= len(body):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(body)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                else:
+                    self.send_response(200)
+                payload = body[start:]
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if server.truncate_next > 0:
+                    server.truncate_next -= 1
+                    self.wfile.write(payload[: len(payload) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(payload)
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
