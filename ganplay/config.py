@@ -25,11 +25,11 @@ LOSSES = ("ns", "minimax")
 class Config:
     model: str = "toy-mlp"
     dataset: str = "gmm2"
-    z_dim: int = 256
+    z_dim: int = 2
     noise: str = "normal"
-    batch_size: int = 512
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    batch_size: int = 256
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
     beta1: float = 0.5
     beta2: float = 0.999
     label_smoothing: float = 0.0

@@ -30,6 +30,9 @@ class ToyDiscriminator(nn.Module):
         return MLP(self.hidden, 1, name="mlp")(x, train)[:, 0]
 
 
+SEED_002_SETTINGS = {"z_dim": 256, "batch_size": 512, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5}
+
+
 def build(config, data_shape) -> GanPair:
     return GanPair(
         generator=MLP(config.hidden, math.prod(data_shape), name="generator"),
@@ -44,8 +47,11 @@ MODELS.register(
         description="Seed 002: MLP G and D, 2 hidden ReLU layers (2-D toy data)",
         kinds=frozenset({"points"}),
         build=build,
-        # seed 002's linked code: z 256 ~ N(0,1), hidden 128, batch 512, Adam 2e-4, beta1 0.5
-        defaults={"z_dim": 256, "noise": "normal", "hidden": 128, "batch_size": 512,
-                  "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "label_smoothing": 0.0},
+        # Seed 002's network exactly. Its linked code trains with z 256, batch 512, Adam 2e-4
+        # (SEED_002_SETTINGS); on ring8 that collapses to a few modes and costs ~4x the time per
+        # step, so the playground's defaults are z 2, batch 256, Adam 1e-3 (beta1 0.5), which
+        # captured 8/8 ring8 modes within 5,000 steps on seeds 0 and 1 (see the README).
+        defaults={"z_dim": 2, "noise": "normal", "hidden": 128, "batch_size": 256,
+                  "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.5, "label_smoothing": 0.0},
     ),
 )

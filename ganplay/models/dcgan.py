@@ -1,0 +1,193 @@
+"""The seed DCGANs as one family: ``dcgan28`` (seed 000, MNIST) and ``dcgan32`` (seed 001, SVHN).
+
+Both are a dense projection to 4x4, three transposed convolutions up to the image (tanh), and a
+discriminator of three stride-2 convolutions back down to 4x4, flattened into one logit. They
+differ only in the numbers collected in :class:`Architecture`. ``width`` scales every channel
+count, so the 28x28 model stays interactive on a CPU.
+
+Batch norm follows TF1's ``tf.layers.batch_normalization`` (momentum 0.99, epsilon 1e-3) and the
+engine's ``train`` flag: batch statistics when ``train=True``, running averages otherwise. Seed
+000's discriminator passes ``training=True`` to its batch norms always; every training step here
+also runs D with ``train=True``, so real and fake batches are each normalised by their own
+statistics exactly as in the seed; only evaluation (``train=False``) differs. Seed 000 also
+keeps dropout on when sampling; here dropout is active only when ``train=True``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ganplay.errors import ConfigError
+from ganplay.models.base import MODELS, GanPair, ModelSpec
+from ganplay.models.conv_transpose import ConvTranspose
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What distinguishes one seed DCGAN from another (channel counts at width 1.0)."""
+
+    image_size: int
+    g_channels: tuple[int, int, int]  # the 4x4 projection, then the first two transposed convs
+    g_convs: tuple[tuple[int, int, str], ...]  # (kernel, stride, padding) of the 3 transposed convs
+    g_slope: float  # LeakyReLU slope in G; 0.0 means ReLU
+    d_channels: tuple[int, int, int]  # the three stride-2 convolutions
+    d_kernel: int
+    d_slope: float  # LeakyReLU slope in D
+    dropout: float  # rate after every hidden layer of G and D (0.0: none)
+    kernel_init: Callable
+
+
+SEED_000 = Architecture(
+    image_size=28,
+    g_channels=(512, 256, 128),
+    g_convs=((4, 1, "VALID"), (3, 2, "SAME"), (3, 2, "SAME")),  # 4 -> 7 -> 14 -> 28
+    g_slope=0.01,
+    d_channels=(128, 256, 512),  # 28 -> 14 -> 7 -> 4
+    d_kernel=3,
+    d_slope=0.01,
+    dropout=0.2,  # tf.nn.dropout(keep_prob=0.8)
+    kernel_init=nn.initializers.xavier_uniform(),  # the tf.layers default (glorot uniform)
+)
+
+SEED_001 = Architecture(
+    image_size=32,
+    g_channels=(512, 256, 128),
+    g_convs=((5, 2, "SAME"),) * 3,  # 4 -> 8 -> 16 -> 32
+    g_slope=0.0,
+    d_channels=(64, 128, 256),  # 32 -> 16 -> 8 -> 4
+    d_kernel=5,
+    d_slope=0.2,
+    dropout=0.0,
+    kernel_init=nn.initializers.normal(stddev=0.02),  # seed 001 / the DCGAN paper
+)
+
+
+def scaled(channels: int, width: float) -> int:
+    """``channels * width`` rounded to a multiple of 8, at least 8 (width 1.0: the seed's own)."""
+    return max(8, int(round(channels * width / 8)) * 8)
+
+
+def _batch_norm(train: bool, name: str) -> nn.BatchNorm:
+    return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3, name=name)
+
+
+def _activation(x, slope: float):
+    return nn.leaky_relu(x, slope) if slope else nn.relu(x)
+
+
+class DcganGenerator(nn.Module):
+    """z -> dense 4x4xC0 -> BN, act -> 2 x (convT, BN, act) -> convT to ``channels`` -> tanh."""
+
+    arch: Architecture
+    width: float
+    channels: int  # of the image
+
+    @nn.compact
+    def __call__(self, z, train: bool = True):
+        a = self.arch
+        c0, c1, c2 = (scaled(c, self.width) for c in a.g_channels)
+
+        def hidden(x, i):
+            x = _activation(_batch_norm(train, f"bn{i}")(x), a.g_slope)
+            return nn.Dropout(a.dropout, deterministic=not train)(x) if a.dropout else x
+
+        x = nn.Dense(4 * 4 * c0, kernel_init=a.kernel_init, name="project")(z)
+        x = hidden(x.reshape((z.shape[0], 4, 4, c0)), 0)
+        for i, (features, (kernel, stride, padding)) in enumerate(
+            zip((c1, c2, self.channels), a.g_convs), start=1
+        ):
+            x = ConvTranspose(
+                features, kernel, stride, padding, kernel_init=a.kernel_init, name=f"deconv{i}"
+            )(x)
+            if i < len(a.g_convs):
+                x = hidden(x, i)
+        return jnp.tanh(x)
+
+
+class DcganDiscriminator(nn.Module):
+    """3 x (stride-2 conv, BN except the first, LeakyReLU) -> flatten -> dense 1 logit."""
+
+    arch: Architecture
+    width: float
+
+    @nn.compact
+    def __call__(self, x, train: bool = True):
+        a = self.arch
+        for i, channels in enumerate(a.d_channels, start=1):
+            x = nn.Conv(
+                scaled(channels, self.width),
+                (a.d_kernel, a.d_kernel),
+                strides=(2, 2),
+                padding="SAME",
+                kernel_init=a.kernel_init,
+                name=f"conv{i}",
+            )(x)
+            if i > 1:  # the seeds leave batch norm out of D's input layer
+                x = _batch_norm(train, f"bn{i}")(x)
+            x = nn.leaky_relu(x, a.d_slope)
+            if a.dropout:
+                x = nn.Dropout(a.dropout, deterministic=not train)(x)
+        x = x.reshape((x.shape[0], -1))
+        return nn.Dense(1, kernel_init=a.kernel_init, name="logit")(x)[:, 0]
+
+
+def default_width(platform: str) -> float:
+    """The default ``width`` on a JAX platform: the full seed model where there is an
+    accelerator; on CPU the largest width whose training step stays near 60 ms at batch 64
+    (interactive at ~15 steps/s on 2 cores; see the timings in the module's tests)."""
+    return 1.0 if platform != "cpu" else 0.5
+
+
+def _builder(arch: Architecture):
+    def build(config, data_shape) -> GanPair:
+        if len(data_shape) != 3 or data_shape[0] != arch.image_size or data_shape[1] != arch.image_size:
+            raise ConfigError(
+                f"this model needs {arch.image_size}x{arch.image_size} images, "
+                f"got data of shape {tuple(data_shape)}"
+            )
+        return GanPair(
+            generator=DcganGenerator(arch, config.width, data_shape[-1], name="generator"),
+            discriminator=DcganDiscriminator(arch, config.width, name="discriminator"),
+        )
+
+    return build
+
+
+_WIDTH = default_width(jax.default_backend())
+
+MODELS.register(
+    "dcgan28",
+    ModelSpec(
+        name="dcgan28",
+        description="Seed 000: DCGAN for 28x28 images (MNIST), LeakyReLU 0.01, dropout 0.2",
+        kinds=frozenset({"images"}),
+        build=_builder(SEED_000),
+        # batch 64, z 100 ~ U(-1,1), TF Adam(1e-3) with its default beta1 0.9, label smoothing
+        # 0.1 on the real labels and on G's target
+        defaults={"z_dim": 100, "noise": "uniform", "batch_size": 64, "lr_g": 1e-3,
+                  "lr_d": 1e-3, "beta1": 0.9, "label_smoothing": 0.1, "smooth_g_target": True,
+                  "width": _WIDTH},
+        image_size=28,
+        uses_width=True,
+    ),
+)
+
+MODELS.register(
+    "dcgan32",
+    ModelSpec(
+        name="dcgan32",
+        description="Seed 001: DCGAN for 32x32 images (SVHN), 5x5 kernels, ReLU G, LeakyReLU 0.2 D",
+        kinds=frozenset({"images"}),
+        build=_builder(SEED_001),
+        # z ~ N(0,1), label smoothing 0.1 (seed 001); Adam 2e-4, beta1 0.5 (DCGAN paper). The
+        # seed does not state a batch size (the DCGAN paper used 128); 64 keeps CPU steps short.
+        defaults={"z_dim": 100, "noise": "normal", "batch_size": 64, "lr_g": 2e-4,
+                  "lr_d": 2e-4, "beta1": 0.5, "label_smoothing": 0.1, "width": _WIDTH},
+        image_size=32,
+        uses_width=True,
+    ),
+)

@@ -1,0 +1,352 @@
+"""The main window: controls on the left, live views on the right, status bar below."""
+from __future__ import annotations
+
+import json
+import time
+
+import jax
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ganplay.config import LOSSES, NOISES, Config
+from ganplay.data import DATASETS
+from ganplay.errors import GanplayError
+from ganplay.models import MODELS
+from ganplay.ui.views import ScatterView, d_output_view, loss_view
+from ganplay.ui.worker import TrainingWorker, WorkerThread
+
+REDRAW_MS = 25  # 40 fps ceiling; the timer draws only when a new snapshot has arrived
+
+TOOLTIPS = {
+    "model": "Which generator/discriminator pair to train.",
+    "dataset": "The data the generator learns to imitate. Only datasets this model can train on are listed.",
+    "lr_g": "Generator learning rate (Adam). Applies live, without restarting.",
+    "lr_d": "Discriminator learning rate (Adam). Applies live, without restarting.",
+    "label_smoothing": "One-sided label smoothing: D's targets for real samples become 1 − s. "
+    "Softens an over-confident discriminator. Applies live.",
+    "z_dim": "Noise size: dimensions of the generator's input z. Changing it restarts the run.",
+    "noise": "Distribution of z: normal N(0, 1) or uniform U(−1, 1). Restarts the run.",
+    "batch_size": "Samples per batch for both networks. Restarts the run.",
+    "d_steps": "Discriminator updates per generator update. Restarts the run.",
+    "hidden": "Width of the toy MLPs' two hidden layers. Restarts the run.",
+    "loss": "ns: non-saturating (G maximises log D(G(z))); minimax: the original log(1 − D(G(z))). Restarts the run.",
+    "seed": "Random seed: the same seed gives the same run. Restarts the run.",
+}
+
+
+class MainWindow(QMainWindow):
+    snapshot_drawn = Signal(int)  # step of the snapshot just drawn (tests and scripted mode)
+
+    def __init__(self, config: Config, settings: QSettings | None = None, *, restore: bool = True):
+        super().__init__()
+        self.setWindowTitle("ganplay")
+        self.settings = settings if settings is not None else QSettings("ganplay", "ganplay")
+        if restore:
+            config = self._restored_config(config)
+        self.config = config
+        self._latest = None
+        self._drawn = None
+        self._frames: list[float] = []
+        self._running = False
+
+        self._build_controls()
+        self._build_views()
+        self._build_actions()
+        self._build_status_bar()
+        self._load_controls(config)
+        if restore and self.settings.contains("geometry"):
+            self.restoreGeometry(self.settings.value("geometry"))
+        else:
+            self.resize(1280, 800)
+
+        self.worker = TrainingWorker(config)
+        self.worker.snapshot_ready.connect(self._on_snapshot)
+        self.worker.message.connect(self._on_message)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.running_changed.connect(self._on_running_changed)
+        self.worker_thread = WorkerThread(self.worker)
+        self.worker_thread.start()
+
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self._redraw)
+        self.redraw_timer.start()
+
+    # -- construction ---------------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.controls = {}
+        panel = QWidget()
+        panel.setObjectName("controls")
+        layout = QVBoxLayout(panel)
+
+        what = QGroupBox("Model and data")
+        form = QFormLayout(what)
+        self.model_box = QComboBox()
+        self.model_box.addItems(MODELS.names())
+        self.dataset_box = QComboBox()
+        self.controls.update(model=self.model_box, dataset=self.dataset_box)
+        form.addRow("Model", self.model_box)
+        form.addRow("Dataset", self.dataset_box)
+        layout.addWidget(what)
+
+        opt = QGroupBox("Training")
+        form = QFormLayout(opt)
+        self.controls["lr_g"] = self._float_box(1e-6, 1.0, 6)
+        self.controls["lr_d"] = self._float_box(1e-6, 1.0, 6)
+        self.controls["label_smoothing"] = self._float_box(0.0, 0.5, 3, step=0.05)
+        self.controls["batch_size"] = self._int_box(2, 8192)
+        self.controls["d_steps"] = self._int_box(1, 20)
+        self.controls["loss"] = QComboBox()
+        self.controls["loss"].addItems(LOSSES)
+        for key, label in (("lr_g", "G learning rate"), ("lr_d", "D learning rate"),
+                           ("label_smoothing", "Label smoothing"), ("batch_size", "Batch size"),
+                           ("d_steps", "D steps per G step"), ("loss", "Loss")):
+            form.addRow(label, self.controls[key])
+        layout.addWidget(opt)
+
+        net = QGroupBox("Noise and network")
+        form = QFormLayout(net)
+        self.controls["z_dim"] = self._int_box(1, 4096)
+        self.controls["noise"] = QComboBox()
+        self.controls["noise"].addItems(NOISES)
+        self.controls["hidden"] = self._int_box(1, 4096)
+        self.controls["seed"] = self._int_box(0, 2**31 - 1)
+        for key, label in (("z_dim", "Noise size"), ("noise", "Noise"), ("hidden", "Hidden width"),
+                           ("seed", "Seed")):
+            form.addRow(label, self.controls[key])
+        layout.addWidget(net)
+
+        buttons = QHBoxLayout()
+        self.play_button = QPushButton("Play")
+        self.step_button = QPushButton("Step")
+        self.reset_button = QPushButton("Reset")
+        for b in (self.play_button, self.step_button, self.reset_button):
+            b.setFocusPolicy(Qt.NoFocus)
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+        for key, widget in self.controls.items():
+            widget.setToolTip(TOOLTIPS[key])
+            widget.setObjectName(key)
+            if isinstance(widget, QComboBox):
+                widget.currentTextChanged.connect(lambda _t, k=key: self._on_control_changed(k))
+            else:
+                widget.valueChanged.connect(lambda _v, k=key: self._on_control_changed(k))
+        self.play_button.clicked.connect(self.toggle_play)
+        self.step_button.clicked.connect(self.step_once)
+        self.reset_button.clicked.connect(self.reset)
+        self._control_panel = panel
+
+    @staticmethod
+    def _float_box(lo, hi, decimals, step=None) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(lo, hi)
+        box.setDecimals(decimals)
+        box.setKeyboardTracking(False)  # apply on Enter / focus-out / arrows, not per keystroke
+        if step is None:
+            box.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+        else:
+            box.setSingleStep(step)
+        return box
+
+    @staticmethod
+    def _int_box(lo, hi) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(lo, hi)
+        box.setKeyboardTracking(False)
+        box.setGroupSeparatorShown(False)
+        return box
+
+    def _build_views(self) -> None:
+        self.scatter_view = ScatterView()
+        self.loss_view = loss_view()
+        self.d_view = d_output_view()
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(self.loss_view)
+        bottom.addWidget(self.d_view)
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.scatter_view)
+        right.addWidget(bottom)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        main = QSplitter(Qt.Horizontal)
+        main.addWidget(self._control_panel)
+        main.addWidget(right)
+        main.setStretchFactor(1, 1)
+        main.setSizes([300, 980])
+        self.setCentralWidget(main)
+        self.views = [self.scatter_view, self.loss_view, self.d_view]
+
+    def _build_actions(self) -> None:
+        def action(text, shortcut, slot, tip):
+            a = QAction(text, self)
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.WindowShortcut)
+            a.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.play_action = action("Play/Pause", Qt.Key_Space, self.toggle_play, "Start or pause training")
+        self.step_action = action("Step", "S", self.step_once, "Run one training step (D then G)")
+        self.reset_action = action("Reset", "Ctrl+R", self.reset, "Restart the run from step 0")
+        self.quit_action = action("Quit", "Ctrl+Q", self.close, "Close ganplay")
+        run_menu = self.menuBar().addMenu("&Run")
+        for a in (self.play_action, self.step_action, self.reset_action):
+            run_menu.addAction(a)
+        self.menuBar().addMenu("&File").addAction(self.quit_action)
+        self.play_button.setToolTip(self.play_action.toolTip())
+        self.step_button.setToolTip(self.step_action.toolTip())
+        self.reset_button.setToolTip(self.reset_action.toolTip())
+
+    def _build_status_bar(self) -> None:
+        self.step_label = QLabel("step 0")
+        self.rate_label = QLabel("")
+        self.device_label = QLabel(f"device: {jax.default_backend()}")
+        for w in (self.step_label, self.rate_label, self.device_label):
+            self.statusBar().addPermanentWidget(w)
+
+    # -- controls <-> config ---------------------------------------------------------------------------
+    def _load_controls(self, config: Config) -> None:
+        self._loading = True
+        try:
+            self.model_box.setCurrentText(config.model)
+            self._fill_datasets(config.model)
+            self.dataset_box.setCurrentText(config.dataset)
+            for key, w in self.controls.items():
+                if key in ("model", "dataset"):
+                    continue
+                value = getattr(config, key)
+                if isinstance(w, QComboBox):
+                    w.setCurrentText(value)
+                else:
+                    w.setValue(value)
+            self.controls["hidden"].setEnabled("points" in MODELS.get(config.model).kinds)
+        finally:
+            self._loading = False
+
+    def _fill_datasets(self, model: str) -> None:
+        kinds = MODELS.get(model).kinds
+        names = [d for d in DATASETS.names() if DATASETS.get(d).kind in kinds]
+        self.dataset_box.blockSignals(True)
+        self.dataset_box.clear()
+        self.dataset_box.addItems(names)
+        for i, name in enumerate(names):
+            self.dataset_box.setItemData(i, DATASETS.get(name).description, Qt.ToolTipRole)
+        self.dataset_box.blockSignals(False)
+
+    def _on_control_changed(self, key: str) -> None:
+        if self._loading:
+            return
+        try:
+            if key == "model":
+                model = self.model_box.currentText()
+                dataset = self.config.dataset
+                kinds = MODELS.get(model).kinds
+                if DATASETS.get(dataset).kind not in kinds:
+                    dataset = next(d for d in DATASETS.names() if DATASETS.get(d).kind in kinds)
+                new = Config.for_model(model, dataset=dataset, seed=self.config.seed,
+                                       data_dir=self.config.data_dir)
+                self._load_controls(new)
+            else:
+                w = self.controls[key]
+                value = w.currentText() if isinstance(w, QComboBox) else w.value()
+                new = self.config.replace(**{key: value})
+        except GanplayError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            self._load_controls(self.config)
+            return
+        self.apply_config(new)
+
+    def apply_config(self, config: Config) -> None:
+        """Send a config to the worker (live change or clean restart) and mirror it in the controls."""
+        if config == self.config:
+            return
+        self.config = config
+        self._load_controls(config)
+        self.worker.set_config(config)
+
+    # -- commands --------------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self._running:
+            self.worker.pause()
+        else:
+            self.worker.play()
+
+    def play(self) -> None:
+        self.worker.play()
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def step_once(self) -> None:
+        self.worker.step(1)
+
+    def reset(self) -> None:
+        self.worker.reset()
+
+    # -- worker signals -------------------------------------------------------------------------------
+    def _on_snapshot(self, _step: int) -> None:
+        self._latest = self.worker.latest_snapshot()
+
+    def _on_message(self, message: str) -> None:
+        self.statusBar().showMessage(message, 5000)
+
+    def _on_running_changed(self, running: bool) -> None:
+        self._running = running
+        self.play_button.setText("Pause" if running else "Play")
+
+    def _on_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        if not getattr(self, "quiet_errors", False):
+            QMessageBox.warning(self, "ganplay", message)
+
+    def _redraw(self) -> None:
+        snap = self._latest
+        if snap is None or snap is self._drawn:
+            return
+        for view in self.views:
+            view.show_snapshot(snap)
+        self._drawn = snap
+        now = time.perf_counter()
+        self._frames = [t for t in self._frames if now - t < 1.0] + [now]
+        self.step_label.setText(f"step {snap.step:,}")
+        self.rate_label.setText(f"{snap.steps_per_s:,.0f} steps/s · {len(self._frames)} fps")
+        self.snapshot_drawn.emit(snap.step)
+
+    # -- persistence and shutdown --------------------------------------------------------------------
+    def _restored_config(self, fallback: Config) -> Config:
+        text = self.settings.value("config")
+        if not text:
+            return fallback
+        try:
+            return Config.from_dict(json.loads(text))
+        except (GanplayError, ValueError, TypeError):
+            return fallback
+
+    def closeEvent(self, event) -> None:
+        self.redraw_timer.stop()
+        self.settings.setValue("config", json.dumps(self.config.to_dict()))
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.sync()
+        if not self.worker_thread.stop():
+            self.statusBar().showMessage("training thread did not stop in time", 2000)
+        # Drop queued worker signals now, while both ends still exist.
+        QCoreApplication.sendPostedEvents()
+        super().closeEvent(event)

@@ -1,0 +1,222 @@
+"""The bridge between the GUI thread and training: a QObject worker living on a QThread.
+
+Following superqt's recipe, the worker's loop blocks its own thread's event loop, so the GUI
+talks to it through a thread-safe command queue and ``threading.Event`` flags, never through
+queued slots. Only the worker touches the training state; the GUI receives finished NumPy
+``Snapshot`` objects, at most ``max_fps`` times a second: the worker puts the newest one in a
+one-slot mailbox and emits ``snapshot_ready``. Python objects never travel inside queued Qt
+events (PySide6 can mis-count references of objects left in the queue at shutdown), and a slow
+GUI never builds a backlog: it simply draws the newest snapshot.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from ganplay.config import Config
+from ganplay.engine.session import ChunkSizer, Session
+from ganplay.errors import GanplayError
+
+log = logging.getLogger(__name__)
+
+
+class TrainingWorker(QObject):
+    snapshot_ready = Signal(int)  # step of the snapshot now waiting in ``latest_snapshot()``
+    message = Signal(str)  # status-bar text: restarts, compiles, target reached
+    failed = Signal(str)  # an error the user must see (dialog)
+    running_changed = Signal(bool)
+    target_reached = Signal(int)
+    finished = Signal()
+
+    def __init__(self, config: Config, max_fps: float = 60.0):
+        super().__init__()
+        self._config = config
+        self._commands: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._min_emit_s = 1.0 / max_fps
+        self.session: Session | None = None  # worker thread only
+        self._playing = False
+        self._pending_steps = 0
+        self._target: int | None = None
+        self._sizer = ChunkSizer()
+        self._mailbox_lock = threading.Lock()
+        self._mailbox = None
+
+    # -- called from the GUI thread (thread-safe) ---------------------------------------------------
+    def play(self):
+        self._post("play")
+
+    def pause(self):
+        self._post("pause")
+
+    def step(self, n: int = 1):
+        self._post("step", n)
+
+    def reset(self):
+        self._post("reset")
+
+    def set_config(self, config: Config):
+        self._post("config", config)
+
+    def set_target(self, step: int | None):
+        self._post("target", step)
+
+    def latest_snapshot(self):
+        """The newest Snapshot (or None); the GUI reads it when ``snapshot_ready`` fires."""
+        with self._mailbox_lock:
+            return self._mailbox
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+
+    def _post(self, *cmd):
+        self._commands.put(cmd)
+        self._wake.set()
+
+    # -- worker thread --------------------------------------------------------------------------------
+    def run(self):
+        try:
+            self._loop()
+        except Exception as exc:  # last resort: report, never die silently
+            log.exception("training worker crashed")
+            self.failed.emit(f"training stopped: {type(exc).__name__}: {exc}")
+            traceback.print_exc()
+        finally:
+            self.finished.emit()
+            # Ends the thread's event loop even though exec() has not started yet (Qt records
+            # the exit); a queued quit from this thread to the GUI thread could not be relied on.
+            QThread.currentThread().quit()
+
+    def _loop(self):
+        self._rebuild(self._config, announce=False)
+        last_emit = 0.0
+        while not self._stop.is_set():
+            self._drain_commands()
+            if self._stop.is_set() or self.session is None:
+                if self.session is None:
+                    self._wait()
+                continue
+            if not (self._playing or self._pending_steps):
+                self._wait()
+                continue
+            k = self._pending_steps if self._pending_steps and not self._playing else self._sizer.k
+            if self._target is not None:
+                k = min(k, max(self._target - self.session.step, 0))
+            if k <= 0:
+                self._reach_target()
+                continue
+            t0 = time.perf_counter()
+            self.session.advance(k)
+            self._sizer.update(k, time.perf_counter() - t0)
+            if not self._playing:
+                self._pending_steps = max(0, self._pending_steps - k)
+            if not self.session.finite:
+                self._set_playing(False)
+                self._pending_steps = 0
+                self.failed.emit(
+                    f"training diverged by step {self.session.step}: a loss became non-finite. "
+                    "Lower the learning rates or press Reset."
+                )
+            now = time.perf_counter()
+            done_target = self._target is not None and self.session.step >= self._target
+            if now - last_emit >= self._min_emit_s or not self._playing or done_target:
+                self._publish()
+                last_emit = now
+            if done_target:
+                self._reach_target()
+
+    def _publish(self):
+        snap = self.session.snapshot()
+        with self._mailbox_lock:
+            self._mailbox = snap
+        self.snapshot_ready.emit(snap.step)
+
+    def _reach_target(self):
+        self._set_playing(False)
+        self._pending_steps = 0
+        step = self.session.step
+        self._target = None
+        self.target_reached.emit(step)
+
+    def _wait(self):
+        self._wake.wait(0.1)
+        self._wake.clear()
+
+    def _set_playing(self, playing: bool):
+        if playing != self._playing:
+            self._playing = playing
+            self.running_changed.emit(playing)
+
+    def _drain_commands(self):
+        while True:
+            try:
+                cmd, *args = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if cmd == "play":
+                self._set_playing(True)
+            elif cmd == "pause":
+                self._set_playing(False)
+            elif cmd == "step":
+                self._set_playing(False)
+                self._pending_steps += args[0]
+            elif cmd == "target":
+                self._target = args[0]
+            elif cmd == "reset":
+                self._rebuild(self._config, announce=True, reason="reset")
+            elif cmd == "config":
+                self._apply_config(args[0])
+
+    def _apply_config(self, new: Config):
+        old = self._config
+        if self.session is not None and not Session.needs_restart(old, new):
+            self.session.apply_live(new)
+            self._config = new
+            return
+        changed = [k for k, v in new.to_dict().items() if old.to_dict()[k] != v]
+        self._rebuild(new, announce=True, reason="changed " + ", ".join(changed))
+
+    def _rebuild(self, config: Config, *, announce: bool, reason: str = ""):
+        self._config = config
+        self._pending_steps = 0
+        self.message.emit(f"building {config.model} on {config.dataset}…")
+        try:
+            self.session = Session(config)
+        except GanplayError as exc:
+            self.session = None
+            self._set_playing(False)
+            self.failed.emit(str(exc))
+            return
+        self._sizer = ChunkSizer()
+        if announce:
+            self.message.emit(f"restarted from step 0 ({reason})")
+        else:
+            self.message.emit("ready")
+        self._publish()
+
+
+class WorkerThread:
+    """Owns a QThread running a TrainingWorker; start/stop with a bounded wait."""
+
+    def __init__(self, worker: TrainingWorker):
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("ganplay-training")
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self, timeout_ms: int = 5000) -> bool:
+        """Ask the loop to finish and wait for the thread; True when it has ended."""
+        self.worker.stop()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
