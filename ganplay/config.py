@@ -105,6 +105,7 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
     """Turn ``value`` (possibly a string from the CLI or JSON) into the field's type."""
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     name = f.name
+    original = value
     try:
         if kind == "int":
             if isinstance(value, bool):
@@ -142,7 +143,7 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
         return _to_tuple(value)
     except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
         raise ConfigError(
-            f"{name}={value!r} is not a valid {_describe_type(kind)}"
+            f"{name}={original!r} is not a valid {_describe_type(kind)}"
         ) from None
 
 

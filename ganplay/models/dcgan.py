@@ -23,7 +23,7 @@ import jax.numpy as jnp
 
 from ganplay.errors import ConfigError
 from ganplay.models.base import MODELS, GanPair, ModelSpec
-from ganplay.models.conv_transpose import ConvTranspose
+from ganplay.models.conv_transpose import Conv, ConvTranspose
 
 
 @dataclass(frozen=True)
@@ -118,10 +118,10 @@ class DcganDiscriminator(nn.Module):
     def __call__(self, x, train: bool = True):
         a = self.arch
         for i, channels in enumerate(a.d_channels, start=1):
-            x = nn.Conv(
+            x = Conv(
                 scaled(channels, self.width),
-                (a.d_kernel, a.d_kernel),
-                strides=(2, 2),
+                a.d_kernel,
+                strides=2,
                 padding="SAME",
                 kernel_init=a.kernel_init,
                 name=f"conv{i}",

@@ -1,0 +1,24 @@
+"""Shared test set-up: Qt offscreen, per-session settings/cache folders, and paths to shared data."""
+import os
+import tempfile
+from pathlib import Path
+
+# Before any Qt or ganplay import: no screen, and never touch the user's real settings or cache.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+_SANDBOX = Path(tempfile.mkdtemp(prefix="ganplay-tests-"))
+os.environ["XDG_CONFIG_HOME"] = str(_SANDBOX / "config")
+os.environ.setdefault("GANPLAY_CACHE_DIR", str(_SANDBOX / "cache"))
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    d = SHARED_DATA / "mnist"
+    if not (d / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"offline MNIST not found at {d}")
+    return d
