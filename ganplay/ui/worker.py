@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 import traceback
+import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -205,7 +206,10 @@ class TrainingWorker(QObject):
 class WorkerThread:
     """Owns a QThread running a TrainingWorker; start/stop with a bounded wait."""
 
+    live: "weakref.WeakSet[WorkerThread]" = weakref.WeakSet()  # for leak checks in tests
+
     def __init__(self, worker: TrainingWorker):
+        WorkerThread.live.add(self)
         self.worker = worker
         self.thread = QThread()
         self.thread.setObjectName("ganplay-training")
@@ -214,6 +218,9 @@ class WorkerThread:
 
     def start(self):
         self.thread.start()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
 
     def stop(self, timeout_ms: int = 5000) -> bool:
         """Ask the loop to finish and wait for the thread; True when it has ended."""

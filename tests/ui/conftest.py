@@ -1,0 +1,46 @@
+"""GUI test fixtures: an isolated settings file and a check that no test leaks a thread or window."""
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from ganplay.config import Config
+from ganplay.ui.main_window import MainWindow
+from ganplay.ui.worker import WorkerThread
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads_or_windows(qapp):
+    yield
+    QApplication.processEvents()
+    running = [t for t in list(WorkerThread.live) if t.is_running()]
+    for t in running:
+        t.stop(2000)
+    windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    for w in windows:
+        w.close()
+    assert not running, "test left a training thread running"
+    assert not windows, f"test left windows open: {windows}"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    made = []
+
+    def make(config=None, restore=False):
+        config = config or Config.for_model("toy-mlp", dataset="gmm2", hidden=32, batch_size=64)
+        w = MainWindow(config, settings=settings, restore=restore)
+        w.quiet_errors = True  # no modal dialogs in tests; messages go to the status bar
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        if w.isVisible():
+            w.close()
