@@ -50,6 +50,8 @@ def build_train_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (config.json, metrics.csv, samples.npy, run.npz)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR for --steps more steps")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--download", action="store_true",
+                   help="download the dataset's files into the user cache if they are not found")
     return p
 
 
@@ -99,8 +101,8 @@ def _train(argv: list[str]) -> int:
         if not args.out:
             raise GanplayError("--out DIR is required (where results are written)")
         config, out, resume, overrides = config_from_args(args), args.out, False, None
-        if not args.quiet:
-            _print_dataset_note(config)
+        if args.download:
+            _download_if_missing(config, quiet=args.quiet)
 
     tty = sys.stderr.isatty()
     last = [0.0]
@@ -115,16 +117,36 @@ def _train(argv: list[str]) -> int:
         end = "\r" if tty and p.step < p.target else "\n"
         print(format_progress(p), end=end, file=sys.stderr, flush=True)
 
-    summary = train_headless(config, args.steps, out, resume=resume, overrides=overrides, progress=progress)
+    def notify(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr)
+
+    summary = train_headless(config, args.steps, out, resume=resume, overrides=overrides,
+                             progress=progress, notify=notify)
     if not args.quiet:
         print(f"done: {summary.steps:,} steps in {summary.seconds:.1f} s "
               f"({summary.steps_per_s:,.0f} steps/s); results in {summary.out_dir}", file=sys.stderr)
     return 0
 
 
-def _print_dataset_note(config) -> None:
-    """Image datasets say which split they train on (e.g. the offline MNIST test set)."""
-    return None
+def _download_if_missing(config, quiet: bool) -> None:
+    """``--download``: fetch a file dataset into the cache (resumable, checksummed) if needed."""
+    from ganplay.data import DATASETS
+    from ganplay.data.download import source_for
+    from ganplay.data.locate import find_dataset_dir
+
+    if not DATASETS.get(config.dataset).needs_files or config.dataset == "image-folder":
+        return
+    source_for(config.dataset)
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total, name: str) -> None:
+        if quiet:
+            return
+        size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        print(f"downloading {name}: {size}", end="\r" if tty else "\n", file=sys.stderr, flush=True)
+
+    find_dataset_dir(config.dataset, config.data_dir, allow_download=True, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:

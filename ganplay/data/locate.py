@@ -100,7 +100,8 @@ def find_dataset_dir(
     raise DataError(
         f"dataset {name!r} was not found; looked in: {', '.join(str(d) for d in searched)}.\n"
         f"{_what_is_needed(name)}\n{manual_download_hint(name, searched)}\n"
-        f"Or allow ganplay to download it (about {_download_size(name)}) into {cache}."
+        f"Or let ganplay download it (about {_download_size(name)}) into {cache}: "
+        "add --download to ganplay train, or accept the offer in the window."
     )
 
 

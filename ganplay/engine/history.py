@@ -40,29 +40,29 @@ class MetricHistory:
             return
         steps = np.concatenate(self._pending_steps)
         values = {k: np.concatenate(v) for k, v in self._pending.items()}
-        usable = (len(steps) // self.stride) * self.stride
-        self._append_binned(steps[:usable], {k: v[:usable] for k, v in values.items()})
-        rest = slice(usable, None)
-        self._pending_steps = [steps[rest]]
-        self._pending = {k: [v[rest]] for k, v in values.items()}
-        self._pending_count = len(steps) - usable
+        used = self._append_binned(steps, values)
+        self._pending_steps = [steps[used:]]
+        self._pending = {k: [v[used:]] for k, v in values.items()}
+        self._pending_count = len(steps) - used
 
-    def _append_binned(self, steps: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        while len(steps):
-            bins = len(steps) // self.stride
-            room = self.capacity - self._n
-            take = min(bins, room)
-            if take:
-                n = take * self.stride
-                sl = slice(self._n, self._n + take)
-                self._steps[sl] = steps[:n].reshape(take, self.stride).mean(1)
-                for k in self.names:
-                    self._values[k][sl] = values[k][:n].reshape(take, self.stride).mean(1)
-                self._n += take
-                steps = steps[n:]
-                values = {k: v[n:] for k, v in values.items()}
-            if len(steps):  # full: halve the resolution and carry on
+    def _append_binned(self, steps: np.ndarray, values: dict[str, np.ndarray]) -> int:
+        """Store whole bins of ``stride`` steps; returns how many leading steps were used."""
+        used = 0
+        while True:
+            bins = (len(steps) - used) // self.stride
+            if bins == 0:
+                return used  # the rest waits for more steps (the stride may just have doubled)
+            if self._n == self.capacity:  # full: halve the resolution and carry on
                 self._decimate()
+                continue
+            take = min(bins, self.capacity - self._n)
+            n = take * self.stride
+            sl = slice(self._n, self._n + take)
+            self._steps[sl] = steps[used : used + n].reshape(take, self.stride).mean(1)
+            for k in self.names:
+                self._values[k][sl] = values[k][used : used + n].reshape(take, self.stride).mean(1)
+            self._n += take
+            used += n
 
     def _decimate(self) -> None:
         half = self._n // 2

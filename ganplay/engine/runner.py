@@ -62,6 +62,7 @@ def train_headless(
     chunk: int | None = None,
     checkpoint_every_s: float = 60.0,
     progress: Callable[[Progress], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> RunSummary:
     out = Path(out_dir)
     if steps < 0:
@@ -85,6 +86,9 @@ def train_headless(
             raise GanplayError("no configuration given")
         trainer = Trainer(config)
         state = trainer.init()
+    note = getattr(trainer.dataset, "split_note", "")
+    if note and notify is not None:
+        notify(note)
     start_step = int(state.step)
     _prepare_out_dir(out, config, start_step, resume)
 

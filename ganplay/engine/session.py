@@ -7,6 +7,7 @@ of steps, and producing a ``Snapshot`` of plain NumPy arrays for the views.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import jax
@@ -18,6 +19,7 @@ from ganplay.engine.train import METRIC_NAMES, Trainer, fetch_metrics
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
+CONFUSION_WINDOW = 200  # steps summarised by D's confusion matrix
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Session:
         self._display_z = self.trainer.fixed_noise(self._n_display())
         self._real = self._real_display()
         self._rate = RateMeter()
+        self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self._recent_steps = 0
 
     @property
     def step(self) -> int:
@@ -82,15 +86,39 @@ class Session:
         m = fetch_metrics(metrics)  # blocks until the chunk is done
         self.history.extend(first, m)
         self._rate.add(k)
+        self._remember(m["d_acc_real"], m["d_acc_fake"])
         return m
+
+    def _remember(self, acc_real: np.ndarray, acc_fake: np.ndarray) -> None:
+        self._recent.append((acc_real, acc_fake))
+        self._recent_steps += len(acc_real)
+        while self._recent_steps - len(self._recent[0][0]) >= CONFUSION_WINDOW:
+            self._recent_steps -= len(self._recent.popleft()[0])
+
+    def confusion(self) -> dict[str, float] | None:
+        """D's confusion matrix over the latest window, as fractions of each true class.
+
+        TP/FN split the real samples (called real / called fake), TN/FP the generated ones.
+        """
+        if not self._recent:
+            return None
+        acc_real = float(np.concatenate([r for r, _ in self._recent])[-CONFUSION_WINDOW:].mean())
+        acc_fake = float(np.concatenate([f for _, f in self._recent])[-CONFUSION_WINDOW:].mean())
+        return {"TP": acc_real, "FN": 1 - acc_real, "TN": acc_fake, "FP": 1 - acc_fake,
+                "window": min(self._recent_steps, CONFUSION_WINDOW)}
 
     @property
     def finite(self) -> bool:
         return bool(self.state.finite)
 
     def snapshot(self) -> Snapshot:
-        generated = np.asarray(jax.device_get(self.trainer.generate(self.state, self._display_z)))
+        generated_dev = self.trainer.generate(self.state, self._display_z)
+        extras = {"confusion": self.confusion()}
+        if self.kind == "images":  # D's score under each generated tile
+            extras["d_scores"] = np.asarray(self.trainer.discriminate(self.state, generated_dev))
+        generated = np.asarray(jax.device_get(generated_dev))
         return Snapshot(
+            extras=extras,
             step=self.step,
             kind=self.kind,
             generated=generated,

@@ -8,17 +8,21 @@ import jax
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QFileDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +31,8 @@ from ganplay.config import LOSSES, NOISES, Config
 from ganplay.data import DATASETS
 from ganplay.errors import GanplayError
 from ganplay.models import MODELS
+from ganplay.ui.download_dialog import dataset_missing, offer_download
+from ganplay.ui.image_views import ConfusionMatrixView, ImageGridView, accuracy_view
 from ganplay.ui.views import ScatterView, d_output_view, loss_view
 from ganplay.ui.worker import TrainingWorker, WorkerThread
 
@@ -46,11 +52,14 @@ TOOLTIPS = {
     "hidden": "Width of the toy MLPs' two hidden layers. Restarts the run.",
     "loss": "ns: non-saturating (G maximises log D(G(z))); minimax: the original log(1 − D(G(z))). Restarts the run.",
     "seed": "Random seed: the same seed gives the same run. Restarts the run.",
+    "width": "Channel-width multiplier for the DCGANs: 1.0 is the seed's exact network. The CPU "
+    "default is the largest width whose step still feels interactive. Restarts the run.",
 }
 
 
 class MainWindow(QMainWindow):
     snapshot_drawn = Signal(int)  # step of the snapshot just drawn (tests and scripted mode)
+    offer_downloads = True  # ask to download missing datasets (tests switch this off)
 
     def __init__(self, config: Config, settings: QSettings | None = None, *, restore: bool = True):
         super().__init__()
@@ -61,6 +70,7 @@ class MainWindow(QMainWindow):
         self.config = config
         self._latest = None
         self._drawn = None
+        self._real_shown = None
         self._frames: list[float] = []
         self._running = False
 
@@ -102,6 +112,20 @@ class MainWindow(QMainWindow):
         self.controls.update(model=self.model_box, dataset=self.dataset_box)
         form.addRow("Model", self.model_box)
         form.addRow("Dataset", self.dataset_box)
+        self.data_dir_edit = QLineEdit()
+        self.data_dir_edit.setPlaceholderText("automatic (cache, $GANPLAY_DATA, system)")
+        self.data_dir_edit.setToolTip(
+            "Folder holding the dataset's files (IDX, .mat, or your images for image-folder). "
+            "Empty: look in $GANPLAY_DATA, the user cache and system folders, or offer a download.")
+        browse = QPushButton("…")
+        browse.setToolTip("Choose the data folder")
+        browse.setFixedWidth(28)
+        browse.clicked.connect(self._browse_data_dir)
+        self.data_dir_edit.editingFinished.connect(self._on_data_dir_edited)
+        row = QHBoxLayout()
+        row.addWidget(self.data_dir_edit, 1)
+        row.addWidget(browse)
+        form.addRow("Data folder", row)
         layout.addWidget(what)
 
         opt = QGroupBox("Training")
@@ -125,9 +149,10 @@ class MainWindow(QMainWindow):
         self.controls["noise"] = QComboBox()
         self.controls["noise"].addItems(NOISES)
         self.controls["hidden"] = self._int_box(1, 4096)
+        self.controls["width"] = self._float_box(0.0625, 2.0, 4, step=0.125)
         self.controls["seed"] = self._int_box(0, 2**31 - 1)
         for key, label in (("z_dim", "Noise size"), ("noise", "Noise"), ("hidden", "Hidden width"),
-                           ("seed", "Seed")):
+                           ("width", "Channel width ×"), ("seed", "Seed")):
             form.addRow(label, self.controls[key])
         layout.addWidget(net)
 
@@ -175,13 +200,43 @@ class MainWindow(QMainWindow):
 
     def _build_views(self) -> None:
         self.scatter_view = ScatterView()
+        self.fake_grid = ImageGridView("Generated (fixed noise)", show_scores=True)
+        self.real_grid = ImageGridView("Real")
+        self.grid_size_box = QComboBox()
+        self.grid_size_box.addItems(["4×4", "5×5", "8×8"])
+        self.grid_size_box.setCurrentText("5×5")
+        self.grid_size_box.setToolTip("How many generated and real images to show")
+        self.grid_size_box.currentTextChanged.connect(self._on_grid_size)
+        self.scores_box = QCheckBox("D's score under each image")
+        self.scores_box.setChecked(True)
+        self.scores_box.setToolTip("Show D's probability that each generated image is real")
+        self.scores_box.toggled.connect(self._on_scores_toggled)
+        image_panel = QWidget()
+        image_layout = QVBoxLayout(image_panel)
+        image_layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Grid"))
+        bar.addWidget(self.grid_size_box)
+        bar.addWidget(self.scores_box)
+        bar.addStretch(1)
+        image_layout.addLayout(bar)
+        grids = QSplitter(Qt.Horizontal)
+        grids.addWidget(self.fake_grid)
+        grids.addWidget(self.real_grid)
+        image_layout.addWidget(grids, 1)
+        self.top_stack = QStackedWidget()
+        self.top_stack.addWidget(self.scatter_view)
+        self.top_stack.addWidget(image_panel)
+
         self.loss_view = loss_view()
         self.d_view = d_output_view()
+        self.acc_view = accuracy_view()
+        self.confusion_view = ConfusionMatrixView()
         bottom = QSplitter(Qt.Horizontal)
-        bottom.addWidget(self.loss_view)
-        bottom.addWidget(self.d_view)
+        for v in (self.loss_view, self.d_view, self.acc_view, self.confusion_view):
+            bottom.addWidget(v)
         right = QSplitter(Qt.Vertical)
-        right.addWidget(self.scatter_view)
+        right.addWidget(self.top_stack)
         right.addWidget(bottom)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
@@ -191,7 +246,7 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         main.setSizes([300, 980])
         self.setCentralWidget(main)
-        self.views = [self.scatter_view, self.loss_view, self.d_view]
+        self.curve_views = [self.loss_view, self.d_view, self.acc_view]
 
     def _build_actions(self) -> None:
         def action(text, shortcut, slot, tip):
@@ -237,7 +292,10 @@ class MainWindow(QMainWindow):
                     w.setCurrentText(value)
                 else:
                     w.setValue(value)
-            self.controls["hidden"].setEnabled("points" in MODELS.get(config.model).kinds)
+            spec = MODELS.get(config.model)
+            self.controls["hidden"].setEnabled("points" in spec.kinds)
+            self.controls["width"].setEnabled(spec.uses_width)
+            self.data_dir_edit.setText(config.data_dir)
         finally:
             self._loading = False
 
@@ -250,6 +308,17 @@ class MainWindow(QMainWindow):
         for i, name in enumerate(names):
             self.dataset_box.setItemData(i, DATASETS.get(name).description, Qt.ToolTipRole)
         self.dataset_box.blockSignals(False)
+
+    def _browse_data_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.config.data_dir or "")
+        if folder:
+            self.data_dir_edit.setText(folder)
+            self._on_data_dir_edited()
+
+    def _on_data_dir_edited(self) -> None:
+        text = self.data_dir_edit.text().strip()
+        if text != self.config.data_dir:
+            self.apply_config(self.config.replace(data_dir=text))
 
     def _on_control_changed(self, key: str) -> None:
         if self._loading:
@@ -278,6 +347,13 @@ class MainWindow(QMainWindow):
         """Send a config to the worker (live change or clean restart) and mirror it in the controls."""
         if config == self.config:
             return
+        missing = dataset_missing(config.dataset, config.data_dir)
+        if missing and not (self.offer_downloads and offer_download(self, config.dataset, config.data_dir)):
+            self.statusBar().showMessage(missing.splitlines()[0], 15000)
+            if not self.offer_downloads and not getattr(self, "quiet_errors", False):
+                QMessageBox.warning(self, "Dataset not found", missing)
+            self._load_controls(self.config)  # keep the run that works
+            return
         self.config = config
         self._load_controls(config)
         self.worker.set_config(config)
@@ -305,6 +381,18 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, _step: int) -> None:
         self._latest = self.worker.latest_snapshot()
 
+    def _on_grid_size(self, text: str) -> None:
+        n = int(text.split("×")[0])
+        for grid in (self.fake_grid, self.real_grid):
+            grid.set_grid_size(n)
+        self._real_shown = None
+        self._drawn = None  # redraw the current snapshot at the new size
+
+    def _on_scores_toggled(self, on: bool) -> None:
+        self.fake_grid.show_scores = on
+        self.fake_grid.set_grid_size(self.fake_grid.n)
+        self._drawn = None
+
     def _on_message(self, message: str) -> None:
         self.statusBar().showMessage(message, 5000)
 
@@ -321,8 +409,20 @@ class MainWindow(QMainWindow):
         snap = self._latest
         if snap is None or snap is self._drawn:
             return
-        for view in self.views:
+        if snap.kind == "points":
+            self.top_stack.setCurrentIndex(0)
+            self.scatter_view.show_snapshot(snap)
+        else:
+            self.top_stack.setCurrentIndex(1)
+            self.fake_grid.show_images(snap.generated, snap.extras.get("d_scores"))
+            if self._real_shown is not snap.real:
+                self.real_grid.show_images(snap.real)
+                self._real_shown = snap.real
+        for view in self.curve_views:
             view.show_snapshot(snap)
+        confusion = snap.extras.get("confusion")
+        if confusion:
+            self.confusion_view.show_matrix(confusion, confusion["window"])
         self._drawn = snap
         now = time.perf_counter()
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
