@@ -136,10 +136,14 @@ class DcganDiscriminator(nn.Module):
 
 
 def default_width(platform: str) -> float:
-    """The default ``width`` on a JAX platform: the full seed model where there is an
-    accelerator; on CPU the largest width whose training step stays near 60 ms at batch 64
-    (interactive at ~15 steps/s on 2 cores; see the timings in the module's tests)."""
-    return 1.0 if platform != "cpu" else 0.5
+    """The default ``width`` on a JAX platform ("cpu", "gpu", "cuda", "rocm", "tpu").
+
+    With an accelerator, the seed's full model. On CPU, 0.25: the aim was the largest of the
+    widths 1, 0.5 and 0.25 whose whole training step (D and G updates, batch 64) stays near 60 ms,
+    i.e. ~15 steps/s. Measured on 2 shared cores, no width reached that; 0.25 came closest
+    (dcgan28 ~85-130 ms, dcgan32 ~110-140 ms; width 0.5: ~230-400 ms; width 1: ~0.65-1.3 s).
+    """
+    return 1.0 if platform != "cpu" else 0.25
 
 
 def _builder(arch: Architecture):
