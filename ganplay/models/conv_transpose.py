@@ -38,8 +38,6 @@ from jax import lax
 
 _DIMENSION_NUMBERS = ("NHWC", "HWIO", "NHWC")
 
-Pads = tuple[tuple[int, int], tuple[int, int]]
-
 
 def transpose_padding(kernel: int, stride: int, padding: str) -> tuple[int, int]:
     """(low, high) padding of the stride-dilated input: the rule of ``lax.conv_transpose``."""
@@ -136,7 +134,9 @@ def _transpose_forward(x, kernel, strides, pads):
 
 
 def _output_gradient_taps(g, kernel_shape, x_shape, strides, pads) -> jax.Array:
-    """``taps[b, n_h, n_w, i, j, f] = g[b, low_h + s_h*n_h - i, low_w + s_w*n_w - j, f]`` (0 outside).
+    """``taps[b, n_h, n_w, i, j, f] = g[b, low_h + s_h*n_h - i, low_w + s_w*n_w - j, f]``.
+
+    (Zero where that index falls outside ``g``.)
 
     Per spatial axis, ``y[o] = sum_i xd[o + i] W[i]`` with ``xd[low + s*n] = x[n]`` and zeros
     elsewhere, so ``dW[i] = sum_n x[n] g[low + s*n - i]``. Padding ``g`` in front by ``k-1-low``
@@ -282,7 +282,9 @@ def _check_shapes(x, kernel) -> None:
             f"expected an NHWC input and an HWIO kernel, got shapes {x.shape} and {kernel.shape}"
         )
     if x.shape[-1] != kernel.shape[2]:
-        raise ValueError(f"input has {x.shape[-1]} channels but the kernel expects {kernel.shape[2]}")
+        raise ValueError(
+            f"input has {x.shape[-1]} channels but the kernel expects {kernel.shape[2]}"
+        )
 
 
 # -- flax modules -----------------------------------------------------------------------------

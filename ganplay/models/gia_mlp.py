@@ -48,7 +48,7 @@ MODELS.register(
     "gia-mlp",
     ModelSpec(
         name="gia-mlp",
-        description="Seed 004 (GANs in Action ch. 3): MLP G and D, one hidden layer of 128, LeakyReLU",
+        description="Seed 004 (GANs in Action ch. 3): MLP G and D, one hidden LeakyReLU layer",
         kinds=frozenset({"images"}),
         build=build,
         # z 100 ~ N(0,1), batch 128, Adam lr 1e-3, hard labels, as the seed. The seed keeps Keras'

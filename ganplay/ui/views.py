@@ -65,7 +65,20 @@ class CurvesView(pg.PlotWidget):
     def show_snapshot(self, snap) -> None:
         steps = snap.history["step"]
         for key, curve in self.curves.items():
-            curve.setData(steps, snap.history[key])
+            curve.setData(steps, moving_average(snap.history[key]))
+
+
+def moving_average(values: np.ndarray, points: int = 200) -> np.ndarray:
+    """Trailing mean over ``len/points`` samples: per-step GAN metrics are too noisy to read raw."""
+    n = len(values)
+    w = max(1, n // points)
+    if w == 1:
+        return values
+    c = np.cumsum(np.insert(values, 0, 0.0))
+    out = np.empty(n)
+    out[w - 1:] = (c[w:] - c[:-w]) / w
+    out[: w - 1] = c[1:w] / np.arange(1, w)
+    return out
 
 
 def loss_view(parent=None) -> CurvesView:

@@ -26,7 +26,8 @@ def _variable_shapes(pair, config, data_shape, batch=2):
     key = jax.random.key(0)
     z = jnp.zeros((batch, config.z_dim))
     g = jax.eval_shape(lambda: pair.generator.init(key, z, train=False))
-    d = jax.eval_shape(lambda: pair.discriminator.init(key, jnp.zeros((batch, *data_shape)), train=False))
+    x = jnp.zeros((batch, *data_shape))
+    d = jax.eval_shape(lambda: pair.discriminator.init(key, x, train=False))
     return g, d
 
 
@@ -35,7 +36,8 @@ def _param_count(variables) -> int:
 
 
 def _kernel_shapes(variables) -> dict[str, tuple[int, ...]]:
-    return {name: layer["kernel"].shape for name, layer in variables["params"].items() if "kernel" in layer}
+    params = variables["params"]
+    return {name: layer["kernel"].shape for name, layer in params.items() if "kernel" in layer}
 
 
 @pytest.mark.parametrize(
@@ -133,7 +135,7 @@ def _random_like(shapes, rng):
     def make(path, s):
         name = jax.tree_util.keystr(path)
         if "'batch_stats'" in name:
-            return np.ones(s.shape, np.float32) if "'var'" in name else np.zeros(s.shape, np.float32)
+            return (np.ones if "'var'" in name else np.zeros)(s.shape, np.float32)
         return 0.05 * rng.standard_normal(s.shape, dtype=np.float32)
 
     return jax.tree_util.tree_map_with_path(make, shapes)
@@ -143,10 +145,13 @@ def _train_and_eval_outputs(module, variables, x):
     """Outputs in training mode (two dropout streams) and in evaluation mode (two streams, and
     after the training-mode batch-statistics update). Two compilations, several runs."""
     train = jax.jit(
-        lambda v, x, key: module.apply(v, x, train=True, mutable=["batch_stats"], rngs={"dropout": key})
+        lambda v, x, key: module.apply(
+            v, x, train=True, mutable=["batch_stats"], rngs={"dropout": key}
+        )
     )
     evaluate = jax.jit(lambda v, x, key: module.apply(v, x, train=False, rngs={"dropout": key}))
-    (y_a, updated), (y_b, _) = train(variables, x, jax.random.key(1)), train(variables, x, jax.random.key(2))
+    y_a, updated = train(variables, x, jax.random.key(1))
+    y_b, _ = train(variables, x, jax.random.key(2))
     out = {
         "train_a": y_a,
         "train_b": y_b,
@@ -168,12 +173,17 @@ def test_batch_norm_and_dropout_follow_the_train_flag(name, data_shape):
     images = rng.uniform(-1, 1, (8, *data_shape)).astype(np.float32)
     has_dropout = name == "dcgan28"  # seed 000 only
 
-    for module, shapes, x in [(pair.generator, g_shapes, z), (pair.discriminator, d_shapes, images)]:
+    for module, shapes, x in [
+        (pair.generator, g_shapes, z),
+        (pair.discriminator, d_shapes, images),
+    ]:
         out = _train_and_eval_outputs(module, _random_like(shapes, rng), x)
 
         # train=True: batch statistics, and the running averages move (momentum 0.99)
-        for before, after in zip(jax.tree.leaves(out["stats_before"]), jax.tree.leaves(out["stats_after"])):
-            assert not np.allclose(before, after)
+        before, after = jax.tree.leaves(out["stats_before"]), jax.tree.leaves(out["stats_after"])
+        assert len(before) == len(after) > 0
+        for old, new in zip(before, after):
+            assert not np.allclose(old, new)
         # train=False: running averages, deterministic, and they are what it normalises with
         assert not np.allclose(out["train_a"], out["eval"], atol=1e-4)
         np.testing.assert_array_equal(out["eval"], out["eval_other_rng"])
@@ -203,9 +213,10 @@ def test_registered_defaults():
         100, "normal", 128, 1e-3, 0.5, 0.0
     )
     d28 = Config.for_model("dcgan28", dataset="mnist")
-    assert (d28.noise, d28.batch_size, d28.lr_d, d28.beta1, d28.label_smoothing, d28.smooth_g_target) == (
-        "uniform", 64, 1e-3, 0.9, 0.1, True
+    assert (d28.z_dim, d28.noise, d28.batch_size, d28.lr_d, d28.beta1) == (
+        100, "uniform", 64, 1e-3, 0.9
     )
+    assert (d28.label_smoothing, d28.smooth_g_target) == (0.1, True)
     d32 = Config.for_model("dcgan32", dataset="svhn")
     assert (d32.noise, d32.batch_size, d32.lr_g, d32.beta1, d32.label_smoothing) == (
         "normal", 64, 2e-4, 0.5, 0.1

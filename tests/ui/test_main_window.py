@@ -163,3 +163,13 @@ def test_installed_pyside_keeps_slot_refcounts_intact():
     """PySide6 6.12.0 aborts here on CPython 3.11 ("deallocating True"); we pin it out."""
     result = subprocess.run([sys.executable, "-c", PYSIDE_REFCOUNT], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "refcounts ok" in result.stdout, result.stderr[-500:]
+
+
+def test_curves_are_smoothed_for_reading_but_keep_their_trend():
+    from ganplay.ui.views import moving_average
+
+    noisy = np.tile([0.0, 2.0], 500) + np.linspace(0, 10, 1000)
+    smooth = moving_average(noisy)
+    assert smooth.shape == noisy.shape
+    assert np.std(np.diff(smooth[10:])) < 0.1 * np.std(np.diff(noisy))
+    assert smooth[-1] == pytest.approx(noisy[-5:].mean(), abs=0.1)
