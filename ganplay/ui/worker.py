@@ -196,10 +196,11 @@ class TrainingWorker(QObject):
             self.failed.emit(str(exc))
             return
         self._sizer = ChunkSizer()
+        note = getattr(self.session.trainer.dataset, "split_note", "")
         if announce:
-            self.message.emit(f"restarted from step 0 ({reason})")
+            self.message.emit(f"restarted from step 0 ({reason})" + (f" · {note}" if note else ""))
         else:
-            self.message.emit("ready")
+            self.message.emit(note or "ready")
         self._publish()
 
 
