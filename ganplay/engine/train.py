@@ -78,6 +78,12 @@ class Trainer:
         self.g_tx = _adam(config.lr_g, config)
         self.d_tx = _adam(config.lr_d, config)
         self._run = jax.jit(self._run_impl, static_argnums=(1,))
+        self._step = jax.jit(self._one_step)
+        # XLA:CPU runs convolutions inside a while loop (lax.scan) about 4x slower than the same
+        # step dispatched on its own (dcgan28 width 0.25: 460 vs 110 ms per step), so
+        # convolutional models dispatch one jitted step at a time (their steps are long enough
+        # that Python's overhead is noise); the MLPs scan K steps per dispatch.
+        self.scan_steps = self.spec.scan_steps
         self._generate = jax.jit(self._generate_impl)
         self._discriminate = jax.jit(self._discriminate_impl)
 
@@ -128,7 +134,13 @@ class Trainer:
     # -- public jitted entry points -------------------------------------------------------------
     def run(self, state: TrainState, k: int):
         """Run ``k`` training steps; returns (state, metrics) with metrics as ``[k]`` device arrays."""
-        return self._run(state, int(k))
+        if self.scan_steps:
+            return self._run(state, int(k))
+        per_step = []
+        for _ in range(int(k)):  # asynchronous dispatch: no host sync between steps
+            state, m = self._step(state, None)
+            per_step.append(m)
+        return state, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *per_step)
 
     def generate(self, state: TrainState, z) -> jax.Array:
         """G(z) in inference mode (batch-norm running averages, no dropout)."""
@@ -221,11 +233,10 @@ class Trainer:
         key, k_d, k_g = jax.random.split(state.key, 3)
         state = state._replace(key=key)
 
-        def d_body(s, k):
-            return self._d_update(s, k)
-
-        state, d_metrics = jax.lax.scan(d_body, state, jax.random.split(k_d, self.config.d_steps))
-        d_metrics = jax.tree_util.tree_map(lambda m: m[-1], d_metrics)
+        # The D updates are unrolled rather than scanned: inside a nested scan XLA:CPU ran the
+        # convolutional D update about 4x slower (dcgan28: 450 ms vs 110 ms per step).
+        for k in jax.random.split(k_d, self.config.d_steps):
+            state, d_metrics = self._d_update(state, k)
         state, g_loss = self._g_update(state, k_g)
         metrics = {**d_metrics, "g_loss": g_loss}
         finite = state.finite & jnp.isfinite(metrics["d_loss"]) & jnp.isfinite(g_loss)

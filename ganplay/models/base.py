@@ -37,6 +37,9 @@ class ModelSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # config defaults for this model
     image_size: int | None = None  # required H == W for image models (28 or 32); None = any
     uses_width: bool = False  # whether the ``width`` config multiplier applies
+    # Whether K steps run inside one lax.scan. XLA:CPU runs convolutions about 4x slower inside
+    # a while loop, so convolutional models dispatch one jitted step at a time instead.
+    scan_steps: bool = True
 
 
 MODELS: Registry[ModelSpec] = Registry("model")

@@ -180,6 +180,7 @@ MODELS.register(
                   "width": _WIDTH},
         image_size=28,
         uses_width=True,
+        scan_steps=False,
     ),
 )
 
@@ -196,5 +197,6 @@ MODELS.register(
                   "lr_d": 2e-4, "beta1": 0.5, "label_smoothing": 0.1, "width": _WIDTH},
         image_size=32,
         uses_width=True,
+        scan_steps=False,
     ),
 )

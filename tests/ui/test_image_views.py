@@ -56,3 +56,18 @@ def test_missing_dataset_keeps_the_current_run(make_window, qtbot, tmp_path, mon
     w.apply_config(Config.for_model("gia-mlp", dataset="svhn", data_dir=str(tmp_path)))
     assert w.config.model == "toy-mlp"  # nothing changed: the toy run goes on
     assert "svhn" in w.statusBar().currentMessage() and "not found" in w.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("model, size", [("dcgan28", 28), ("dcgan32", 32)])
+def test_dcgans_train_in_the_window_on_fashion_mnist(model, size, make_window, qtbot):
+    from pathlib import Path
+
+    if not Path("/usr/share/datasets/fashion-mnist").exists():
+        pytest.skip("apt-get install dataset-fashion-mnist")
+    w = make_window(Config.for_model(model, dataset="fashion-mnist", width=0.125))
+    qtbot.waitUntil(lambda: w._drawn is not None, timeout=WAIT)
+    assert w.controls["width"].isEnabled() and w.controls["width"].value() == 0.125
+    w.worker.step(2)
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.step == 2, timeout=WAIT)
+    assert w.fake_grid.last_grid.shape == (5 * (size + 1) + 1,) * 2 + (1,)
+    assert w._drawn.generated.shape[1:] == (size, size, 1)
