@@ -73,3 +73,18 @@ def test_history_stays_bounded_and_keeps_shape():
     steps, values = h.steps(), h.values("x")
     np.testing.assert_allclose(values, steps)  # averaging a ramp keeps the ramp
     assert steps[-1] > 0.9 * total
+
+
+def test_atomic_writes_honour_the_umask(tmp_path):
+    import os
+
+    from ganplay.engine.checkpoint import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "out.bin", b"data")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.bin").read_bytes() == b"data"
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
