@@ -152,6 +152,9 @@ def _download_if_missing(config, quiet: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        from ganplay.engine.compile_cache import enable_compilation_cache
+
+        enable_compilation_cache()
         if argv and argv[0] == "train":
             return _train(argv[1:])
         args = build_parser().parse_args(argv)

@@ -12,6 +12,12 @@ os.environ.setdefault("GANPLAY_CACHE_DIR", str(_SANDBOX / "cache"))
 
 import pytest  # noqa: E402
 
+from ganplay.engine.compile_cache import enable_compilation_cache  # noqa: E402
+
+# One compilation cache for the whole session (subprocesses find it through GANPLAY_CACHE_DIR):
+# the same model compiled by several tests is compiled once.
+enable_compilation_cache()
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
