@@ -44,7 +44,8 @@ def gui_rate(config, seconds: float):
     frames: list[float] = []
     w.snapshot_drawn.connect(lambda _s: frames.append(time.perf_counter()))
     w.play()
-    while w.worker.session is None or w.worker.session.step < 2000:  # compile + chunk sizing
+    deadline = time.perf_counter() + 120
+    while (w.worker.session is None or w.worker.session.step < 2000) and time.perf_counter() < deadline:
         app.processEvents()
         time.sleep(0.002)
     frames.clear()
