@@ -48,7 +48,7 @@ MODELS.register(
         kinds=frozenset({"points"}),
         build=build,
         # Seed 002's network exactly. Its linked code trains with z 256, batch 512, Adam 2e-4
-        # (SEED_002_SETTINGS); on ring8 that collapses to a few modes and costs ~4x the time per
+        # (SEED_002_SETTINGS); on ring8 that collapsed to 1 of 8 modes and costs ~4x the time per
         # step, so the playground's defaults are z 2, batch 256, Adam 1e-3 (beta1 0.5), which
         # captured 8/8 ring8 modes within 5,000 steps on seeds 0 and 1 (see the README).
         defaults={"z_dim": 2, "noise": "normal", "hidden": 128, "batch_size": 256,
