@@ -110,7 +110,7 @@ def restore_state(path, template_state, arrays: dict[str, np.ndarray]):
     return jax.tree_util.tree_unflatten(treedef, [jax.numpy.asarray(v) for v in values])
 
 
-def load_run(path, trainer_factory=None):
+def load_run(path):
     """Open a run file: returns (config, trainer, state, arrays). ``arrays`` holds the history."""
     from ganplay.engine.train import Trainer
 
@@ -119,6 +119,6 @@ def load_run(path, trainer_factory=None):
         config = Config.from_dict(header["config"])
     except GanplayError as exc:
         raise CheckpointError(f"{path}: stored config is invalid: {exc}") from None
-    trainer = (trainer_factory or Trainer)(config)
+    trainer = Trainer(config)
     state = restore_state(path, trainer.init(), arrays)
     return config, trainer, state, arrays

@@ -7,7 +7,6 @@ It writes into an output folder ``config.json``, ``metrics.csv`` (one row per st
 from __future__ import annotations
 
 import io
-import json
 import math
 import time
 from dataclasses import dataclass

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from ganplay.config import Config
 
 WAIT = 60_000  # ms; generous for a compile on a busy 2-core machine
 
