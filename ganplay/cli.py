@@ -52,6 +52,9 @@ def build_train_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--download", action="store_true",
                    help="download the dataset's files into the user cache if they are not found")
+    p.add_argument("--on-diverge", choices=("stop", "rollback"), default="stop",
+                   help="when a loss or parameter becomes NaN/inf: stop with an error, keeping the last "
+                   "good state (default), or roll back to it, halve the learning rates and go on")
     return p
 
 
@@ -122,7 +125,7 @@ def _train(argv: list[str]) -> int:
             print(message, file=sys.stderr)
 
     summary = train_headless(config, args.steps, out, resume=resume, overrides=overrides,
-                             progress=progress, notify=notify)
+                             progress=progress, notify=notify, on_diverge=args.on_diverge)
     if not args.quiet:
         print(f"done: {summary.steps:,} steps in {summary.seconds:.1f} s "
               f"({summary.steps_per_s:,.0f} steps/s); results in {summary.out_dir}", file=sys.stderr)
@@ -157,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         enable_compilation_cache()
         if argv and argv[0] == "train":
             return _train(argv[1:])
+        if argv and argv[0] == "bench":
+            from ganplay.bench import main as bench_main
+
+            return bench_main(argv[1:])
         args = build_parser().parse_args(argv)
         config = config_from_args(args)
         from ganplay.ui.app import run_gui

@@ -9,6 +9,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 _SANDBOX = Path(tempfile.mkdtemp(prefix="ganplay-tests-"))
 os.environ["XDG_CONFIG_HOME"] = str(_SANDBOX / "config")
 os.environ.setdefault("GANPLAY_CACHE_DIR", str(_SANDBOX / "cache"))
+os.environ["GANPLAY_LOG_DIR"] = str(_SANDBOX / "log")
 
 import pytest  # noqa: E402
 

@@ -72,6 +72,15 @@ class MetricHistory:
         self._n = half
         self.stride *= 2
 
+    def truncate(self, last_step: int) -> None:
+        """Forget everything after ``last_step`` (a rollback); bins that straddle it go too."""
+        n = self._n
+        while n and self._steps[n - 1] + (self.stride - 1) / 2 > last_step:
+            n -= 1
+        self._n = n
+        self._pending_steps, self._pending = [], {k: [] for k in self.names}
+        self._pending_count = 0
+
     def steps(self) -> np.ndarray:
         return self._steps[: self._n].copy()
 

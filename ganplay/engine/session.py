@@ -14,8 +14,9 @@ import jax
 import numpy as np
 
 from ganplay.config import LIVE_FIELDS, Config
+from ganplay.engine.guard import Divergence, GoodStates, keep_every
 from ganplay.engine.history import MetricHistory
-from ganplay.engine.train import METRIC_NAMES, Trainer, fetch_metrics
+from ganplay.engine.train import METRIC_NAMES, Trainer, fetch_metrics, find_fault
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
@@ -38,16 +39,19 @@ class Snapshot:
 
 
 class Session:
-    def __init__(self, config: Config, trainer: Trainer | None = None):
+    def __init__(self, config: Config, trainer: Trainer | None = None, state=None):
         self.config = config
         self.trainer = trainer or Trainer(config)
-        self.state = self.trainer.init()
+        self.state = self.trainer.init() if state is None else state
         self.history = MetricHistory(METRIC_NAMES)
         self._display_z = self.trainer.fixed_noise(self._n_display())
         self._real = self._real_display()
         self._rate = RateMeter()
         self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._recent_steps = 0
+        self.good = GoodStates(keep_every(self.kind))
+        self.good.offer(self.state, self.step, self.finite)
+        self.divergence: Divergence | None = None
 
     @property
     def step(self) -> int:
@@ -87,7 +91,57 @@ class Session:
         self.history.extend(first, m)
         self._rate.add(k)
         self._remember(m["d_acc_real"], m["d_acc_fake"])
+        fault = find_fault(m, first)
+        if fault is not None and self.divergence is None:
+            self.divergence = Divergence(*fault)
+        self.good.offer(self.state, self.step, self.divergence is None)
         return m
+
+    # -- files ------------------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the whole run (both networks, optimizers, RNG, step, config, history) atomically."""
+        from ganplay.engine.checkpoint import save_run
+
+        save_run(path, self.config, self.state, history=self.history)
+
+    @classmethod
+    def open(cls, path, data_dir: str | None = None) -> "Session":
+        """Continue a saved run; CheckpointError says exactly what does not match.
+
+        ``data_dir`` replaces the stored data folder (the file may come from another machine).
+        """
+        from ganplay.engine.checkpoint import read_run, restore_state
+        from ganplay.errors import CheckpointError, GanplayError
+
+        header, arrays = read_run(path)
+        try:
+            config = Config.from_dict(header["config"])
+        except (GanplayError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{path}: the stored config is invalid: {exc}") from None
+        if data_dir is not None and data_dir != config.data_dir:
+            config = config.replace(data_dir=data_dir)
+        trainer = Trainer(config)
+        state = restore_state(path, trainer.init(), arrays)
+        session = cls(config, trainer, state)
+        if "history/step" in arrays:
+            session.history.load_state_dict(arrays)
+        return session
+
+    def rollback(self) -> int:
+        """Return to the last kept good state (after a divergence); returns its step."""
+        if self.good.state is None:
+            raise RuntimeError("no good state kept")
+        self.state = self.good.state
+        # Learning rates and smoothing may have been changed since the state was kept.
+        self.state = self.trainer.set_hyper(
+            self.state, lr_g=self.config.lr_g, lr_d=self.config.lr_d,
+            label_smoothing=self.config.label_smoothing,
+        )
+        self.history.truncate(self.good.step)
+        self._recent.clear()
+        self._recent_steps = 0
+        self.divergence = None
+        return self.good.step
 
     def _remember(self, acc_real: np.ndarray, acc_fake: np.ndarray) -> None:
         self._recent.append((acc_real, acc_fake))

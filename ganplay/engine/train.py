@@ -22,6 +22,11 @@ from ganplay.models import MODELS
 # Names of the per-step metrics returned by ``Trainer.run`` (each an array of length K).
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake")
 
+# ``metrics["fault"]`` per step: what first went non-finite in that step (0: nothing). The check
+# runs inside the fused step, so the guard costs no extra host synchronisation.
+FAULTS = {1: ("discriminator", "loss"), 2: ("discriminator", "parameters"),
+          3: ("generator", "loss"), 4: ("generator", "parameters")}
+
 
 class TrainState(NamedTuple):
     step: jax.Array  # int32: generator updates done
@@ -245,12 +250,46 @@ class Trainer:
         for k in jax.random.split(k_d, self.config.d_steps):
             state, d_metrics = self._d_update(state, k, data)
         state, g_loss = self._g_update(state, k_g)
-        metrics = {**d_metrics, "g_loss": g_loss}
-        finite = state.finite & jnp.isfinite(metrics["d_loss"]) & jnp.isfinite(g_loss)
+        fault = _first_fault(
+            jnp.isfinite(d_metrics["d_loss"]), _all_finite(state.d_params),
+            jnp.isfinite(g_loss), _all_finite(state.g_params),
+        )
+        metrics = {**d_metrics, "g_loss": g_loss, "fault": fault}
+        finite = state.finite & (fault == 0)
         return state._replace(step=state.step + 1, finite=finite), metrics
 
     def _run_impl(self, state: TrainState, k: int, data):
         return jax.lax.scan(lambda s, _: self._one_step(s, data), state, None, length=k)
+
+
+def _all_finite(tree) -> jax.Array:
+    """True when every element of every leaf is finite (elementwise, so huge values don't overflow)."""
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
+
+
+def _first_fault(d_loss_ok, d_params_ok, g_loss_ok, g_params_ok) -> jax.Array:
+    """The ``FAULTS`` code of the first check that failed, in update order (0 when all passed)."""
+    code = jnp.int32(0)
+    for c, ok in reversed(list(enumerate((d_loss_ok, d_params_ok, g_loss_ok, g_params_ok), start=1))):
+        code = jnp.where(ok, code, jnp.int32(c))
+    return code
+
+
+def find_fault(metrics: dict[str, np.ndarray], first_step: int) -> tuple[int, str, str] | None:
+    """(step, network, what) of the first non-finite step in a dispatch's host metrics, or None."""
+    fault = metrics.get("fault")
+    if fault is None:
+        return None
+    bad = np.flatnonzero(fault)
+    if not len(bad):
+        return None
+    i = int(bad[0])
+    network, what = FAULTS[int(fault[i])]
+    return first_step + i, network, what
+
+
+def describe_fault(step: int, network: str, what: str) -> str:
+    return f"training diverged at step {step:,}: the {network}'s {what} became non-finite (NaN or inf)"
 
 
 def _with_lr(opt_state, lr: float):

@@ -1,6 +1,9 @@
 """Start the GUI, including the scripted mode used for demos, screenshots and tests."""
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import sys
 
 from PySide6.QtCore import QObject, QTimer
@@ -20,13 +23,45 @@ def run_gui(config: Config, args) -> int:
     app.setOrganizationName("ganplay")
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
     explicit = any(getattr(args, k, None) for k in ("model", "dataset", "config", "sets", "seed", "data_dir"))
+    from ganplay.logs import setup_file_logging
+    from ganplay.ui.worker import WorkerThread
+
+    setup_file_logging()
     window = MainWindow(config, restore=not explicit)
     scripted = ScriptedRun(window, steps=args.steps, screenshot=args.screenshot, quit=args.quit)
     window.show()
+    _close_on_signals(window)
     if args.autostart or args.steps:
         scripted.start(play=args.autostart)
     code = app.exec()
-    return scripted.exit_code if scripted.exit_code else code
+    code = scripted.exit_code if scripted.exit_code else code
+    if any(t.is_running() for t in list(WorkerThread.live)):
+        # Closing asked the training thread to stop, but it is inside an XLA compile, which
+        # cannot be interrupted. Settings are saved; leave now instead of waiting for it.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _close_on_signals(window) -> None:
+    """Ctrl+C in the terminal or SIGTERM closes the window the normal way (settings saved)."""
+
+    def handler(signum, _frame):
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            return
+    # Python runs signal handlers only between bytecodes; a timer gives it the chance while Qt
+    # sits in its event loop.
+    timer = QTimer(window)
+    timer.setInterval(200)
+    timer.timeout.connect(lambda: None)
+    timer.start()
 
 
 class ScriptedRun(QObject):

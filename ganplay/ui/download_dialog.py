@@ -69,6 +69,17 @@ def offer_download(parent, name: str, data_dir: str, *, ask: bool = True) -> boo
     relay.progressed.connect(on_progress)
     relay.done.connect(on_done)
 
+    def abort() -> None:
+        """Cancel at once (the window is closing): the thread notices between chunks."""
+        cancel.set()
+        result.append("download cancelled")
+        loop.quit()
+
+    # A stalled server must not hold the dialog: Cancel ends the wait now, not at the next chunk.
+    dialog.canceled.connect(abort)
+    if hasattr(parent, "abort_download"):
+        parent.abort_download = abort
+
     def work() -> None:
         try:
             find_dataset_dir(name, data_dir, allow_download=True,
@@ -80,7 +91,13 @@ def offer_download(parent, name: str, data_dir: str, *, ask: bool = True) -> boo
         relay.done.emit("")
 
     threading.Thread(target=work, name="ganplay-download", daemon=True).start()
-    loop.exec()
+    try:
+        loop.exec()
+    finally:
+        if hasattr(parent, "abort_download"):
+            parent.abort_download = None
+        relay.progressed.disconnect(on_progress)
+        relay.done.disconnect(on_done)
     dialog.close()
     message = result[0] if result else "download did not finish"
     if message:

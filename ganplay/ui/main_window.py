@@ -37,6 +37,7 @@ from ganplay.ui.views import ScatterView, d_output_view, loss_view
 from ganplay.ui.worker import TrainingWorker, WorkerThread
 
 REDRAW_MS = 25  # 40 fps ceiling; the timer draws only when a new snapshot has arrived
+CLOSE_WAIT_MS = 1500  # how long closing waits for the training thread (a compile may take longer)
 
 TOOLTIPS = {
     "model": "Which generator/discriminator pair to train.",
@@ -73,6 +74,9 @@ class MainWindow(QMainWindow):
         self._real_shown = None
         self._frames: list[float] = []
         self._running = False
+        self.message_box: QMessageBox | None = None  # the latest error dialog (non-blocking)
+        self.divergence_box: QMessageBox | None = None
+        self.abort_download = None  # set while a download dialog runs; closing calls it
 
         self._build_controls()
         self._build_views()
@@ -88,6 +92,9 @@ class MainWindow(QMainWindow):
         self.worker.snapshot_ready.connect(self._on_snapshot)
         self.worker.message.connect(self._on_message)
         self.worker.failed.connect(self._on_failed)
+        self.worker.diverged.connect(self._on_diverged)
+        self.worker.saved.connect(self._on_saved)
+        self.worker.opened.connect(self._on_opened)
         self.worker.running_changed.connect(self._on_running_changed)
         self.worker_thread = WorkerThread(self.worker)
         self.worker_thread.start()
@@ -262,10 +269,21 @@ class MainWindow(QMainWindow):
         self.step_action = action("Step", "S", self.step_once, "Run one training step (D then G)")
         self.reset_action = action("Reset", "Ctrl+R", self.reset, "Restart the run from step 0")
         self.quit_action = action("Quit", "Ctrl+Q", self.close, "Close ganplay")
+        self.rollback_action = action("Roll back", "Ctrl+Z", self.rollback,
+                                      "Return to the last good state kept before training diverged")
+        self.rollback_action.setEnabled(False)
         run_menu = self.menuBar().addMenu("&Run")
-        for a in (self.play_action, self.step_action, self.reset_action):
+        for a in (self.play_action, self.step_action, self.reset_action, self.rollback_action):
             run_menu.addAction(a)
-        self.menuBar().addMenu("&File").addAction(self.quit_action)
+        self.save_action = action("Save run…", QKeySequence.Save, self.save_run_dialog,
+                                  "Save the whole run (networks, optimizers, step, history) to a file")
+        self.open_action = action("Open run…", QKeySequence.Open, self.open_run_dialog,
+                                  "Continue a run saved earlier")
+        file_menu = self.menuBar().addMenu("&File")
+        for a in (self.open_action, self.save_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
         self.play_button.setToolTip(self.play_action.toolTip())
         self.step_button.setToolTip(self.step_action.toolTip())
         self.reset_button.setToolTip(self.reset_action.toolTip())
@@ -351,7 +369,7 @@ class MainWindow(QMainWindow):
         if missing and not (self.offer_downloads and offer_download(self, config.dataset, config.data_dir)):
             self.statusBar().showMessage(missing.splitlines()[0], 15000)
             if not self.offer_downloads and not getattr(self, "quiet_errors", False):
-                QMessageBox.warning(self, "Dataset not found", missing)
+                self.show_error("Dataset not found", missing)
             self._load_controls(self.config)  # keep the run that works
             return
         self.config = config
@@ -375,6 +393,7 @@ class MainWindow(QMainWindow):
         self.worker.step(1)
 
     def reset(self) -> None:
+        self.rollback_action.setEnabled(False)
         self.worker.reset()
 
     # -- worker signals -------------------------------------------------------------------------------
@@ -403,7 +422,88 @@ class MainWindow(QMainWindow):
     def _on_failed(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
         if not getattr(self, "quiet_errors", False):
-            QMessageBox.warning(self, "ganplay", message)
+            self.show_error("ganplay", message)
+
+    def show_error(self, title: str, message: str) -> QMessageBox:
+        """A warning dialog that does not block the event loop (training and redraws go on)."""
+        if self.message_box is not None:
+            self.message_box.close()
+        box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModal)
+        box.finished.connect(self._forget_message_box)
+        self.message_box = box
+        box.open()
+        return box
+
+    def _forget_message_box(self, _result: int) -> None:
+        self.message_box = None
+
+    def _on_diverged(self, message: str) -> None:
+        info = self.worker.divergence()
+        self.statusBar().showMessage(message.split(". ")[0], 30000)
+        if self.divergence_box is not None:
+            self.divergence_box.close()
+        box = QMessageBox(QMessageBox.Warning, "Training diverged", message, QMessageBox.NoButton, self)
+        good = info[1] if info else 0
+        self.rollback_button = box.addButton(f"Roll back to step {good:,}", QMessageBox.AcceptRole)
+        self.rollback_button.setToolTip("Restore the last good state kept before the blow-up (Ctrl+Z)")
+        self.reset_after_divergence = box.addButton("Reset", QMessageBox.ResetRole)
+        box.addButton("Inspect", QMessageBox.RejectRole).setToolTip(
+            "Close this message and look at the plots; Run ▸ Roll back stays available")
+        box.setDefaultButton(self.rollback_button)
+        box.setWindowModality(Qt.WindowModal)
+        box.buttonClicked.connect(self._on_divergence_choice)
+        self.divergence_box = box
+        self.rollback_action.setEnabled(True)
+        box.open()
+
+    def _on_divergence_choice(self, button) -> None:
+        if button is self.rollback_button:
+            self.rollback()
+        elif button is self.reset_after_divergence:
+            self.reset()
+        self.divergence_box = None
+
+    # -- run files -------------------------------------------------------------------------------------
+    def save_run_dialog(self) -> None:
+        start = self.settings.value("last_run_dir", "") or ""
+        name = f"{self.config.model}-{self.config.dataset}.npz"
+        path, _ = QFileDialog.getSaveFileName(self, "Save run", f"{start}/{name}" if start else name,
+                                              "ganplay runs (*.npz)")
+        if path:
+            self.save_run(path)
+
+    def open_run_dialog(self) -> None:
+        start = self.settings.value("last_run_dir", "") or ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open run", start, "ganplay runs (*.npz);;All files (*)")
+        if path:
+            self.open_run(path)
+
+    def save_run(self, path: str) -> None:
+        """Save the current run to ``path`` (done by the worker between chunks; training goes on)."""
+        if not str(path).endswith(".npz"):
+            path = f"{path}.npz"
+        self.worker.save_run(str(path))
+
+    def open_run(self, path: str) -> None:
+        self.pause()
+        self.worker.open_run(str(path), self.config.data_dir or None)
+
+    def _on_saved(self, path: str) -> None:
+        import os
+
+        self.settings.setValue("last_run_dir", os.path.dirname(path))
+        self.statusBar().showMessage(f"saved {path}", 8000)
+
+    def _on_opened(self, config_json: str) -> None:
+        self.config = Config.from_json(config_json)
+        self._load_controls(self.config)
+        self.rollback_action.setEnabled(False)
+
+    def rollback(self) -> None:
+        self.rollback_action.setEnabled(False)
+        self.worker.rollback()
 
     def _redraw(self) -> None:
         snap = self._latest
@@ -442,11 +542,19 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.redraw_timer.stop()
+        if self.abort_download is not None:
+            self.abort_download()
+        for box in (self.message_box, self.divergence_box):
+            if box is not None:
+                box.close()
         self.settings.setValue("config", json.dumps(self.config.to_dict()))
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
-        if not self.worker_thread.stop():
-            self.statusBar().showMessage("training thread did not stop in time", 2000)
+        # A step or chunk ends within ~0.1 s; a compile cannot be interrupted. Don't make the user
+        # wait for it: the thread is told to stop and finishes in the background (run_gui exits
+        # the process without waiting for it).
+        if not self.worker_thread.stop(CLOSE_WAIT_MS):
+            WorkerThread.orphans.add(self.worker_thread)
         # Drop queued worker signals now, while both ends still exist.
         QCoreApplication.sendPostedEvents()
         super().closeEvent(event)

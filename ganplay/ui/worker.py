@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from ganplay.config import Config
 from ganplay.engine.session import ChunkSizer, Session
 from ganplay.errors import GanplayError
+from ganplay.logs import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class TrainingWorker(QObject):
     snapshot_ready = Signal(int)  # step of the snapshot now waiting in ``latest_snapshot()``
     message = Signal(str)  # status-bar text: restarts, compiles, target reached
     failed = Signal(str)  # an error the user must see (dialog)
+    saved = Signal(str)  # path of the run file just written
+    opened = Signal(str)  # the opened run's config as JSON (the GUI mirrors it in the controls)
+    diverged = Signal(str)  # training blew up; ``divergence()`` says where and what to roll back to
     running_changed = Signal(bool)
     target_reached = Signal(int)
     finished = Signal()
@@ -48,6 +52,7 @@ class TrainingWorker(QObject):
         self._sizer = ChunkSizer()
         self._mailbox_lock = threading.Lock()
         self._mailbox = None
+        self._divergence: tuple[str, int] | None = None  # (message, step a rollback returns to)
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def play(self):
@@ -61,6 +66,21 @@ class TrainingWorker(QObject):
 
     def reset(self):
         self._post("reset")
+
+    def rollback(self):
+        """Return to the last good state kept before a divergence."""
+        self._post("rollback")
+
+    def save_run(self, path: str):
+        self._post("save", str(path))
+
+    def open_run(self, path: str, data_dir: str | None = None):
+        self._post("open", str(path), data_dir)
+
+    def divergence(self) -> tuple[str, int] | None:
+        """(message, rollback step) of the divergence that paused training, or None."""
+        with self._mailbox_lock:
+            return self._divergence
 
     def set_config(self, config: Config):
         self._post("config", config)
@@ -86,8 +106,7 @@ class TrainingWorker(QObject):
         try:
             self._loop()
         except Exception as exc:  # last resort: report, never die silently
-            log.exception("training worker crashed")
-            self.failed.emit(f"training stopped: {type(exc).__name__}: {exc}")
+            self._report_crash("the training thread stopped", exc)
             traceback.print_exc()
         finally:
             self.finished.emit()
@@ -114,17 +133,18 @@ class TrainingWorker(QObject):
                 self._reach_target()
                 continue
             t0 = time.perf_counter()
-            self.session.advance(k)
+            try:
+                self.session.advance(k)
+            except Exception as exc:  # an XLA runtime error, out of memory, a bug: pause, report
+                self._set_playing(False)
+                self._pending_steps = 0
+                self._report_crash(f"training stopped at step {self.session.step:,}", exc)
+                continue
             self._sizer.update(k, time.perf_counter() - t0)
             if not self._playing:
                 self._pending_steps = max(0, self._pending_steps - k)
-            if not self.session.finite:
-                self._set_playing(False)
-                self._pending_steps = 0
-                self.failed.emit(
-                    f"training diverged by step {self.session.step}: a loss became non-finite. "
-                    "Lower the learning rates or press Reset."
-                )
+            if self.session.divergence is not None:
+                self._on_divergence()
             now = time.perf_counter()
             done_target = self._target is not None and self.session.step >= self._target
             if now - last_emit >= self._min_emit_s or not self._playing or done_target:
@@ -132,6 +152,24 @@ class TrainingWorker(QObject):
                 last_emit = now
             if done_target:
                 self._reach_target()
+
+    def _on_divergence(self):
+        self._set_playing(False)
+        self._pending_steps = 0
+        d = self.session.divergence
+        good = self.session.good.step
+        message = (f"{d.message()}. Training is paused. Roll back to step {good:,} (the last good state "
+                   "kept) after lowering the learning rates or adding label smoothing, or reset the run.")
+        with self._mailbox_lock:
+            self._divergence = (message, good)
+        log_failure(message, self._config)
+        self.diverged.emit(message)
+
+    def _report_crash(self, what: str, exc: Exception):
+        log.debug("worker error", exc_info=True)
+        path = log_failure(f"{what}: {type(exc).__name__}: {exc}", self._config, exc)
+        where = f" Details are in {path}." if path else ""
+        self.failed.emit(f"{what}: {type(exc).__name__}: {exc}.{where} Press Reset to start again.")
 
     def _publish(self):
         snap = self.session.snapshot()
@@ -162,18 +200,76 @@ class TrainingWorker(QObject):
             except queue.Empty:
                 return
             if cmd == "play":
+                if self.session is not None and self.session.divergence is not None:
+                    self.message.emit("the run has diverged: roll back or reset before playing")
+                    continue
                 self._set_playing(True)
             elif cmd == "pause":
                 self._set_playing(False)
             elif cmd == "step":
                 self._set_playing(False)
+                if self.session is not None and self.session.divergence is not None:
+                    self.message.emit("the run has diverged: roll back or reset before stepping")
+                    continue
                 self._pending_steps += args[0]
             elif cmd == "target":
                 self._target = args[0]
             elif cmd == "reset":
                 self._rebuild(self._config, announce=True, reason="reset")
+            elif cmd == "rollback":
+                self._rollback()
+            elif cmd == "save":
+                self._save(args[0])
+            elif cmd == "open":
+                self._open(*args)
             elif cmd == "config":
                 self._apply_config(args[0])
+
+    def _save(self, path: str):
+        if self.session is None:
+            self.failed.emit("nothing to save: no run is loaded")
+            return
+        try:
+            self.session.save(path)
+        except GanplayError as exc:
+            log_failure(str(exc), self._config)
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            self._report_crash(f"cannot save {path}", exc)
+            return
+        self.saved.emit(path)
+
+    def _open(self, path: str, data_dir: str | None):
+        self._set_playing(False)
+        self.message.emit(f"opening {path}…")
+        try:
+            session = Session.open(path, data_dir=data_dir)
+        except GanplayError as exc:  # the current run stays as it was
+            log_failure(str(exc), self._config)
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            self._report_crash(f"cannot open {path}", exc)
+            return
+        self.session = session
+        self._config = session.config
+        self._pending_steps = 0
+        self._sizer = ChunkSizer()
+        with self._mailbox_lock:
+            self._divergence = None
+        self.opened.emit(session.config.to_json())
+        self.message.emit(f"opened {path} at step {session.step:,}")
+        self._publish()
+
+    def _rollback(self):
+        if self.session is None or self.session.good.state is None:
+            return
+        step = self.session.rollback()
+        with self._mailbox_lock:
+            self._divergence = None
+        self.message.emit(f"rolled back to step {step:,}")
+        self._publish()
 
     def _apply_config(self, new: Config):
         old = self._config
@@ -187,14 +283,25 @@ class TrainingWorker(QObject):
     def _rebuild(self, config: Config, *, announce: bool, reason: str = ""):
         self._config = config
         self._pending_steps = 0
+        with self._mailbox_lock:
+            self._divergence = None
         self.message.emit(f"building {config.model} on {config.dataset}…")
         try:
-            self.session = Session(config)
+            session = Session(config)
         except GanplayError as exc:
             self.session = None
             self._set_playing(False)
+            log_failure(str(exc), config)
             self.failed.emit(str(exc))
             return
+        except Exception as exc:
+            self.session = None
+            self._set_playing(False)
+            self._report_crash(f"cannot build {config.model} on {config.dataset}", exc)
+            return
+        if self._stop.is_set():  # the window closed while this was compiling
+            return
+        self.session = session
         self._sizer = ChunkSizer()
         note = getattr(self.session.trainer.dataset, "split_note", "")
         if announce:
@@ -208,6 +315,9 @@ class WorkerThread:
     """Owns a QThread running a TrainingWorker; start/stop with a bounded wait."""
 
     live: "weakref.WeakSet[WorkerThread]" = weakref.WeakSet()  # for leak checks in tests
+    # Threads still finishing (a compile) after their window closed: kept alive here, since
+    # destroying a running QThread aborts the process.
+    orphans: "set[WorkerThread]" = set()
 
     def __init__(self, worker: TrainingWorker):
         WorkerThread.live.add(self)
@@ -222,6 +332,9 @@ class WorkerThread:
 
     def is_running(self) -> bool:
         return self.thread.isRunning()
+
+    def stop_requested(self) -> bool:
+        return self.worker._stop.is_set()
 
     def stop(self, timeout_ms: int = 5000) -> bool:
         """Ask the loop to finish and wait for the thread; True when it has ended."""

@@ -5,6 +5,7 @@ import pytest
 
 from ganplay.config import Config
 from ganplay.engine import METRIC_NAMES, Trainer, fetch_metrics
+from ganplay.engine.train import find_fault
 from ganplay.engine.session import ChunkSizer, Session
 
 SMALL = dict(hidden=32, batch_size=64)
@@ -24,7 +25,8 @@ def test_run_returns_per_step_metrics_and_counts_steps(gmm_trainer):
     state = gmm_trainer.init()
     state, metrics = gmm_trainer.run(state, 7)
     m = fetch_metrics(metrics)
-    assert set(m) == set(METRIC_NAMES)
+    assert set(m) == set(METRIC_NAMES) | {"fault"}
+    assert not m["fault"].any()
     assert all(v.shape == (7,) and np.all(np.isfinite(v)) for v in m.values())
     assert int(state.step) == 7
     assert 0.0 <= m["d_real"].min() and m["d_real"].max() <= 1.0
@@ -87,8 +89,10 @@ def test_divergence_flag_trips_on_non_finite_loss():
     t = Trainer(Config.for_model("toy-mlp", lr_g=1.0, lr_d=1.0, **SMALL))
     state = t.init()
     poisoned = state._replace(d_params=jax.tree_util.tree_map(lambda p: p * np.nan, state.d_params))
-    after, _ = t.run(poisoned, 2)
+    after, m = t.run(poisoned, 2)
     assert not bool(after.finite)
+    # Found inside the fused step, attributed to the first update that saw it: D's loss.
+    assert find_fault(fetch_metrics(m), 1) == (1, "discriminator", "loss")
 
 
 @pytest.mark.slow

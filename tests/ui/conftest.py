@@ -12,6 +12,12 @@ from ganplay.ui.worker import WorkerThread
 def no_leaked_threads_or_windows(qapp):
     yield
     QApplication.processEvents()
+    # A thread told to stop that is still finishing a compile (closing does not wait for one) is
+    # not a leak: wait for it here so it cannot spill into the next test.
+    for t in list(WorkerThread.live):
+        if t.is_running() and t.stop_requested():
+            t.thread.wait(120_000)
+    WorkerThread.orphans.clear()
     running = [t for t in list(WorkerThread.live) if t.is_running()]
     for t in running:
         t.stop(2000)
