@@ -20,6 +20,9 @@ def read_metrics(path):
         return list(csv.DictReader(f))
 
 
+TRAINING_COLUMNS = ["step", "d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake"]
+
+
 def test_train_writes_results_and_resume_continues(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["train", "--model", "toy-mlp", "--dataset", "ring8", "--steps", "300", "--seed", "3",
@@ -48,7 +51,69 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     assert main(["train", *common, "--steps", "50", "--out", str(b)]) == 0
     assert main(["train", "--resume", str(b), "--steps", "70", "--quiet"]) == 0
     np.testing.assert_array_equal(np.load(a / "samples.npy"), np.load(b / "samples.npy"))
-    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+    rows_a, rows_b = read_metrics(a / "metrics.csv"), read_metrics(b / "metrics.csv")
+    # Training columns are identical; quality cells depend on when each run had time to evaluate
+    # (b also scored step 50, its first run's last step), except on the last step, always scored.
+    assert list(rows_a[0]) == list(rows_b[0])
+    assert [[r[c] for c in TRAINING_COLUMNS] for r in rows_a] == [[r[c] for c in TRAINING_COLUMNS] for r in rows_b]
+    assert rows_a[-1] == rows_b[-1] and rows_a[-1]["kl"] != ""
+    assert rows_b[49]["kl"] != ""
+
+
+def nearest_mode_figures(samples, modes, std):
+    """Modes captured, high-quality fraction and reverse KL, computed here from first principles
+    (PacGAN protocol: nearest mode, high quality within 3 std, a mode captured with >= 5% of its
+    expected high-quality count), to check metrics.csv against."""
+    d2 = ((samples[:, None, :] - modes[None, :, :]) ** 2).sum(-1)
+    nearest = d2.argmin(1)
+    good = np.sqrt(d2[np.arange(len(samples)), nearest]) <= 3 * std
+    counts = np.bincount(nearest[good], minlength=len(modes))
+    expected = len(samples) / len(modes) * (1 - np.exp(-4.5))
+    modes_captured = int((counts >= max(1.0, 0.05 * expected)).sum())
+    q = counts / counts.sum()
+    reverse_kl = float(np.sum(q[q > 0] * np.log(q[q > 0] * len(modes))))
+    return modes_captured, float(good.mean()), reverse_kl
+
+
+def test_last_row_scores_exactly_the_written_samples(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "toy-mlp", "--dataset", "ring8", "--steps", "1500", "--seed", "0",
+                 "--out", str(out), "--set", "hidden=64", "--quiet"]) == 0
+    with open(out / "metrics.csv") as f:
+        header = f.readline().strip().split(",")
+    assert header == TRAINING_COLUMNS + ["modes", "high_quality", "reverse_kl", "kl"]
+    rows = np.genfromtxt(out / "metrics.csv", delimiter=",", skip_header=1)
+    assert rows.shape == (1500, len(header))
+    scored = ~np.isnan(rows[:, header.index("kl")])
+    assert scored[-1] and scored[0:200].sum() <= 1  # chunks of 200 steps: only a chunk's last row
+    assert np.isnan(rows[~scored][:, 7:]).all() and np.isfinite(rows[:, :7]).all()
+
+    samples = np.load(out / "samples.npy")
+    angles = 2 * np.pi * np.arange(8) / 8
+    modes = np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    captured, high_quality, reverse_kl = nearest_mode_figures(samples.astype(np.float64), modes, 0.01)
+    last = dict(zip(header, rows[-1]))
+    assert last["step"] == 1500
+    assert last["modes"] == captured
+    assert last["high_quality"] == pytest.approx(high_quality, abs=1e-6)
+    assert last["reverse_kl"] == pytest.approx(reverse_kl, rel=1e-5, abs=1e-6)
+    assert last["high_quality"] > 0  # it learned something, so the comparison means something
+
+
+def test_resume_keeps_the_columns_of_a_run_without_quality_columns(tmp_path):
+    """A run started before quality columns existed gets them on resume, old rows left empty."""
+    out = tmp_path / "run"
+    assert main(["train", "--model", "toy-mlp", "--dataset", "spiral", "--steps", "30",
+                 "--set", "hidden=16", "--out", str(out), "--quiet"]) == 0
+    lines = (out / "metrics.csv").read_text().splitlines()
+    assert lines[0].endswith(",kl")
+    old = [lines[0].rsplit(",", 1)[0]] + [ln.rsplit(",", 1)[0] for ln in lines[1:]]
+    (out / "metrics.csv").write_text("\n".join(old) + "\n")
+    assert main(["train", "--resume", str(out), "--steps", "20", "--quiet"]) == 0
+    rows = read_metrics(out / "metrics.csv")
+    assert list(rows[0]) == TRAINING_COLUMNS + ["kl"]
+    assert [int(r["step"]) for r in rows] == list(range(1, 51))
+    assert all(r["kl"] == "" for r in rows[:30]) and rows[-1]["kl"] != ""
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,8 @@ def check_outputs(out: Path, shape, steps: int):
         rows = list(csv.DictReader(f))
     assert len(rows) == steps and {"d_acc_real", "d_acc_fake", "d_loss", "g_loss"} <= set(rows[0])
     assert all(0.0 <= float(r["d_acc_fake"]) <= 1.0 for r in rows)
+    # The last step is always scored by the evaluation classifier (trained once, cached).
+    assert float(rows[-1]["fid"]) >= 0 and float(rows[-1]["inception_score"]) >= 1
 
 
 @pytest.mark.parametrize(

@@ -108,3 +108,47 @@ class MetricHistory:
         for k in self.names:
             if f"history/{k}" in d:
                 self._values[k][:n] = np.asarray(d[f"history/{k}"], np.float64)[:n]
+
+
+class SampledHistory:
+    """Metrics measured now and then (quality evaluations), at irregular steps, kept bounded.
+
+    Unlike :class:`MetricHistory` nothing is averaged: each point is a measurement. Once
+    ``capacity`` points are stored, every other one is dropped (the newest is always kept), so
+    the points thin out evenly over the run while memory stays flat.
+    """
+
+    def __init__(self, names, capacity: int = 1024):
+        if capacity < 4:
+            raise ValueError("capacity must be >= 4")
+        self.names = tuple(names)
+        self.capacity = capacity
+        self._n = 0
+        self._steps = np.zeros(capacity, np.float64)
+        self._values = {k: np.zeros(capacity, np.float64) for k in self.names}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, step: int, values: dict[str, float]) -> None:
+        """Record one evaluation; a name missing from ``values`` is stored as NaN."""
+        if self._n == self.capacity:
+            keep = np.r_[np.arange(0, self._n - 1, 2), self._n - 1]
+            self._steps[: len(keep)] = self._steps[keep]
+            for v in self._values.values():
+                v[: len(keep)] = v[keep]
+            self._n = len(keep)
+        self._steps[self._n] = step
+        for k in self.names:
+            self._values[k][self._n] = values.get(k, np.nan)
+        self._n += 1
+
+    def truncate(self, last_step: int) -> None:
+        """Forget the points after ``last_step`` (a rollback)."""
+        self._n = int(np.searchsorted(self._steps[: self._n], last_step, side="right"))
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Copies of every series and ``"step"`` (safe to hand to another thread)."""
+        out = {k: v[: self._n].copy() for k, v in self._values.items()}
+        out["step"] = self._steps[: self._n].copy()
+        return out

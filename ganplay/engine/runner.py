@@ -3,6 +3,11 @@
 It writes into an output folder ``config.json``, ``metrics.csv`` (one row per step),
 ``samples.npy`` (generated from fixed noise, in data coordinates), ``samples.png`` for images and
 ``run.npz`` (the checkpoint that ``--resume`` continues from).
+
+``metrics.csv`` has the training metrics (``METRIC_NAMES``) on every row, then the dataset's
+quality columns (:func:`~ganplay.engine.quality.quality_columns`), filled only on the rows where
+the :class:`~ganplay.engine.quality.QualityMonitor` evaluated (within its time budget) and always
+on the run's last step, from exactly the samples written to ``samples.npy``.
 """
 from __future__ import annotations
 
@@ -19,12 +24,11 @@ import numpy as np
 from ganplay.config import LIVE_FIELDS, Config
 from ganplay.engine.checkpoint import atomic_write_bytes, load_run, save_run
 from ganplay.engine.guard import GoodStates, keep_every
+from ganplay.engine.quality import IMAGE_SAMPLES, POINT_SAMPLES, QualityMonitor, quality_columns
 from ganplay.engine.train import METRIC_NAMES, Trainer, describe_fault, fetch_metrics, find_fault
 from ganplay.errors import GanplayError
 
 CHECKPOINT = "run.npz"
-POINT_SAMPLES = 2500
-IMAGE_SAMPLES = 1000
 ON_DIVERGE = ("stop", "rollback")
 MAX_ROLLBACKS = 5
 
@@ -47,6 +51,7 @@ class RunSummary:
     steps: int  # absolute step reached
     seconds: float
     steps_per_s: float
+    quality_seconds: float = 0.0  # of ``seconds``: evaluating quality, including its one-off setup
 
 
 def default_chunk(trainer: Trainer) -> int:
@@ -66,6 +71,8 @@ def train_headless(
     progress: Callable[[Progress], None] | None = None,
     notify: Callable[[str], None] | None = None,
     on_diverge: str = "stop",
+    quality: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> RunSummary:
     """Train ``steps`` more steps into ``out_dir``.
 
@@ -73,6 +80,8 @@ def train_headless(
     with ``DivergenceError``; with ``on_diverge="rollback"`` it returns to the last kept good
     state instead, halves both learning rates, draws fresh batches and goes on (at most
     ``MAX_ROLLBACKS`` times).
+
+    ``quality=False`` skips the quality evaluations (their metrics.csv cells stay empty).
     """
     out = Path(out_dir)
     if steps < 0:
@@ -102,7 +111,9 @@ def train_headless(
     if note and notify is not None:
         notify(note)
     start_step = int(state.step)
-    _prepare_out_dir(out, config, start_step, resume)
+    columns = quality_columns(trainer.dataset)
+    _prepare_out_dir(out, config, start_step, resume, columns)
+    monitor = QualityMonitor(trainer, clock=clock, notify=notify) if quality and columns else None
 
     chunk = chunk or default_chunk(trainer)
     target = start_step + steps
@@ -112,16 +123,20 @@ def train_headless(
     good = GoodStates(keep_every(trainer.dataset.kind))
     good.offer(state, done, bool(state.finite))
     rollbacks = 0
+    samples = None  # generated at the last step, scored, then written to samples.npy
     csv = open(out / "metrics.csv", "a", encoding="utf-8")
     try:
         while done < target:
             k = min(chunk, target - done)
+            started = clock()
             state, metrics = trainer.run(state, k)
             m = fetch_metrics(metrics)
+            if monitor is not None:
+                monitor.record_training(clock() - started)
             fault = find_fault(m, done + 1)
-            keep = k if fault is None else fault[0] - done - 1  # rows before the bad step
-            _write_rows(csv, done + 1, {n: m[n][:keep] for n in METRIC_NAMES})
             if fault is not None:
+                _write_rows(csv, done + 1, {n: m[n][:fault[0] - done - 1] for n in METRIC_NAMES},
+                            columns)  # the rows before the bad step
                 message = describe_fault(*fault)
                 if on_diverge != "rollback" or good.state is None or rollbacks >= MAX_ROLLBACKS:
                     csv.close()
@@ -148,6 +163,15 @@ def train_headless(
                     notify(f"{message}; rolled back to step {done:,} and halved the learning rates "
                            f"(lr_g={config.lr_g:g}, lr_d={config.lr_d:g})")
                 continue
+            quality_row = None
+            if done + k == target:
+                # The last step is always scored, on exactly the samples samples.npy gets.
+                samples = generate_samples(trainer, state)
+                if monitor is not None:
+                    quality_row = monitor.evaluate(state, target, samples=samples)
+            elif monitor is not None:
+                quality_row = monitor.maybe_evaluate(state, done + k)
+            _write_rows(csv, done + 1, {n: m[n] for n in METRIC_NAMES}, columns, quality_row)
             done += k
             good.offer(state, done, True)
             now = time.perf_counter()
@@ -162,17 +186,28 @@ def train_headless(
         csv.close()
     seconds = time.perf_counter() - t0
     save_run(out / CHECKPOINT, config, state)
-    write_samples(trainer, state, out)
-    return RunSummary(out, done, seconds, (done - start_step) / max(seconds, 1e-9))
+    write_samples(trainer, state, out, samples)
+    quality_seconds = monitor.eval_seconds + monitor.setup_seconds if monitor is not None else 0.0
+    return RunSummary(out, done, seconds, (done - start_step) / max(seconds, 1e-9), quality_seconds)
 
 
-def _write_rows(csv, first_step: int, m: dict[str, np.ndarray]) -> None:
+def _write_rows(csv, first_step: int, m: dict[str, np.ndarray], columns: tuple[str, ...] = (),
+                quality_row: dict | None = None) -> None:
+    """Append one row per step; the quality cells are empty except, when ``quality_row`` is
+    given, on the last row."""
     n = len(m[METRIC_NAMES[0]])
     if n == 0:
         return
     rows = np.column_stack([np.arange(first_step, first_step + n)] + [m[k] for k in METRIC_NAMES])
+    # One format string for the whole row: the quality cells follow as empty fields.
+    fmt = ",".join(["%d"] + ["%.6g"] * len(METRIC_NAMES)) + "," * len(columns)
     try:
-        np.savetxt(csv, rows, fmt=["%d"] + ["%.6g"] * len(METRIC_NAMES), delimiter=",")
+        if quality_row is None:
+            np.savetxt(csv, rows, fmt=fmt)
+        else:
+            np.savetxt(csv, rows[:-1], fmt=fmt)
+            last = fmt.rstrip(",") % tuple(rows[-1])
+            csv.write(",".join([last] + [f"{quality_row[c]:.6g}" for c in columns]) + "\n")
     except OSError as exc:
         raise GanplayError(f"cannot write {csv.name}: {exc.strerror or exc}; "
                            "free some space or choose another --out folder") from None
@@ -185,27 +220,54 @@ def _truncate_csv(csv: Path, last_step: int) -> None:
     atomic_write_bytes(csv, "".join(kept).encode())
 
 
-def _prepare_out_dir(out: Path, config: Config, start_step: int, resume: bool) -> None:
+def csv_header(columns: tuple[str, ...] = ()) -> str:
+    """metrics.csv's first line: the step, the training metrics, then the quality columns."""
+    return ",".join(("step", *METRIC_NAMES, *columns)) + "\n"
+
+
+def _prepare_out_dir(out: Path, config: Config, start_step: int, resume: bool,
+                     columns: tuple[str, ...] = ()) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GanplayError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
     atomic_write_bytes(out / "config.json", (config.to_json() + "\n").encode())
-    header = "step," + ",".join(METRIC_NAMES) + "\n"
+    header = csv_header(columns)
     csv = out / "metrics.csv"
     if resume and csv.exists():
         # Rows written after the checkpoint was taken (a crash mid-run) are dropped, so the
         # file continues exactly where the restored state does.
         _truncate_csv(csv, start_step)
+        _match_header(csv, header)
     else:
         atomic_write_bytes(csv, header.encode())
 
 
-def write_samples(trainer: Trainer, state, out: Path) -> np.ndarray:
-    """``samples.npy`` from the run's fixed noise (and ``samples.png`` for images)."""
+def _match_header(csv: Path, header: str) -> None:
+    """Give a resumed metrics.csv this version's columns (a run started by an older ganplay has
+    no quality columns): training cells are kept, quality cells of old rows left empty."""
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    if lines and lines[0] + "\n" == header:
+        return
+    n_cells = header.count(",") + 1
+    n_kept = 1 + len(METRIC_NAMES)
+    rows = [",".join((ln.split(",") + [""] * n_cells)[:n_kept] + [""] * (n_cells - n_kept))
+            for ln in lines[1:] if ln.strip()]
+    atomic_write_bytes(csv, "".join([header] + [r + "\n" for r in rows]).encode())
+
+
+def generate_samples(trainer: Trainer, state) -> np.ndarray:
+    """G on the run's fixed noise: what ``samples.npy`` holds and the final evaluation scores."""
     n = POINT_SAMPLES if trainer.dataset.kind == "points" else IMAGE_SAMPLES
     z = trainer.fixed_noise(n)
-    samples = np.asarray(jax.device_get(trainer.generate(state, z)), np.float32)
+    return np.asarray(jax.device_get(trainer.generate(state, z)), np.float32)
+
+
+def write_samples(trainer: Trainer, state, out: Path, samples: np.ndarray | None = None) -> np.ndarray:
+    """``samples.npy`` from the run's fixed noise (and ``samples.png`` for images); ``samples``
+    when already generated from ``state``."""
+    if samples is None:
+        samples = generate_samples(trainer, state)
     buf = io.BytesIO()
     np.save(buf, samples)
     atomic_write_bytes(out / "samples.npy", buf.getvalue())

@@ -2,30 +2,56 @@
 
 This is everything the GUI worker needs that does not involve Qt: applying a new config (live
 when only learning rates / label smoothing change, a clean restart otherwise), running a chunk
-of steps, and producing a ``Snapshot`` of plain NumPy arrays for the views.
+of steps (or a single D or G update), scoring sample quality on a time budget, and producing a
+``Snapshot`` of plain NumPy arrays for the views, with the overlays the user switched on
+(D's decision field, G's gradient arrows, the noise manifold, an interpolation).
 """
 from __future__ import annotations
 
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ganplay.config import LIVE_FIELDS, Config
 from ganplay.engine.guard import Divergence, GoodStates, keep_every
 from ganplay.engine.history import MetricHistory
+from ganplay.engine.quality import QualityMonitor
 from ganplay.engine.train import METRIC_NAMES, Trainer, fetch_metrics, find_fault
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
 CONFUSION_WINDOW = 200  # steps summarised by D's confusion matrix
+FIELD_SIZE = 100  # D's decision field: FIELD_SIZE x FIELD_SIZE cells over the visible range
+ARROW_POINTS = 300  # generated points that get a gradient arrow
+MANIFOLD_LINE = 200  # z_dim 1: points along the noise line
+MANIFOLD_GRID = 25  # z_dim >= 2: grid lines per noise axis
+NORMAL_EXTENT = 2.5  # the manifold covers +-2.5 std of normal noise
+INTERPOLATION_POINTS = 64  # points along the interpolation path (2-D data)
+INTERPOLATION_IMAGES = 10  # frames of an image interpolation
+OVERLAYS = ("field", "arrows", "manifold", "interpolation")
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the views draw: plain NumPy, safe to pass between threads."""
+    """What the views draw: plain NumPy, safe to pass between threads.
+
+    ``extras`` always holds ``confusion`` (dict or None), ``quality`` (dict of float64 series
+    with ``"step"``: the dataset's quality columns, see ``quality.quality_columns``) and
+    ``quality_note`` (str, "" when nothing to say). Images add ``d_scores`` [N],
+    ``quality_floor`` (None until the classifier is ready, then {"fid", "inception_score"} of
+    real data) and ``class_hist`` (None, then the latest list of class fractions); mixtures add
+    ``modes_total``. Overlays switched on in ``Session.overlays`` add, for points, ``field``
+    ({"values": float32 [100, 100] D(x), row = y from y0, column = x from x0, at cell
+    centres; "extent": (x0, x1, y0, y1)}), ``arrows`` (float32 [300, 2]: minus the gradient of
+    G's loss at ``generated[:300]``) and ``manifold`` (float32 [1, 200, 2] or [25, 25, 2]: G on a
+    noise grid, ``[i, j]`` at z0 = u[j], z1 = u[i]); and for both kinds ``interpolation``
+    (float32 [64, 2] points or [10, H, W, C] images along a slerp between two noise vectors).
+    """
 
     step: int
     kind: str  # "points" or "images"
@@ -52,6 +78,15 @@ class Session:
         self.good = GoodStates(keep_every(self.kind))
         self.good.offer(self.state, self.step, self.finite)
         self.divergence: Divergence | None = None
+        # Classifier training (images) happens in the background: the GUI keeps training.
+        self.quality = QualityMonitor(self.trainer, background=True)
+        weakref.finalize(self, self.quality.close)  # a dropped session stops that training
+        # Switched by the GUI; read by ``snapshot`` (plain bools: no lock needed).
+        self.overlays = {name: False for name in OVERLAYS}
+        self._view: tuple[float, float, float, float] | None = None
+        self._noise_salt = 1  # 1 is the run's fixed noise (samples.npy's); refresh_noise moves on
+        self._interpolation_z = self._interpolation_noise()
+        self._manifold_z = manifold_noise(self.config) if self.kind == "points" else None
 
     @property
     def step(self) -> int:
@@ -86,8 +121,10 @@ class Session:
     def advance(self, k: int) -> dict[str, np.ndarray]:
         """Run ``k`` steps (one dispatch, one fetch) and record them in the history."""
         first = self.step + 1
+        started = self.quality.clock()
         self.state, metrics = self.trainer.run(self.state, k)
         m = fetch_metrics(metrics)  # blocks until the chunk is done
+        self.quality.record_training(self.quality.clock() - started)
         self.history.extend(first, m)
         self._rate.add(k)
         self._remember(m["d_acc_real"], m["d_acc_fake"])
@@ -95,7 +132,83 @@ class Session:
         if fault is not None and self.divergence is None:
             self.divergence = Divergence(*fault)
         self.good.offer(self.state, self.step, self.divergence is None)
+        if self.divergence is None:  # scoring a diverged generator tells nothing
+            self.quality.maybe_evaluate(self.state, self.step)
         return m
+
+    def step_d(self) -> dict[str, float]:
+        """One discriminator update only (the step counter does not move); not in the history."""
+        self.state, metrics = self.trainer.d_step(self.state)
+        return self._single_update(metrics, self.step + 1)
+
+    def step_g(self) -> dict[str, float]:
+        """One generator update only (counts as a step); not in the history."""
+        self.state, metrics = self.trainer.g_step(self.state)
+        return self._single_update(metrics, self.step)
+
+    def _single_update(self, metrics, step: int) -> dict[str, float]:
+        m = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        fault = find_fault({"fault": np.asarray([m["fault"]])}, step)
+        if fault is not None and self.divergence is None:
+            self.divergence = Divergence(*fault)
+        return m
+
+    def close(self) -> None:
+        """Stop background work (a classifier training for FID) when the session is dropped."""
+        self.quality.close()
+
+    # -- display noise and overlays ---------------------------------------------------------------
+    def refresh_noise(self) -> None:
+        """Draw new display noise (and interpolation end points); each call gives new values.
+
+        Quality metrics keep scoring the run's own fixed noise, so they stay comparable.
+        """
+        self._noise_salt += 1
+        self._display_z = self.trainer.fixed_noise(self._n_display(), salt=self._noise_salt)
+        self._interpolation_z = self._interpolation_noise()
+
+    def set_view(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        """The scatter's visible range, where D's decision field is computed."""
+        view = tuple(float(v) for v in (x0, x1, y0, y1))
+        if not all(np.isfinite(view)) or not (view[1] > view[0] and view[3] > view[2]):
+            raise ValueError(f"view {view} must be finite with x0 < x1 and y0 < y1")
+        self._view = view
+
+    @property
+    def view(self) -> tuple[float, float, float, float]:
+        """The range set by ``set_view``, or the real data's bounding box plus a margin."""
+        if self._view is not None:
+            return self._view
+        lo, hi = self._real.min(axis=0), self._real.max(axis=0)
+        pad = 0.15 * np.maximum(hi - lo, 1e-3)
+        return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+
+    def _interpolation_noise(self) -> jax.Array:
+        ends = np.asarray(self.trainer.fixed_noise(2, salt=500_000 + self._noise_salt), np.float64)
+        n = INTERPOLATION_POINTS if self.kind == "points" else INTERPOLATION_IMAGES
+        z = slerp(ends[0], ends[1], np.linspace(0.0, 1.0, n))
+        if self.config.noise == "uniform":  # keep the path inside the noise's support
+            z = np.clip(z, -1.0, 1.0)
+        return jnp.asarray(z, jnp.float32)
+
+    def _overlay_extras(self, generated_dev) -> dict:
+        out = {}
+        on = dict(self.overlays)
+        if self.kind == "points":
+            if on.get("field"):
+                view = self.view
+                values = self.trainer.discriminator_field(self.state, view, FIELD_SIZE)
+                out["field"] = {"values": np.asarray(values, np.float32), "extent": view}
+            if on.get("arrows"):
+                push = self.trainer.g_loss_push(self.state, generated_dev[:ARROW_POINTS])
+                out["arrows"] = np.asarray(push, np.float32)
+            if on.get("manifold"):
+                a, b = self._manifold_z.shape[:2]
+                g = self.trainer.generate(self.state, self._manifold_z.reshape(a * b, -1))
+                out["manifold"] = np.asarray(g, np.float32).reshape(a, b, 2)
+        if on.get("interpolation"):
+            out["interpolation"] = np.asarray(self.trainer.generate(self.state, self._interpolation_z), np.float32)
+        return out
 
     # -- files ------------------------------------------------------------------------------------
     def save(self, path) -> None:
@@ -138,6 +251,7 @@ class Session:
             label_smoothing=self.config.label_smoothing,
         )
         self.history.truncate(self.good.step)
+        self.quality.truncate(self.good.step)
         self._recent.clear()
         self._recent_steps = 0
         self.divergence = None
@@ -167,9 +281,10 @@ class Session:
 
     def snapshot(self) -> Snapshot:
         generated_dev = self.trainer.generate(self.state, self._display_z)
-        extras = {"confusion": self.confusion()}
+        extras = {"confusion": self.confusion(), **self._quality_extras()}
         if self.kind == "images":  # D's score under each generated tile
             extras["d_scores"] = np.asarray(self.trainer.discriminate(self.state, generated_dev))
+        extras.update(self._overlay_extras(generated_dev))
         generated = np.asarray(jax.device_get(generated_dev))
         return Snapshot(
             extras=extras,
@@ -182,6 +297,49 @@ class Session:
             config=self.config,
             finite=self.finite,
         )
+
+
+    def _quality_extras(self) -> dict:
+        q = self.quality
+        extras = {"quality": q.series(), "quality_note": q.note}
+        if self.kind == "images":
+            floor = q.fid_floor
+            extras["quality_floor"] = None if floor is None else {"fid": floor, "inception_score": q.is_real}
+            extras["class_hist"] = None if q.class_hist is None else list(q.class_hist)
+        elif q.modes_total is not None:
+            extras["modes_total"] = q.modes_total
+        return extras
+
+
+def manifold_noise(config: Config) -> jax.Array:
+    """A regular grid in noise space, ``[a, b, z_dim]``: a line of ``MANIFOLD_LINE`` points for
+    z_dim 1 (``[1, 200, 1]``), else a ``MANIFOLD_GRID``-square grid in the first two dimensions
+    with the others at 0; ``[i, j]`` has z0 = u[j] and z1 = u[i]. It spans the noise's support:
+    [-1, 1] for uniform noise, +-2.5 std for normal noise."""
+    r = 1.0 if config.noise == "uniform" else NORMAL_EXTENT
+    if config.z_dim == 1:
+        return jnp.linspace(-r, r, MANIFOLD_LINE, dtype=jnp.float32).reshape(1, MANIFOLD_LINE, 1)
+    u = np.linspace(-r, r, MANIFOLD_GRID)
+    z = np.zeros((MANIFOLD_GRID, MANIFOLD_GRID, config.z_dim), np.float32)
+    z[:, :, 0] = u[None, :]
+    z[:, :, 1] = u[:, None]
+    return jnp.asarray(z)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation from ``a`` to ``b`` at fractions ``t``: ``[len(t), dim]``.
+
+    It follows the arc between the two ends, which keeps high-dimensional normal noise at a
+    typical norm where a straight line would pass near the origin; nearly (anti)parallel ends,
+    always the case in one dimension, fall back to a straight line.
+    """
+    t = np.asarray(t, np.float64)[:, None]
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    cos = float(np.dot(a, b) / max(na * nb, 1e-12))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return (1 - t) * a + t * b
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
 class RateMeter:

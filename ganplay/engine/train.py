@@ -94,6 +94,10 @@ class Trainer:
         self.scan_steps = self.spec.scan_steps
         self._generate = jax.jit(self._generate_impl)
         self._discriminate = jax.jit(self._discriminate_impl)
+        self._d_step = jax.jit(self._d_step_impl)
+        self._g_step = jax.jit(self._g_step_impl)
+        self._field = jax.jit(self._field_impl, static_argnums=(2,))
+        self._g_loss_push = jax.jit(self._g_loss_push_impl)
 
     # -- state ------------------------------------------------------------------------------
     def init(self) -> TrainState:
@@ -165,6 +169,31 @@ class Trainer:
     def sample_real(self, key, n: int) -> jax.Array:
         return self._sample_real(self.data_arrays, key, n)
 
+    def d_step(self, state: TrainState):
+        """One discriminator update only (GAN Lab's "train D" step); ``state.step`` is unchanged.
+
+        Returns (state, metrics) with scalar device metrics (``d_*`` and ``fault``).
+        """
+        return self._d_step(state, self.data_arrays)
+
+    def g_step(self, state: TrainState):
+        """One generator update only; ``state.step`` (which counts G updates) goes up by one.
+
+        Returns (state, metrics) with scalar device metrics (``g_loss`` and ``fault``).
+        """
+        return self._g_step(state)
+
+    def discriminator_field(self, state: TrainState, view, size: int) -> jax.Array:
+        """D's probability of "real" on a ``size`` x ``size`` grid of cell centres over the
+        2-D ``view`` (x0, x1, y0, y1): ``[size, size]``, row i at y, column j at x. One dispatch;
+        the view is an argument, so panning and zooming do not recompile."""
+        return self._field(state, jnp.asarray(view, jnp.float32), int(size))
+
+    def g_loss_push(self, state: TrainState, x) -> jax.Array:
+        """Minus the gradient of G's loss with respect to each sample's position ``x`` [N, 2]:
+        the direction in which training moves each generated point (D in inference mode)."""
+        return self._g_loss_push(state, x)
+
     # -- implementation --------------------------------------------------------------------------
     def _generate_impl(self, state, z):
         return self.pair.generator.apply(
@@ -220,21 +249,24 @@ class Trainer:
         }
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
+    def _g_sample_loss(self, logits, hyper):
+        """G's loss per generated sample, from D's logits (the training loss is its mean)."""
+        if self.config.loss == "minimax":  # minimise log(1 - D(G(z))) = -softplus(logit)
+            return -jax.nn.softplus(logits)
+        # non-saturating: maximise log D(G(z)), i.e. cross-entropy against the "real" target
+        g_target = 1.0 - (hyper["label_smoothing"] if self.config.smooth_g_target else 0.0)
+        return optax.sigmoid_binary_cross_entropy(logits, jnp.broadcast_to(g_target, logits.shape))
+
     def _g_update(self, state: TrainState, key):
         c = self.config
         kz, kg, kd = jax.random.split(key, 3)
         z = self.noise(kz, c.batch_size)
-        g_target = 1.0 - (state.hyper["label_smoothing"] if c.smooth_g_target else 0.0)
 
         def loss_fn(g_params):
             fake, g_stats = self._g_forward(g_params, state.g_stats, z, kg)
             # D's BN statistics from this pass are discarded: only D's own update moves them.
             logits, _ = self._d_forward(state.d_params, state.d_stats, fake, kd)
-            if c.loss == "minimax":  # minimise log(1 - D(G(z))) = -softplus(logit)
-                loss = -jnp.mean(jax.nn.softplus(logits))
-            else:  # non-saturating: maximise log D(G(z))
-                loss = _bce(logits, g_target)
-            return loss, g_stats
+            return jnp.mean(self._g_sample_loss(logits, state.hyper)), g_stats
 
         (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
         updates, g_opt = self.g_tx.update(grads, state.g_opt, state.g_params)
@@ -260,6 +292,39 @@ class Trainer:
 
     def _run_impl(self, state: TrainState, k: int, data):
         return jax.lax.scan(lambda s, _: self._one_step(s, data), state, None, length=k)
+
+    def _d_step_impl(self, state: TrainState, data):
+        key, k_d = jax.random.split(state.key)
+        state, metrics = self._d_update(state._replace(key=key), k_d, data)
+        ok = jnp.bool_(True)
+        fault = _first_fault(jnp.isfinite(metrics["d_loss"]), _all_finite(state.d_params), ok, ok)
+        return state._replace(finite=state.finite & (fault == 0)), {**metrics, "fault": fault}
+
+    def _g_step_impl(self, state: TrainState):
+        key, k_g = jax.random.split(state.key)
+        state, g_loss = self._g_update(state._replace(key=key), k_g)
+        ok = jnp.bool_(True)
+        fault = _first_fault(ok, ok, jnp.isfinite(g_loss), _all_finite(state.g_params))
+        finite = state.finite & (fault == 0)
+        return state._replace(step=state.step + 1, finite=finite), {"g_loss": g_loss, "fault": fault}
+
+    def _field_impl(self, state: TrainState, view, size: int):
+        centres = (jnp.arange(size, dtype=jnp.float32) + 0.5) / size
+        xs = view[0] + (view[1] - view[0]) * centres
+        ys = view[2] + (view[3] - view[2]) * centres
+        gx, gy = jnp.meshgrid(xs, ys)  # [size (y), size (x)]
+        points = jnp.stack([gx.ravel(), gy.ravel()], axis=-1)
+        return self._discriminate_impl(state, points).reshape(size, size)
+
+    def _g_loss_push_impl(self, state: TrainState, x):
+        def total_loss(x):
+            logits = self.pair.discriminator.apply(
+                {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False
+            )
+            # Summed, not averaged: each sample's gradient is that of its own loss.
+            return jnp.sum(self._g_sample_loss(logits, state.hyper))
+
+        return -jax.grad(total_loss)(x)
 
 
 def _all_finite(tree) -> jax.Array:
