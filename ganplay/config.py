@@ -140,6 +140,8 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
         # tuples (gmm_*): JSON text or nested sequences of numbers
         if isinstance(value, str):
             value = json.loads(value)
+        if not isinstance(value, (list, tuple)):  # a bare number is not a list (found by fuzzing)
+            raise TypeError
         return _to_tuple(value)
     except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
         raise ConfigError(
@@ -208,10 +210,13 @@ def _validate_mixture(c: Config) -> None:
     k = len(c.gmm_weights)
     if k < 1 or k > 64:
         raise ConfigError(f"gmm_weights has {k} entries; allowed: 1 to 64 mixture components")
+    if any(not isinstance(w, float) for w in c.gmm_weights):
+        raise ConfigError(f"gmm_weights={_plain(c.gmm_weights)} must be a flat list of numbers, e.g. [0.5, 0.5]")
     if any((not math.isfinite(w)) or w < 0 for w in c.gmm_weights) or sum(c.gmm_weights) <= 0:
         raise ConfigError(f"gmm_weights={list(c.gmm_weights)} must be non-negative with a positive sum")
     for name, rows in (("gmm_means", c.gmm_means), ("gmm_cov", c.gmm_cov)):
-        if len(rows) != k or any(not isinstance(r, tuple) or len(r) != 2 for r in rows):
+        if len(rows) != k or any(not isinstance(r, tuple) or len(r) != 2 or any(isinstance(v, tuple) for v in r)
+                                 for r in rows):
             raise ConfigError(
                 f"{name} must list {k} pairs (one [x, y] per mixture component), got {_plain(rows)}"
             )
