@@ -28,8 +28,17 @@ def run_gui(config: Config, args) -> int:
 
     setup_file_logging()
     window = MainWindow(config, restore=not explicit)
-    scripted = ScriptedRun(window, steps=args.steps, screenshot=args.screenshot, quit=args.quit)
+    scripted = ScriptedRun(window, steps=args.steps, screenshot=args.screenshot, quit=args.quit,
+                           gif=getattr(args, "record_gif", None), gif_every=getattr(args, "gif_every", None))
     window.show()
+    overlays = [o.strip() for o in (getattr(args, "overlays", None) or "").split(",") if o.strip()]
+    for name in overlays:
+        if name not in window.overlay_boxes:
+            from ganplay.errors import GanplayError
+
+            window.close()
+            raise GanplayError(f"--overlays: unknown view {name!r}; choose from {', '.join(window.overlay_boxes)}")
+        window.set_overlay(name, True)
     _close_on_signals(window)
     if args.autostart or args.steps:
         scripted.start(play=args.autostart)
@@ -67,11 +76,13 @@ def _close_on_signals(window) -> None:
 class ScriptedRun(QObject):
     """``--autostart --steps N --screenshot out.png --quit``: train, capture, exit."""
 
-    def __init__(self, window, *, steps=None, screenshot=None, quit=False):
+    def __init__(self, window, *, steps=None, screenshot=None, quit=False, gif=None, gif_every=None):
         super().__init__(window)
         self.window = window
         self.steps = steps
         self.screenshot = screenshot
+        self.gif = gif
+        self.gif_every = gif_every
         self.quit = quit
         self.exit_code = 0
         self._target_step = None
@@ -79,6 +90,12 @@ class ScriptedRun(QObject):
         window.snapshot_drawn.connect(self._on_drawn)
 
     def start(self, play: bool) -> None:
+        if self.gif:
+            if self.gif_every is not None and self.gif_every < 1:
+                from ganplay.errors import GanplayError
+
+                raise GanplayError(f"--gif-every={self.gif_every} must be at least 1")
+            self.window.start_recording(self.gif, self.gif_every)
         if self.steps:
             self.window.worker.set_target(self.steps)
         if play:
@@ -94,6 +111,13 @@ class ScriptedRun(QObject):
         if self.screenshot:
             if not self.window.grab().save(self.screenshot):
                 print(f"ganplay: error: cannot write screenshot {self.screenshot}", file=sys.stderr)
+                self.exit_code = 1
+        if self.gif and self.window.recorder is not None:
+            rec = self.window.recorder
+            if not rec.steps or rec.steps[-1] != step:  # the last frame shows the final state
+                self.window.recorder.add(step, self.window.top_stack.currentWidget().grab().toImage())
+            if not self.window.stop_recording():
+                print(f"ganplay: error: cannot write GIF {self.gif}", file=sys.stderr)
                 self.exit_code = 1
         if self.quit:
             QTimer.singleShot(0, self.window.close)  # close outside this signal's emission

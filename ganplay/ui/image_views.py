@@ -16,8 +16,9 @@ class ImageGridView(pg.GraphicsLayoutWidget):
     With ``show_scores`` a text item under each tile shows D's probability that it is real.
     """
 
-    def __init__(self, title: str, parent=None, n: int = 5, show_scores: bool = False):
+    def __init__(self, title: str, parent=None, n: int = 5, show_scores: bool = False, strip: bool = False):
         super().__init__(parent)
+        self.strip = strip  # one row of all the images given (an interpolation)
         self.setObjectName(title.lower().replace(" ", "_"))
         self.plot = self.addPlot(title=title)
         self.plot.hideAxis("left")
@@ -38,8 +39,8 @@ class ImageGridView(pg.GraphicsLayoutWidget):
         self._shape = None  # re-fit the view on the next frame
 
     def show_images(self, images: np.ndarray, scores: np.ndarray | None = None) -> None:
-        count = self.n * self.n
-        grid = tile_grid(images[:count], cols=self.n)
+        count = len(images) if self.strip else self.n * self.n
+        grid = tile_grid(images[:count], cols=count if self.strip else self.n)
         data = grid[..., 0] if grid.shape[-1] == 1 else grid
         self.image.setImage(data, autoLevels=False, levels=(0, 255))
         self.last_grid = grid

@@ -5,6 +5,7 @@ import json
 import time
 
 import jax
+import numpy as np
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -33,10 +34,12 @@ from ganplay.errors import GanplayError
 from ganplay.models import MODELS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
 from ganplay.ui.image_views import ConfusionMatrixView, ImageGridView, accuracy_view
-from ganplay.ui.views import ScatterView, d_output_view, loss_view
+from ganplay.ui.recorder import GifRecorder
+from ganplay.ui.views import ClassHistogramView, QualityView, ScatterView, d_output_view, loss_view
 from ganplay.ui.worker import TrainingWorker, WorkerThread
 
 REDRAW_MS = 25  # 40 fps ceiling; the timer draws only when a new snapshot has arrived
+CURVES_HZ = 8  # loss/accuracy/quality curves redraw rate while training runs
 CLOSE_WAIT_MS = 1500  # how long closing waits for the training thread (a compile may take longer)
 
 TOOLTIPS = {
@@ -77,6 +80,8 @@ class MainWindow(QMainWindow):
         self.message_box: QMessageBox | None = None  # the latest error dialog (non-blocking)
         self.divergence_box: QMessageBox | None = None
         self.abort_download = None  # set while a download dialog runs; closing calls it
+        self.recorder: GifRecorder | None = None
+        self._curves_drawn_at = 0.0
 
         self._build_controls()
         self._build_views()
@@ -207,6 +212,47 @@ class MainWindow(QMainWindow):
 
     def _build_views(self) -> None:
         self.scatter_view = ScatterView()
+        self.overlay_boxes = {}
+        scatter_panel = QWidget()
+        scatter_layout = QVBoxLayout(scatter_panel)
+        scatter_layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        for key, label, tip in (
+            ("field", "Decision field", "D's probability that a point is real, as a heat map under the points"),
+            ("arrows", "Gradients", "The direction G's loss pushes each generated point (arrow length is relative)"),
+            ("manifold", "Manifold", "The image under G of a regular grid of noise values: how G warps noise space"),
+            ("interpolation", "Interpolation", "G along a path between two fixed noise vectors"),
+        ):
+            box = QCheckBox(label)
+            box.setToolTip(tip)
+            box.toggled.connect(lambda on, k=key: self.set_overlay(k, on))
+            self.overlay_boxes[key] = box
+            bar.addWidget(box)
+        self.noise_button = QPushButton("New noise")
+        self.noise_button.setToolTip("Draw a new fixed noise for the displayed samples (N)")
+        self.noise_button.clicked.connect(self.refresh_noise)
+        bar.addWidget(self.noise_button)
+        bar.addStretch(1)
+        self.draw_box = QCheckBox("Draw data")
+        self.draw_box.setToolTip("Paint your own 2-D data with the mouse (drag), then press Train on it")
+        self.draw_box.toggled.connect(self.set_drawing)
+        self.use_drawn_button = QPushButton("Train on drawn")
+        self.use_drawn_button.setToolTip("Save the drawn points as a CSV and train on them")
+        self.use_drawn_button.clicked.connect(self.train_on_drawn)
+        self.use_drawn_button.setEnabled(False)
+        self.clear_drawn_button = QPushButton("Clear")
+        self.clear_drawn_button.setToolTip("Remove the drawn points")
+        self.clear_drawn_button.clicked.connect(self.scatter_view.clear_drawn)
+        self.scatter_view.points_drawn.connect(self._on_points_drawn)
+        for wdg in (self.draw_box, self.use_drawn_button, self.clear_drawn_button):
+            bar.addWidget(wdg)
+        scatter_layout.addLayout(bar)
+        scatter_layout.addWidget(self.scatter_view, 1)
+        self._view_timer = QTimer(self)
+        self._view_timer.setSingleShot(True)
+        self._view_timer.setInterval(120)
+        self._view_timer.timeout.connect(self._send_view)
+        self.scatter_view.sigRangeChanged.connect(lambda *_: self._view_timer.start())
         self.fake_grid = ImageGridView("Generated (fixed noise)", show_scores=True)
         self.real_grid = ImageGridView("Real")
         self.grid_size_box = QComboBox()
@@ -231,16 +277,35 @@ class MainWindow(QMainWindow):
         grids.addWidget(self.fake_grid)
         grids.addWidget(self.real_grid)
         image_layout.addWidget(grids, 1)
+        lower = QSplitter(Qt.Horizontal)
+        self.interp_view = ImageGridView("Interpolation between two noise vectors", strip=True)
+        self.interp_view.setMaximumHeight(140)
+        self.interp_view.setToolTip("G along a spherical path between two fixed noise vectors (tick Interpolation)")
+        self.class_view = ClassHistogramView()
+        lower.addWidget(self.interp_view)
+        lower.addWidget(self.class_view)
+        image_layout.addWidget(lower, 0)
+        self.interp_view.setVisible(False)
+        image_bar_interp = QCheckBox("Interpolation")
+        image_bar_interp.setToolTip(self.overlay_boxes["interpolation"].toolTip())
+        image_bar_interp.toggled.connect(self.overlay_boxes["interpolation"].setChecked)
+        self.overlay_boxes["interpolation"].toggled.connect(image_bar_interp.setChecked)
+        bar.addWidget(image_bar_interp)
+        noise2 = QPushButton("New noise")
+        noise2.setToolTip(self.noise_button.toolTip())
+        noise2.clicked.connect(self.refresh_noise)
+        bar.addWidget(noise2)
         self.top_stack = QStackedWidget()
-        self.top_stack.addWidget(self.scatter_view)
+        self.top_stack.addWidget(scatter_panel)
         self.top_stack.addWidget(image_panel)
 
         self.loss_view = loss_view()
         self.d_view = d_output_view()
         self.acc_view = accuracy_view()
         self.confusion_view = ConfusionMatrixView()
+        self.quality_view = QualityView()
         bottom = QSplitter(Qt.Horizontal)
-        for v in (self.loss_view, self.d_view, self.acc_view, self.confusion_view):
+        for v in (self.loss_view, self.d_view, self.acc_view, self.quality_view, self.confusion_view):
             bottom.addWidget(v)
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.top_stack)
@@ -253,7 +318,7 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         main.setSizes([300, 980])
         self.setCentralWidget(main)
-        self.curve_views = [self.loss_view, self.d_view, self.acc_view]
+        self.curve_views = [self.loss_view, self.d_view, self.acc_view, self.quality_view]
 
     def _build_actions(self) -> None:
         def action(text, shortcut, slot, tip):
@@ -267,20 +332,37 @@ class MainWindow(QMainWindow):
 
         self.play_action = action("Play/Pause", Qt.Key_Space, self.toggle_play, "Start or pause training")
         self.step_action = action("Step", "S", self.step_once, "Run one training step (D then G)")
+        self.step_d_action = action("Step D only", "D", self.step_d, "One discriminator update; the step count stays")
+        self.step_g_action = action("Step G only", "G", self.step_g, "One generator update")
+        self.noise_action = action("New noise", "N", self.refresh_noise, "New fixed noise for the displayed samples")
         self.reset_action = action("Reset", "Ctrl+R", self.reset, "Restart the run from step 0")
         self.quit_action = action("Quit", "Ctrl+Q", self.close, "Close ganplay")
         self.rollback_action = action("Roll back", "Ctrl+Z", self.rollback,
                                       "Return to the last good state kept before training diverged")
         self.rollback_action.setEnabled(False)
         run_menu = self.menuBar().addMenu("&Run")
-        for a in (self.play_action, self.step_action, self.reset_action, self.rollback_action):
+        for a in (self.play_action, self.step_action, self.step_d_action, self.step_g_action,
+                  self.reset_action, self.rollback_action, self.noise_action):
             run_menu.addAction(a)
         self.save_action = action("Save run…", QKeySequence.Save, self.save_run_dialog,
                                   "Save the whole run (networks, optimizers, step, history) to a file")
         self.open_action = action("Open run…", QKeySequence.Open, self.open_run_dialog,
                                   "Continue a run saved earlier")
+        self.import_action = action("Import 2-D points (CSV)…", "Ctrl+I", self.import_points_dialog,
+                                    "Train on your own x,y points from a CSV file")
+        self.export_png_action = action("Export view as PNG…", "Ctrl+E", self.export_png_dialog,
+                                        "Save the top view (scatter or image grids) as a PNG")
+        self.export_window_action = action("Export window as PNG…", "Ctrl+Shift+E",
+                                           lambda: self.export_png_dialog(whole=True), "Save the whole window as a PNG")
+        self.export_csv_action = action("Export metrics CSV…", "Ctrl+Shift+C", self.export_csv_dialog,
+                                        "Save the loss/accuracy/quality history shown in the plots")
+        self.record_action = action("Record GIF…", "Ctrl+Shift+G", self.toggle_recording,
+                                    "Record the top view every N steps into an animated GIF; again to stop and save")
         file_menu = self.menuBar().addMenu("&File")
-        for a in (self.open_action, self.save_action):
+        for a in (self.open_action, self.save_action, self.import_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        for a in (self.export_png_action, self.export_window_action, self.export_csv_action, self.record_action):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -418,6 +500,9 @@ class MainWindow(QMainWindow):
     def _on_running_changed(self, running: bool) -> None:
         self._running = running
         self.play_button.setText("Pause" if running else "Play")
+        if not running:  # draw the final state completely, curves included
+            self._curves_drawn_at = 0.0
+            self._drawn = None
 
     def _on_failed(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
@@ -464,6 +549,154 @@ class MainWindow(QMainWindow):
         elif button is self.reset_after_divergence:
             self.reset()
         self.divergence_box = None
+
+    # -- views and latent exploration -----------------------------------------------------------------
+    def set_overlay(self, key: str, on: bool) -> None:
+        setattr(self.scatter_view, {"field": "show_field", "arrows": "show_arrows", "manifold": "show_manifold",
+                                    "interpolation": "show_path"}[key], on)
+        if key == "interpolation":
+            self.interp_view.setVisible(on)
+        if self.overlay_boxes[key].isChecked() != on:
+            self.overlay_boxes[key].setChecked(on)
+        self._send_view()
+        self.worker.set_overlays(**{key: on})
+        self._drawn = None
+
+    def _send_view(self) -> None:
+        if self.top_stack.currentIndex() == 0:
+            self.worker.set_view(*self.scatter_view.view_extent())
+
+    def step_d(self) -> None:
+        self.worker.step_d()
+
+    def step_g(self) -> None:
+        self.worker.step_g()
+
+    def refresh_noise(self) -> None:
+        self.worker.refresh_noise()
+
+    # -- user data ---------------------------------------------------------------------------------------
+    def set_drawing(self, on: bool) -> None:
+        if on:
+            self.pause()
+        self.scatter_view.set_drawing(on)
+        if self.draw_box.isChecked() != on:
+            self.draw_box.setChecked(on)
+        self.statusBar().showMessage(
+            "draw mode: drag on the plot to paint points; then press Train on drawn" if on else "", 8000)
+
+    def _on_points_drawn(self, n: int) -> None:
+        self.use_drawn_button.setEnabled(n >= 2)
+        self.use_drawn_button.setText(f"Train on drawn ({n})" if n else "Train on drawn")
+
+    def train_on_drawn(self) -> None:
+        import time as _time
+
+        from ganplay.data.locate import cache_root
+        from ganplay.data.points_file import save_points_csv
+
+        pts = np.asarray(self.scatter_view.drawn_points, np.float64)
+        path = cache_root() / "drawn" / f"drawn-{_time.strftime('%Y%m%d-%H%M%S')}.csv"
+        try:
+            save_points_csv(pts, path)
+        except GanplayError as exc:
+            self.show_error("Cannot save drawn points", str(exc))
+            return
+        self.set_drawing(False)
+        self.scatter_view.clear_drawn()
+        self.load_points_file(str(path))
+
+    def import_points_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import 2-D points", "", "CSV files (*.csv *.txt);;All files (*)")
+        if path:
+            self.load_points_file(path)
+
+    def load_points_file(self, path: str) -> None:
+        """Train the current 2-D model on the x,y points in ``path`` (validated before switching)."""
+        from ganplay.data.points_file import read_points_csv
+
+        try:
+            pts = read_points_csv(path)
+        except GanplayError as exc:
+            self.show_error("Cannot import points", str(exc))
+            return
+        model = self.config.model if "points" in MODELS.get(self.config.model).kinds else "toy-mlp"
+        base = self.config if model == self.config.model else Config.for_model(model, seed=self.config.seed)
+        self.apply_config(base.replace(dataset="points-file", data_dir=str(path)))
+        self.statusBar().showMessage(f"training on {len(pts):,} points from {path}", 8000)
+
+    # -- exports -----------------------------------------------------------------------------------------
+    def export_png_dialog(self, whole: bool = False) -> None:
+        name = f"{self.config.model}-{self.config.dataset}-{self._latest.step if self._latest else 0}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", name, "PNG images (*.png)")
+        if path:
+            self.export_png(path, whole=whole)
+
+    def export_png(self, path: str, whole: bool = False) -> bool:
+        widget = self if whole else self.top_stack.currentWidget()
+        if not widget.grab().save(path, "PNG"):
+            self.show_error("Export failed", f"cannot write {path}: choose a writable folder")
+            return False
+        self.statusBar().showMessage(f"saved {path}", 6000)
+        return True
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV files (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path: str) -> bool:
+        """The plotted history (per-step metrics, decimated for long runs) as CSV."""
+        from ganplay.engine.checkpoint import atomic_write_bytes
+
+        snap = self._latest
+        if snap is None:
+            self.show_error("Export failed", "nothing to export yet: train for a few steps")
+            return False
+        h = snap.history
+        names = [k for k in h if k != "step"]
+        rows = np.column_stack([h["step"]] + [h[k] for k in names]) if len(h["step"]) else np.zeros((0, 1 + len(names)))
+        import io
+
+        buf = io.StringIO()
+        buf.write("step," + ",".join(names) + "\n")
+        np.savetxt(buf, rows, fmt=["%.1f"] + ["%.6g"] * len(names), delimiter=",")
+        try:
+            atomic_write_bytes(path, buf.getvalue().encode())
+        except GanplayError as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.statusBar().showMessage(f"saved {path}", 6000)
+        return True
+
+    def toggle_recording(self) -> None:
+        if self.recorder is not None:
+            self.stop_recording()
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Record GIF", f"{self.config.model}-{self.config.dataset}.gif",
+                                              "GIF animations (*.gif)")
+        if path:
+            self.start_recording(path)
+
+    def start_recording(self, path: str, every_steps: int | None = None) -> None:
+        if every_steps is None:
+            every_steps = 100 if MODELS.get(self.config.model).kinds & {"points"} else 10
+        self.recorder = GifRecorder(path, every_steps=every_steps)
+        self.record_action.setText("Stop recording and save GIF")
+        self.statusBar().showMessage(f"recording a frame every {every_steps} steps into {path}", 6000)
+
+    def stop_recording(self) -> int:
+        rec, self.recorder = self.recorder, None
+        self.record_action.setText("Record GIF…")
+        if rec is None:
+            return 0
+        try:
+            n = rec.save()
+        except GanplayError as exc:
+            self.show_error("Cannot save GIF", str(exc))
+            return 0
+        self.statusBar().showMessage(f"saved {rec.path} ({n} frames)", 8000)
+        return n
 
     # -- run files -------------------------------------------------------------------------------------
     def save_run_dialog(self) -> None:
@@ -518,15 +751,29 @@ class MainWindow(QMainWindow):
             if self._real_shown is not snap.real:
                 self.real_grid.show_images(snap.real)
                 self._real_shown = snap.real
-        for view in self.curve_views:
-            view.show_snapshot(snap)
-        confusion = snap.extras.get("confusion")
-        if confusion:
-            self.confusion_view.show_matrix(confusion, confusion["window"])
-        self._drawn = snap
+            hist = snap.extras.get("class_hist")
+            if hist is not None:
+                self.class_view.show_hist(hist)
+            interp = snap.extras.get("interpolation")
+            if interp is not None and self.interp_view.isVisible() and np.ndim(interp) == 4:
+                self.interp_view.show_images(interp)
         now = time.perf_counter()
+        # The samples move at full frame rate; curves and the matrix change slowly, so they are
+        # redrawn at most CURVES_HZ times a second (or at once when paused / a step was asked for),
+        # which keeps the GUI thread's share of the CPU, and so training's, small.
+        if (now - self._curves_drawn_at >= 1.0 / CURVES_HZ or not self._running
+                or snap.step < getattr(self._drawn, "step", -1)):
+            for view in self.curve_views:
+                view.show_snapshot(snap)
+            confusion = snap.extras.get("confusion")
+            if confusion:
+                self.confusion_view.show_matrix(confusion, confusion["window"])
+            self._curves_drawn_at = now
+        self._drawn = snap
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
-        self.step_label.setText(f"step {snap.step:,}")
+        if self.recorder is not None and self.recorder.wants(snap.step):
+            self.recorder.add(snap.step, self.top_stack.currentWidget().grab().toImage())
+        self.step_label.setText(f"step {snap.step:,}" + (f" · {self.quality_view.summary}" if self.quality_view.summary else ""))
         self.rate_label.setText(f"{snap.steps_per_s:,.0f} steps/s · {len(self._frames)} fps")
         self.snapshot_drawn.emit(snap.step)
 
@@ -542,6 +789,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.redraw_timer.stop()
+        if self.recorder is not None:
+            self.stop_recording()
         if self.abort_download is not None:
             self.abort_download()
         for box in (self.message_box, self.divergence_box):

@@ -10,8 +10,21 @@ D_COLOR = (120, 60, 200)
 G_COLOR = (20, 160, 90)
 
 
+MANIFOLD_COLOR = (90, 90, 90)
+ARROW_COLOR = (30, 30, 30)
+PATH_COLOR = (200, 20, 120)
+
+
 class ScatterView(pg.PlotWidget):
-    """Real samples vs generated samples (from fixed noise) for 2-D data."""
+    """Real samples vs generated samples (from fixed noise) for 2-D data, with GAN Lab's overlays.
+
+    Overlays (each optional, computed by the worker only while shown): D's decision field as a
+    heat map under the points with a colour bar, the gradient G's loss puts on each generated
+    point as an arrow, the generator's manifold (the image of a regular noise grid) as a mesh,
+    and a latent interpolation path. ``drawing`` turns mouse drags into user data points.
+    """
+
+    points_drawn = pg.QtCore.Signal(int)  # number of drawn points so far
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -20,22 +33,111 @@ class ScatterView(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.15)
         self.addLegend(offset=(10, 10))
         self.setTitle("Real vs generated")
+        self.field = pg.ImageItem(axisOrder="row-major")
+        self.field.setZValue(-10)
+        self.field.setOpacity(0.75)
+        self.field.setVisible(False)
+        self.addItem(self.field)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("CET-D1A"),
+                                        label="D(x): probability real", interactive=False, width=12)
+        self.colorbar.setImageItem(self.field, insert_in=self.getPlotItem())
+        self.colorbar.setVisible(False)
+        self.manifold = pg.PlotCurveItem(pen=pg.mkPen(*MANIFOLD_COLOR, 110, width=1), connect="finite")
+        self.manifold.setVisible(False)
+        self.addItem(self.manifold)
         self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL_COLOR, 110), name="real")
         self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*FAKE_COLOR, 170), name="generated")
         self.addItem(self.real)
         self.addItem(self.fake)
+        self.arrows = pg.PlotCurveItem(pen=pg.mkPen(*ARROW_COLOR, 160, width=1), connect="pairs")
+        self.arrows.setVisible(False)
+        self.addItem(self.arrows)
+        self.path = pg.PlotDataItem(pen=pg.mkPen(*PATH_COLOR, width=2), symbol="o", symbolSize=5,
+                                    symbolBrush=pg.mkBrush(*PATH_COLOR), symbolPen=None)
+        self.path.setVisible(False)
+        self.addItem(self.path)
+        self.drawn = pg.ScatterPlotItem(size=6, pen=pg.mkPen("k"), brush=pg.mkBrush(250, 200, 0, 220))
+        self.addItem(self.drawn)
+        self.drawn_points: list[tuple[float, float]] = []
+        self.drawing = False
+        self.brush_spread = 0.05  # a drag sprays points this far around the cursor (data units)
+        self._rng = np.random.default_rng(0)
+        self.show_field = self.show_arrows = self.show_manifold = self.show_path = False
         self._real_id = None
         self._autorange_pending = True
 
     def show_snapshot(self, snap) -> None:
-        if self._real_id is not id(snap.real):  # the real sample changes only with a new run
+        if self._real_id != id(snap.real):  # the real sample changes only with a new run
             self.real.setData(pos=snap.real)
             self._real_id = id(snap.real)
             self._autorange_pending = True
         self.fake.setData(pos=snap.generated)
+        ex = snap.extras
+        field = ex.get("field") if self.show_field else None
+        if field is not None:
+            x0, x1, y0, y1 = (float(v) for v in field["extent"])
+            self.field.setImage(np.asarray(field["values"], np.float32), autoLevels=False, levels=(0.0, 1.0))
+            self.field.setRect(pg.QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.field.setVisible(field is not None)
+        self.colorbar.setVisible(field is not None)
+        arrows = ex.get("arrows") if self.show_arrows else None
+        if arrows is not None:
+            self.arrows.setData(*_arrow_segments(snap.generated[: len(arrows)], arrows, self._view_size()))
+        self.arrows.setVisible(arrows is not None)
+        mesh = ex.get("manifold") if self.show_manifold else None
+        if mesh is not None:
+            self.manifold.setData(*_mesh_lines(np.asarray(mesh)))
+        self.manifold.setVisible(mesh is not None)
+        path = ex.get("interpolation") if self.show_path else None
+        if path is not None and np.ndim(path) == 2:
+            self.path.setData(path[:, 0], path[:, 1])
+        self.path.setVisible(path is not None and np.ndim(path) == 2)
         if self._autorange_pending:
             self._fit(snap.real)
             self._autorange_pending = False
+
+    def view_extent(self) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.getViewBox().viewRange()
+        return float(x0), float(x1), float(y0), float(y1)
+
+    def _view_size(self) -> float:
+        x0, x1, y0, y1 = self.view_extent()
+        return max(x1 - x0, y1 - y0, 1e-9)
+
+    # -- draw mode --------------------------------------------------------------------------------
+    def set_drawing(self, on: bool) -> None:
+        self.drawing = on
+        self.getViewBox().setMouseEnabled(x=not on, y=not on)  # drags paint instead of panning
+        self.setCursor(pg.QtCore.Qt.CrossCursor if on else pg.QtCore.Qt.ArrowCursor)
+
+    def clear_drawn(self) -> None:
+        self.drawn_points.clear()
+        self.drawn.setData(pos=np.zeros((0, 2)))
+        self.points_drawn.emit(0)
+
+    def add_drawn(self, x: float, y: float, n: int = 6) -> None:
+        pts = np.array([x, y]) + self._rng.normal(0.0, self.brush_spread * self._view_size() / 4, (n, 2))
+        self.drawn_points.extend(map(tuple, pts.tolist()))
+        self.drawn.setData(pos=np.asarray(self.drawn_points))
+        self.points_drawn.emit(len(self.drawn_points))
+
+    def mousePressEvent(self, ev):
+        if self.drawing and ev.button() == pg.QtCore.Qt.LeftButton:
+            self._paint_at(ev.position())
+            ev.accept()
+            return
+        super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev):
+        if self.drawing and ev.buttons() & pg.QtCore.Qt.LeftButton:
+            self._paint_at(ev.position())
+            ev.accept()
+            return
+        super().mouseMoveEvent(ev)
+
+    def _paint_at(self, pos) -> None:
+        p = self.getViewBox().mapSceneToView(self.mapToScene(pos.toPoint()))
+        self.add_drawn(p.x(), p.y())
 
     def _fit(self, pts: np.ndarray) -> None:
         # Python floats: numpy float32 bounds make pyqtgraph's range-limit checks overflow.
@@ -66,6 +168,134 @@ class CurvesView(pg.PlotWidget):
         steps = snap.history["step"]
         for key, curve in self.curves.items():
             curve.setData(steps, moving_average(snap.history[key]))
+
+
+def _arrow_segments(points: np.ndarray, grads: np.ndarray, view: float):
+    """Line segments (for ``connect="pairs"``) from each point along its gradient.
+
+    Gradient norms vary by orders of magnitude, so lengths are scaled so the longest arrow is
+    8% of the view; directions and relative lengths stay true.
+    """
+    g = np.asarray(grads, np.float64)
+    norm = np.linalg.norm(g, axis=1).max(initial=0.0)
+    scale = 0.08 * view / norm if norm > 0 and np.isfinite(norm) else 0.0
+    ends = points + g * scale
+    xy = np.empty((2 * len(points), 2))
+    xy[0::2], xy[1::2] = points, ends
+    return xy[:, 0], xy[:, 1]
+
+
+def _mesh_lines(mesh: np.ndarray):
+    """The rows and columns of an [a, b, 2] grid of points as NaN-separated polylines."""
+    a, b, _ = mesh.shape
+    rows = np.concatenate([mesh, np.full((a, 1, 2), np.nan)], axis=1).reshape(-1, 2)
+    if a > 1:
+        cols_src = mesh.transpose(1, 0, 2)
+        cols = np.concatenate([cols_src, np.full((b, 1, 2), np.nan)], axis=1).reshape(-1, 2)
+        rows = np.concatenate([rows, cols])
+    return rows[:, 0], rows[:, 1]
+
+
+class QualityView(pg.PlotWidget):
+    """Quality metrics over steps: modes captured and KL for 2-D data, FID and IS for images.
+
+    Reference lines show what a perfect generator scores (all modes; the real-vs-real FID floor
+    and the real data's IS), so the numbers read against something.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("quality_view")
+        self.setTitle("Quality")
+        self.showGrid(x=True, y=True, alpha=0.15)
+        self.addLegend(offset=(-10, 10))
+        self.setLabel("bottom", "step")
+        self.primary = self.plot([], [], pen=pg.mkPen(G_COLOR, width=2), symbol="o", symbolSize=4,
+                                 symbolBrush=pg.mkBrush(*G_COLOR), name="")
+        self.primary_ref = pg.InfiniteLine(angle=0, pen=pg.mkPen(G_COLOR, style=pg.QtCore.Qt.DashLine))
+        self.addItem(self.primary_ref)
+        # A second axis on the right for the second metric (KL or IS).
+        self.second_vb = pg.ViewBox()
+        self.showAxis("right")
+        self.scene().addItem(self.second_vb)
+        self.getAxis("right").linkToView(self.second_vb)
+        self.second_vb.setXLink(self.getPlotItem())
+        self.secondary = pg.PlotDataItem([], [], pen=pg.mkPen(D_COLOR, width=1.5), symbol="t", symbolSize=4,
+                                         symbolBrush=pg.mkBrush(*D_COLOR))
+        self.second_vb.addItem(self.secondary)
+        self.secondary_ref = pg.InfiniteLine(angle=0, pen=pg.mkPen(D_COLOR, style=pg.QtCore.Qt.DotLine))
+        self.second_vb.addItem(self.secondary_ref)
+        self.getPlotItem().vb.sigResized.connect(self._sync)
+        self.summary = ""
+        self._keys = None
+
+    def _sync(self) -> None:
+        self.second_vb.setGeometry(self.getPlotItem().vb.sceneBoundingRect())
+
+    def show_snapshot(self, snap) -> None:
+        q = snap.extras.get("quality")
+        if not q or len(q.get("step", ())) == 0:
+            self.primary.setData([], [])
+            self.secondary.setData([], [])
+            self.summary = ""
+            return
+        steps = np.asarray(q["step"], np.float64)
+        if "modes" in q:
+            keys = ("modes", "kl", f"modes captured (of {snap.extras.get('modes_total', '?')})", "KL(real‖gen)")
+            ref1, ref2 = snap.extras.get("modes_total"), 0.0
+        elif "fid" in q:
+            keys = ("fid", "inception_score", "classifier FID", "classifier IS")
+            floor = snap.extras.get("quality_floor") or {}
+            ref1, ref2 = floor.get("fid"), floor.get("inception_score")
+        else:
+            keys = ("kl", None, "KL(real‖gen)", "")
+            ref1, ref2 = 0.0, None
+        if keys != self._keys:
+            self._keys = keys
+            self.setLabel("left", keys[2])
+            self.setLabel("right", keys[3])
+        self.primary.setData(steps, np.asarray(q[keys[0]], np.float64))
+        self.primary_ref.setVisible(ref1 is not None)
+        if ref1 is not None:
+            self.primary_ref.setValue(float(ref1))
+        if keys[1] and keys[1] in q:
+            self.secondary.setData(steps, np.asarray(q[keys[1]], np.float64))
+        else:
+            self.secondary.setData([], [])
+        self.secondary_ref.setVisible(ref2 is not None)
+        if ref2 is not None:
+            self.secondary_ref.setValue(float(ref2))
+        last = {k: float(np.asarray(q[k])[-1]) for k in q if k != "step" and len(q[k])}
+        if "modes" in last:
+            self.summary = f"modes {last['modes']:.0f}/{snap.extras.get('modes_total', '?')}"
+            if "high_quality" in last:
+                self.summary += f" · {100 * last['high_quality']:.0f}% high quality"
+        elif "fid" in last:
+            self.summary = f"FID {last['fid']:.1f}" + (f" (floor {ref1:.1f})" if ref1 is not None else "")
+        elif "kl" in last:
+            self.summary = f"KL {last['kl']:.3f}"
+        self.setTitle(f"Quality — {self.summary}" if self.summary else "Quality")
+        self._sync()
+
+
+class ClassHistogramView(pg.PlotWidget):
+    """Predicted classes of generated images: a tall single bar is mode collapse at a glance."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("class_histogram")
+        self.setTitle("Generated classes")
+        self.setLabel("bottom", "predicted class")
+        self.setYRange(0, 1, padding=0.02)
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.8, brush=pg.mkBrush(*FAKE_COLOR))
+        self.addItem(self.bars)
+        self.uniform = pg.InfiniteLine(pos=0.1, angle=0, pen=pg.mkPen((100, 100, 100), style=pg.QtCore.Qt.DashLine))
+        self.addItem(self.uniform)
+
+    def show_hist(self, hist) -> None:
+        h = np.asarray(hist, np.float64)
+        self.bars.setOpts(x=np.arange(len(h)), height=h)
+        self.uniform.setValue(1.0 / max(len(h), 1))
 
 
 def moving_average(values: np.ndarray, points: int = 200) -> np.ndarray:

@@ -53,6 +53,9 @@ class TrainingWorker(QObject):
         self._mailbox_lock = threading.Lock()
         self._mailbox = None
         self._divergence: tuple[str, int] | None = None  # (message, step a rollback returns to)
+        self._overlays: dict[str, bool] = {}
+        self._view: tuple[float, float, float, float] | None = None
+        self._publish_soon = False  # a paused view changed (overlay toggled, panned): redraw
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def play(self):
@@ -70,6 +73,26 @@ class TrainingWorker(QObject):
     def rollback(self):
         """Return to the last good state kept before a divergence."""
         self._post("rollback")
+
+    def set_overlays(self, **flags: bool):
+        """Toggle what snapshots carry: field, arrows, manifold, interpolation."""
+        self._post("overlays", dict(flags))
+
+    def set_view(self, x0: float, x1: float, y0: float, y1: float):
+        """The scatter's visible range (the decision field is evaluated over it)."""
+        self._post("view", (float(x0), float(x1), float(y0), float(y1)))
+
+    def step_d(self):
+        """One discriminator update only (GAN Lab's step modes)."""
+        self._post("step_d")
+
+    def step_g(self):
+        """One generator update only."""
+        self._post("step_g")
+
+    def refresh_noise(self):
+        """New fixed noise for the displayed samples."""
+        self._post("refresh_noise")
 
     def save_run(self, path: str):
         self._post("save", str(path))
@@ -124,6 +147,9 @@ class TrainingWorker(QObject):
                     self._wait()
                 continue
             if not (self._playing or self._pending_steps):
+                if self._publish_soon:
+                    self._publish_soon = False
+                    self._publish()
                 self._wait()
                 continue
             k = self._pending_steps if self._pending_steps and not self._playing else self._sizer.k
@@ -218,12 +244,54 @@ class TrainingWorker(QObject):
                 self._rebuild(self._config, announce=True, reason="reset")
             elif cmd == "rollback":
                 self._rollback()
+            elif cmd == "overlays":
+                self._overlays.update(args[0])
+                if self.session is not None:
+                    self.session.overlays.update(args[0])
+                    self._publish_soon = True
+            elif cmd == "view":
+                x0, x1, y0, y1 = args[0]
+                if not (x1 > x0 and y1 > y0):  # a collapsed widget (not laid out yet)
+                    continue
+                self._view = args[0]
+                if self.session is not None:
+                    self.session.set_view(*args[0])
+                    self._publish_soon = True
+            elif cmd in ("step_d", "step_g", "refresh_noise"):
+                self._single(cmd)
             elif cmd == "save":
                 self._save(args[0])
             elif cmd == "open":
                 self._open(*args)
             elif cmd == "config":
                 self._apply_config(args[0])
+
+    def _single(self, cmd: str):
+        if self.session is None:
+            return
+        if cmd != "refresh_noise" and self.session.divergence is not None:
+            self.message.emit("the run has diverged: roll back or reset first")
+            return
+        self._set_playing(False)
+        try:
+            if cmd == "step_d":
+                self.session.step_d()
+                self.message.emit("one discriminator update (step count unchanged)")
+            elif cmd == "step_g":
+                self.session.step_g()
+                self.message.emit("one generator update")
+            else:
+                self.session.refresh_noise()
+        except Exception as exc:
+            self._report_crash(f"{cmd} failed", exc)
+            return
+        self._publish()
+
+    def _configure_session(self):
+        """Carry the view's overlay switches and range over to a new session."""
+        self.session.overlays.update(self._overlays)
+        if self._view is not None:
+            self.session.set_view(*self._view)
 
     def _save(self, path: str):
         if self.session is None:
@@ -253,6 +321,7 @@ class TrainingWorker(QObject):
             self._report_crash(f"cannot open {path}", exc)
             return
         self.session = session
+        self._configure_session()
         self._config = session.config
         self._pending_steps = 0
         self._sizer = ChunkSizer()
@@ -302,6 +371,7 @@ class TrainingWorker(QObject):
         if self._stop.is_set():  # the window closed while this was compiling
             return
         self.session = session
+        self._configure_session()
         self._sizer = ChunkSizer()
         note = getattr(self.session.trainer.dataset, "split_note", "")
         if announce:
