@@ -372,9 +372,11 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.step_label = QLabel("step 0")
+        self.quality_label = QLabel("")
+        self.quality_label.setToolTip("The latest quality evaluation (see the Quality plot)")
         self.rate_label = QLabel("")
         self.device_label = QLabel(f"device: {jax.default_backend()}")
-        for w in (self.step_label, self.rate_label, self.device_label):
+        for w in (self.step_label, self.quality_label, self.rate_label, self.device_label):
             self.statusBar().addPermanentWidget(w)
 
     # -- controls <-> config ---------------------------------------------------------------------------
@@ -773,7 +775,8 @@ class MainWindow(QMainWindow):
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
         if self.recorder is not None and self.recorder.wants(snap.step):
             self.recorder.add(snap.step, self.top_stack.currentWidget().grab().toImage())
-        self.step_label.setText(f"step {snap.step:,}" + (f" · {self.quality_view.summary}" if self.quality_view.summary else ""))
+        self.step_label.setText(f"step {snap.step:,}")
+        self.quality_label.setText(self.quality_view.summary)
         self.rate_label.setText(f"{snap.steps_per_s:,.0f} steps/s · {len(self._frames)} fps")
         self.snapshot_drawn.emit(snap.step)
 
