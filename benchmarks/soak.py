@@ -72,8 +72,23 @@ def soak_gui(args) -> dict:
     frames: list[float] = []
     rows: list[tuple] = []
     t0 = time.perf_counter()
-    state = {"start_rss": None}
-    w.snapshot_drawn.connect(lambda _s: frames.append(time.perf_counter()))
+    state = {"start_rss": None, "closing": False}
+    live = open(args.log + ".live", "w")  # rows as they come, in case the run has to be killed
+
+    def finish():
+        if not state["closing"]:
+            state["closing"] = True
+            w.close()
+            app.quit()
+
+    def on_frame(_step):
+        frames.append(time.perf_counter())
+        # Also checked here, not only by the timer: a timer starved by painting must not keep
+        # the soak running past its end.
+        if frames[-1] - t0 >= args.minutes * 60 + 2 * args.every:
+            finish()
+
+    w.snapshot_drawn.connect(on_frame)
 
     def log():
         now = time.perf_counter() - t0
@@ -82,9 +97,10 @@ def soak_gui(args) -> dict:
         if state["start_rss"] is None and now >= 60:
             state["start_rss"] = rss
         rows.append((now, step, rss))
+        live.write(f"{now:.1f},{step},{rss:.1f},{len(frames)}\n")
+        live.flush()
         if now >= args.minutes * 60:
-            w.close()
-            app.quit()
+            finish()
 
     timer = QTimer()
     timer.timeout.connect(log)
@@ -100,6 +116,7 @@ def soak_gui(args) -> dict:
         "frame_ms_p90": float(np.percentile(late, 90)),
         "frame_ms_p99": float(np.percentile(late, 99)),
         "steps_per_s": rows[-1][1] / max(rows[-1][0], 1e-9),
+        "rss_samples": len(rows),  # one per --every seconds if the timer was never starved
     }
     return _summary(rows, state["start_rss"], extra)
 

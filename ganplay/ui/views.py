@@ -158,6 +158,7 @@ class CurvesView(pg.PlotWidget):
         self.setLabel("bottom", "step")
         self.setClipToView(True)
         self.setDownsampling(auto=True, mode="peak")
+        _fix_axis_widths(self)
         if y_range is not None:
             self.setYRange(*y_range, padding=0.02)
         self.curves = {}
@@ -168,6 +169,14 @@ class CurvesView(pg.PlotWidget):
         steps = snap.history["step"]
         for key, curve in self.curves.items():
             curve.setData(steps, moving_average(snap.history[key]))
+
+
+def _fix_axis_widths(plot: pg.PlotWidget, width: int = 48) -> None:
+    """Fixed axis widths: pyqtgraph sizes an axis to its tick labels, and labels whose width
+    changes with every redraw re-layout the plot, which asks for another paint; fixed widths keep
+    a live plot from repainting itself in a loop."""
+    for side in ("left", "right"):
+        plot.getAxis(side).setWidth(width)
 
 
 def _arrow_segments(points: np.ndarray, grads: np.ndarray, view: float):
@@ -226,6 +235,7 @@ class QualityView(pg.PlotWidget):
         self.secondary_ref = pg.InfiniteLine(angle=0, pen=pg.mkPen(D_COLOR, style=pg.QtCore.Qt.DotLine))
         self.second_vb.addItem(self.secondary_ref)
         self.getPlotItem().vb.sigResized.connect(self._sync)
+        _fix_axis_widths(self)
         self.summary = ""
         self._keys = None
 
