@@ -42,6 +42,8 @@ class ScatterView(pg.PlotWidget):
                                         label="D(x): probability real", interactive=False, width=12)
         self.colorbar.setImageItem(self.field, insert_in=self.getPlotItem())
         self.colorbar.setVisible(False)
+        self.colorbar.axis.setWidth(40)
+        self.getAxis("left").setWidth(48)
         self.manifold = pg.PlotCurveItem(pen=pg.mkPen(*MANIFOLD_COLOR, 110, width=1), connect="finite")
         self.manifold.setVisible(False)
         self.addItem(self.manifold)
