@@ -187,36 +187,3 @@ def test_torch_peer_has_our_parameter_count(name):
     assert peer.parameter_count() == _our_parameter_count(workload)
     if name == "toy-mlp":
         assert peer.run() == 1  # a whole GAN step runs
-
-
-# -- the faster dropout in ganplay.models.dcgan (made for the dcgan28 target) stays flax's ----------
-@pytest.mark.parametrize("shape", [(64, 7, 7, 256), (3, 5), (1,)])
-def test_dcgan_dropout_masks_are_jax_bernoulli_bit_for_bit(shape):
-    from ganplay.models.dcgan import _threefry_bernoulli
-
-    for seed in range(3):
-        key = jax.random.PRNGKey(seed)
-        for p in (0.8, 0.5):
-            ours = jax.jit(lambda k: _threefry_bernoulli(k, p, shape))(key)
-            assert np.array_equal(ours, jax.random.bernoulli(key, p, shape))
-
-
-def test_dcgan_dropout_equals_flax_dropout_in_a_model():
-    import flax.linen as nn
-
-    from ganplay.models.dcgan import Dropout
-
-    class TwoDropouts(nn.Module):
-        dropout: type
-
-        @nn.compact
-        def __call__(self, x):  # two auto-named layers: each must draw flax's own stream
-            first = self.dropout(0.2, deterministic=False)(x)
-            return first + self.dropout(0.2, deterministic=False)(2 * x)
-
-    x = jnp.ones((4, 6, 6, 3))
-    for seed in range(2):
-        rngs = {"dropout": jax.random.PRNGKey(seed)}
-        assert np.array_equal(
-            TwoDropouts(Dropout).apply({}, x, rngs=rngs), TwoDropouts(nn.Dropout).apply({}, x, rngs=rngs)
-        )
