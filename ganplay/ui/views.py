@@ -158,8 +158,10 @@ class CurvesView(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.15)
         self.addLegend(offset=(-10, 10))
         self.setLabel("bottom", "step")
-        self.setClipToView(True)
-        self.setDownsampling(auto=True, mode="peak")
+        # No clipToView/auto-downsampling: with auto-ranged axes they feed back into each other
+        # (the clipped data sets the range, the range sets the clip) and the plot repainted itself
+        # forever after ~5,000 steps, starving every timer. The history holds at most 4,096
+        # points per curve, cheap to draw whole.
         _fix_axis_widths(self)
         if y_range is not None:
             self.setYRange(*y_range, padding=0.02)
