@@ -150,7 +150,7 @@ class ScatterView(pg.PlotWidget):
 
 
 class CurvesView(pg.PlotWidget):
-    """Several metric curves over steps, decimated by the history and clipped to view."""
+    """Several metric curves over steps (at most 4,096 points each: the history decimates)."""
 
     def __init__(self, title: str, series: dict[str, tuple[str, tuple]], parent=None, y_range=None):
         super().__init__(parent)
