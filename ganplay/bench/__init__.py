@@ -181,7 +181,7 @@ def _workload_report(w: Workload, contenders: dict, rates: dict, notes: list[str
     }
 
 
-def _others_busy(seconds: float = 0.5) -> float | None:
+def _others_busy(seconds: float = 0.25) -> float | None:
     """The fraction of all CPUs busy over ``seconds`` while the bench waits (Linux only)."""
 
     def sample():

@@ -4,9 +4,10 @@ One step is what ours does: sample a real batch and noise on the device (the CPU
 on the real and the fake batch (each through D on its own, as in ours), then G update through a
 D whose weights need no gradient. Torch keeps its default thread count.
 
-Differences that change neither shapes nor FLOPs: torch lays images out NCHW, pads a stride-2
-convolution symmetrically (``padding=1``) where TF's 'SAME' pads only at the end, and ours
-computes a few extra metrics per step (D's mean outputs and accuracies).
+Differences that change neither shapes nor FLOPs: torch lays images out NCHW, its stride-2
+convolutions pad one row and column on both sides (``padding=1``) where TF's 'SAME' pads only
+after for 28 -> 14 and 14 -> 7, and ours also computes a few metrics per step (D's mean outputs
+and accuracies).
 """
 from __future__ import annotations
 
@@ -26,10 +27,6 @@ except ImportError:  # also when sys.modules["torch"] is None
 def _require_torch() -> None:
     if torch is None:
         raise PeerUnavailable(f"peer torch not installed: {PEER_INSTALL_HINT}")
-
-
-def version() -> str | None:
-    return None if torch is None else torch.__version__
 
 
 def num_threads() -> int | None:
@@ -99,11 +96,15 @@ def _dcgan28_discriminator(width: float, channels: int) -> "nn.Module":
     """Seed 000's D: 3 x (conv k3 s2, BN except the first, LeakyReLU, dropout) -> dense 1."""
     a = SEED_000
     c1, c2, c3 = (scaled(c, width) for c in a.d_channels)
-    act = [nn.LeakyReLU(a.d_slope), nn.Dropout(a.dropout)]
+
+    def block(c_in: int, c_out: int, batch_norm: bool) -> list:
+        # padding=1 gives TF's 'SAME' output sizes (28 -> 14 -> 7 -> 4), padded on both sides
+        norm = [_bn(c_out)] if batch_norm else []
+        return [nn.Conv2d(c_in, c_out, 3, 2, padding=1), *norm, nn.LeakyReLU(a.d_slope),
+                nn.Dropout(a.dropout)]
+
     return nn.Sequential(
-        nn.Conv2d(channels, c1, 3, 2, padding=1), *act,
-        nn.Conv2d(c1, c2, 3, 2, padding=1), _bn(c2), nn.LeakyReLU(a.d_slope), nn.Dropout(a.dropout),
-        nn.Conv2d(c2, c3, 3, 2, padding=1), _bn(c3), nn.LeakyReLU(a.d_slope), nn.Dropout(a.dropout),
+        *block(channels, c1, False), *block(c1, c2, True), *block(c2, c3, True),
         nn.Flatten(), nn.Linear(16 * c3, 1),
     )
 

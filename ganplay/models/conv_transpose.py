@@ -12,14 +12,20 @@ of that model's 8x8 -> 4x4, 5x5-kernel discriminator layer (0.4 s).
 convention) and :func:`conv` equals ``lax.conv_general_dilated``, each with a ``custom_vjp``:
 
 * kernel gradient of the transposed conv: one GEMM of the input with the strided taps of the
-  output gradient (:func:`_output_gradient_taps`);
-* forward of the transposed conv, and input gradient of the strided conv (which *is* a
+  output gradient (:func:`_output_gradient_taps`); its input gradient too, from the same taps,
+  when the kernel covers the input (:func:`_kernel_covers_input`);
+* forward of the transposed conv with stride 1 and an output larger than its input: one GEMM
+  and an in-place sum of its taps (:func:`_gemm_transpose_forward`, "col2im");
+* forward of the other transposed convs, and input gradient of the strided conv (which *is* a
   transposed conv of the output gradient): the lax convolution, except when the kernel is larger
   than the input; then the same thing as one ordinary convolution per output phase, all phases
   in one call (:func:`_phase_transpose_forward`, "sub-pixel" convolution);
+* both gradients of a strided conv whose kernel is small for its stride (3x3, stride 2): GEMMs
+  with the input's patches ("im2col", :func:`_input_patches`, :func:`_patches_pay`);
 * everything else: the usual lax convolutions.
 
-Not covered: stride 1 with a kernel larger than the input stays slow (no model uses it).
+Which path is faster was measured on 2 cores at batch 64 for the DCGANs' layers (figures beside
+each rule); every path gives the lax op's values and gradients up to float rounding.
 
 :class:`ConvTranspose` and :class:`Conv` are drop-ins for the flax modules (2-D NHWC,
 ``'SAME'``/``'VALID'``; same parameter names, shapes, initialisers and outputs). They take this
@@ -127,10 +133,56 @@ def _phase_transpose_forward(x, kernel, strides, pads):
     return y.reshape(batch, rows_h * sh, rows_w * sw, f)[:, :oh, :ow]
 
 
+def _gemm_transpose_forward(x, kernel, pads):
+    """The stride-1 :func:`_lax_transpose_forward` as one GEMM and a scatter-add ("col2im").
+
+    ``cols[b, n, i, f] = sum_c x[b, n, c] W[i, c, f]`` is every input pixel times every tap, and
+    ``y[o]`` sums the ``cols`` with ``o = low + n - i``. Only real products are computed; the
+    lax convolution of a 'VALID' stride-1 transposed conv also multiplies its ``k-1`` rows and
+    columns of zero padding per side (3x the work for seed 000's 4x4 -> 7x7 first layer: 79 ms
+    vs 31-38 ms at width 1). The sum is one in-place add per tap: XLA:CPU ran the same sum
+    written as padded copies (the adjoint of :func:`_output_gradient_taps`) 10x slower in the
+    training step.
+    """
+    kh, kw, c, f = kernel.shape
+    batch, ih, iw, _ = x.shape
+    (pad_h, pad_w) = pads
+    oh, ow = _output_size(ih, kh, 1, pad_h), _output_size(iw, kw, 1, pad_w)
+    cols = lax.dot_general(
+        x.reshape(batch * ih * iw, c),
+        kernel.transpose(2, 0, 1, 3).reshape(c, kh * kw * f),
+        (((1,), (0,)), ((), ())),
+    ).reshape(batch, ih, iw, kh, kw, f)
+    y = jnp.zeros((batch, oh, ow, f), cols.dtype)
+    for i in range(kh):
+        n0, n1 = max(0, i - pad_h[0]), min(ih, oh + i - pad_h[0])  # the n with 0 <= o < oh
+        for j in range(kw):
+            m0, m1 = max(0, j - pad_w[0]), min(iw, ow + j - pad_w[0])
+            if n1 <= n0 or m1 <= m0:
+                continue
+            start = (0, pad_h[0] + n0 - i, pad_w[0] + m0 - j, 0)
+            tap = cols[:, n0:n1, m0:m1, i, j, :]
+            y = lax.dynamic_update_slice(y, lax.dynamic_slice(y, start, tap.shape) + tap, start)
+    return y
+
+
 def _transpose_forward(x, kernel, strides, pads):
+    (pad_h, pad_w) = pads
+    kh, kw = kernel.shape[:2]
+    _, ih, iw, _ = x.shape
+    output_grows = _output_size(ih, kh, 1, pad_h) > ih or _output_size(iw, kw, 1, pad_w) > iw
+    if strides == (1, 1) and output_grows:
+        return _gemm_transpose_forward(x, kernel, pads)
     if _kernel_exceeds_input(x.shape, kernel.shape):
         return _phase_transpose_forward(x, kernel, strides, pads)
     return _lax_transpose_forward(x, kernel, strides, pads)
+
+
+def _kernel_covers_input(x_shape, kernel_shape) -> bool:
+    # The input gradient of such a transposed conv is a convolution whose output is no larger
+    # than its kernel, which XLA:CPU runs at a third to half of its speed elsewhere (dcgan28's
+    # 4x4 -> 7x7 layer at width 1: 61-72 ms vs 31-44 ms as a GEMM with the taps).
+    return all(k >= n for k, n in zip(kernel_shape[:2], x_shape[1:3]))
 
 
 def _output_gradient_taps(g, kernel_shape, x_shape, strides, pads) -> jax.Array:
@@ -188,8 +240,6 @@ def _conv_transpose_fwd(x, kernel, strides, pads):
 
 def _conv_transpose_bwd(strides, pads, residuals, g):
     x, kernel = residuals
-    # the input gradient is an ordinary strided convolution of g: XLA does it well
-    dx = _linear_transpose(lambda x_: _lax_transpose_forward(x_, kernel, strides, pads), x, g)
     # dW[i, j, c, f] = sum over (b, n_h, n_w) of x[..., c] * taps[..., i, j, f]: one GEMM
     # x^T [C, BHW] @ taps [BHW, kh*kw*F], written on 2-D views so that XLA keeps taps' layout
     # (an einsum made it copy taps transposed, which cost as much as the product).
@@ -197,6 +247,14 @@ def _conv_transpose_bwd(strides, pads, residuals, g):
     rows = x.shape[0] * x.shape[1] * x.shape[2]
     taps = _output_gradient_taps(g, kernel.shape, x.shape, strides, pads).reshape(rows, kh * kw * f)
     dkernel = lax.dot_general(x.reshape(rows, c), taps, (((0,), (0,)), ((), ())))
+    if _kernel_covers_input(x.shape, kernel.shape):
+        # dx[b, n, c] = sum over (i, j, f) of taps[b, n, i, j, f] W[i, j, c, f]: the same taps
+        dx = lax.dot_general(
+            taps, kernel.transpose(0, 1, 3, 2).reshape(kh * kw * f, c), (((1,), (0,)), ((), ()))
+        ).reshape(x.shape)
+    else:
+        # an ordinary strided convolution of g: XLA does it well
+        dx = _linear_transpose(lambda x_: _lax_transpose_forward(x_, kernel, strides, pads), x, g)
     return dx, dkernel.reshape(c, kh, kw, f).transpose(1, 2, 0, 3)
 
 
@@ -234,8 +292,48 @@ def _conv_fwd(x, kernel, strides, pads):
     return _lax_conv(x, kernel, strides, pads), (x, kernel)
 
 
+def _input_patches(x, kernel_shape, strides, pads, out_hw) -> jax.Array:
+    """``patches[b, o_h, o_w, i, j, c] = x[b, s_h*o_h + i - low_h, s_w*o_w + j - low_w, c]``.
+
+    (Zero in the padding.) The strided convolution is ``patches @ W`` ("im2col")."""
+    kh, kw = kernel_shape[:2]
+    (sh, sw), (oh, ow) = strides, out_hw
+    xp = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), (*pads[0], 0), (*pads[1], 0), (0, 0, 0)])
+    batch, channels = x.shape[0], x.shape[3]
+
+    def tap(i, j):
+        return lax.slice(
+            xp, (0, i, j, 0), (batch, i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1, channels),
+            (1, sh, sw, 1),
+        )
+
+    return jnp.stack([jnp.stack([tap(i, j) for j in range(kw)], axis=3) for i in range(kh)], axis=3)
+
+
+def _patches_pay(kernel_shape, strides) -> bool:
+    # im2col copies each input element (kh*kw)/(s_h*s_w) times. Up to ~3 copies (seed 000's 3x3
+    # stride-2 discriminator) the GEMMs beat XLA:CPU's gradient convolutions (width 1: kernel
+    # gradient 26-35 -> 14-23 ms, input gradient 16-23 -> 14-20 ms); with 6.25 (seed 001's 5x5)
+    # the copies cost more than they save.
+    return kernel_shape[0] * kernel_shape[1] <= 3 * strides[0] * strides[1]
+
+
 def _conv_bwd(strides, pads, residuals, g):
     x, kernel = residuals
+    if _patches_pay(kernel.shape, strides):
+        # dW = patches^T @ g and dx = col2im(g @ W^T), the adjoint of the patch extraction
+        kh, kw, c, f = kernel.shape
+        rows = g.shape[0] * g.shape[1] * g.shape[2]
+
+        def patches(x_):
+            return _input_patches(x_, kernel.shape, strides, pads, g.shape[1:3]).reshape(
+                rows, kh * kw * c
+            )
+
+        g2 = g.reshape(rows, f)
+        dkernel = lax.dot_general(patches(x), g2, (((0,), (0,)), ((), ())))
+        cols = lax.dot_general(g2, kernel.reshape(kh * kw * c, f), (((1,), (1,)), ((), ())))
+        return _linear_transpose(patches, x, cols), dkernel.reshape(kernel.shape)
     if _kernel_exceeds_input(g.shape, kernel.shape):
         # dx[n] = sum over (o, i) with s*o + i - low = n of g[o] W[i]^T: the transposed conv of g
         # with the flipped, in/out-swapped kernel and front padding k-1-low (back: to x's size),

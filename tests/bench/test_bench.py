@@ -118,6 +118,8 @@ def rounds(monkeypatch) -> list[str]:
     monkeypatch.setattr(bench, "build_peer", lambda kind, config, dataset: _Stand(kind))
     monkeypatch.setattr(bench, "steps_per_second", steps_per_second)
     monkeypatch.setattr(bench, "matmul_peak", lambda seconds: MatmulPeak(64, 1.0))
+    monkeypatch.setattr(bench, "_others_busy", lambda: 0.0)
+    monkeypatch.setattr(bench, "_torch_threads", lambda: 2)
     return log
 
 
@@ -187,3 +189,4 @@ def test_torch_peer_has_our_parameter_count(name):
     assert peer.parameter_count() == _our_parameter_count(workload)
     if name == "toy-mlp":
         assert peer.run() == 1  # a whole GAN step runs
+

@@ -234,3 +234,36 @@ def test_dcgan_rejects_the_wrong_image_size():
     config = Config.for_model("dcgan28", dataset="mnist")
     with pytest.raises(ConfigError, match="28x28"):
         MODELS.get("dcgan28").build(config, (32, 32, 3))
+
+
+# -- the faster dropout in ganplay.models.dcgan (made for the dcgan28 speed target) stays flax's ---
+@pytest.mark.parametrize("shape, p", [((8, 7, 7, 32), 0.8), ((3, 5), 0.5)])
+def test_dcgan_dropout_masks_are_jax_bernoulli_bit_for_bit(shape, p):
+    from ganplay.models.dcgan import _threefry_bernoulli
+
+    ours = jax.jit(lambda key: _threefry_bernoulli(key, p, shape))
+    flax = jax.jit(lambda key: jax.random.bernoulli(key, p, shape))  # what flax's Dropout draws
+    for seed in range(3):
+        key = jax.random.PRNGKey(seed)
+        assert np.array_equal(ours(key), flax(key))
+
+
+def test_dcgan_dropout_equals_flax_dropout_in_a_model():
+    import flax.linen as nn
+
+    from ganplay.models.dcgan import Dropout
+
+    class TwoDropouts(nn.Module):
+        dropout: type
+
+        @nn.compact
+        def __call__(self, x):  # two auto-named layers: each must draw flax's own stream
+            first = self.dropout(0.2, deterministic=False)(x)
+            return first + self.dropout(0.2, deterministic=False)(2 * x)
+
+    ours = jax.jit(lambda key, x: TwoDropouts(Dropout).apply({}, x, rngs={"dropout": key}))
+    flax = jax.jit(lambda key, x: TwoDropouts(nn.Dropout).apply({}, x, rngs={"dropout": key}))
+    x = jnp.ones((4, 6, 6, 3))
+    for seed in range(2):
+        key = jax.random.PRNGKey(seed)
+        assert np.array_equal(ours(key, x), flax(key, x))
