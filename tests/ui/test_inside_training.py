@@ -70,9 +70,9 @@ def test_step_modes_update_one_network(qtbot, make_window):
         QTest.keyClick(w, Qt.Key_D)  # D only: the generated points do not move, the step stays
     assert w._drawn.step == before.step
     np.testing.assert_array_equal(w._drawn.generated, before.generated)
-    with qtbot.waitSignal(w.snapshot_drawn, timeout=10_000):
-        QTest.keyClick(w, Qt.Key_G)  # G only: they move, one step more
-    assert w._drawn.step == before.step + 1
+    QTest.keyClick(w, Qt.Key_G)  # G only: they move, one step more
+    # (waiting for the step rather than the next frame: the D step's own frame may come first)
+    qtbot.waitUntil(lambda: w._drawn.step == before.step + 1, timeout=10_000)
     assert not np.array_equal(w._drawn.generated, before.generated)
 
 
