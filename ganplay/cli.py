@@ -59,6 +59,12 @@ def build_train_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-diverge", choices=("stop", "rollback"), default="stop",
                    help="when a loss or parameter becomes NaN/inf: stop with an error, keeping the last "
                    "good state (default), or roll back to it, halve the learning rates and go on")
+    p.add_argument("--no-quality", dest="quality", action="store_false",
+                   help="skip the sample-quality metrics (FID, Inception Score, modes, KL); their "
+                   "metrics.csv cells stay empty")
+    p.add_argument("--baseline", action="store_true",
+                   help="semi-supervised models: also train the same discriminator on the same labels "
+                   "with the supervised loss alone, and report its test accuracy beside the GAN's")
     return p
 
 
@@ -129,11 +135,27 @@ def _train(argv: list[str]) -> int:
             print(message, file=sys.stderr)
 
     summary = train_headless(config, args.steps, out, resume=resume, overrides=overrides,
-                             progress=progress, notify=notify, on_diverge=args.on_diverge)
+                             progress=progress, notify=notify, on_diverge=args.on_diverge,
+                             baseline=args.baseline, quality=args.quality)
     if not args.quiet:
         print(f"done: {summary.steps:,} steps in {summary.seconds:.1f} s "
               f"({summary.steps_per_s:,.0f} steps/s); results in {summary.out_dir}", file=sys.stderr)
+        for line in _final_lines(summary.final):
+            print(line, file=sys.stderr)
     return 0
+
+
+def _final_lines(final: dict) -> list[str]:
+    """The last step's headline figures, for the end of a headless run."""
+    lines = []
+    if final.get("test_acc") is not None:
+        line = f"test accuracy {100 * final['test_acc']:.2f}%"
+        if final.get("baseline_acc") is not None:
+            line += f"; supervised-only baseline on the same labels {100 * final['baseline_acc']:.2f}%"
+        lines.append(line)
+    if final.get("class_fraction") is not None:
+        lines.append(f"generated images classified as their intended class: {100 * final['class_fraction']:.1f}%")
+    return lines
 
 
 def _download_if_missing(config, quiet: bool) -> None:

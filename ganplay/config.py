@@ -19,6 +19,9 @@ LIVE_FIELDS = frozenset({"lr_g", "lr_d", "label_smoothing"})
 
 NOISES = ("normal", "uniform")
 LOSSES = ("ns", "minimax")
+# The semi-supervised D's head: "k+1" is seed 003's K class logits plus a real/fake logit (an
+# (K+1)-way softmax); "k" is Salimans et al. (2016)'s K logits with D(x) = Z / (Z + 1).
+SGAN_HEADS = ("k+1", "k")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,14 @@ class Config:
     gmm_weights: tuple[float, ...] = (0.5, 0.5)
     gmm_means: tuple[tuple[float, float], ...] = ((0.0, 0.0), (1.0, 1.0))
     gmm_cov: tuple[tuple[float, float], ...] = ((0.1, 0.1), (0.1, 0.1))
+    # Semi-supervised GANs (sgan models): the label budget, drawn once per run from ``seed`` and
+    # balanced per class, is ``labels_per_class`` labels of each class when above 0, otherwise
+    # ``label_fraction`` of the training images (seed 003: 0.2).
+    label_fraction: float = 0.2
+    labels_per_class: int = 0
+    sgan_head: str = "k+1"
+    adv_weight: float = 1.0  # G's loss: adv_weight * fake-is-real + fm_weight * feature matching
+    fm_weight: float = 1.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -203,6 +214,11 @@ def _validate(c: Config) -> None:
     _check_range("seed", c.seed, 0, 2**31 - 1)
     if c.image_channels not in (0, 1, 3):
         raise ConfigError(f"image_channels={c.image_channels!r} is not allowed; choose 0 (as stored), 1 or 3")
+    _check_range("label_fraction", c.label_fraction, 0.0, 1.0, lo_open=True)
+    _check_range("labels_per_class", c.labels_per_class, 0, 100_000)
+    _check_choice("sgan_head", c.sgan_head, SGAN_HEADS)
+    _check_range("adv_weight", c.adv_weight, 0.0, 100.0)
+    _check_range("fm_weight", c.fm_weight, 0.0, 100.0)
     _validate_mixture(c)
 
 

@@ -136,11 +136,11 @@ class Ours:
     label = "ganplay (JAX)"
 
     def __init__(self, workload: Workload):
-        from ganplay.engine.train import Trainer
+        from ganplay.engine.train import build_trainer
 
         self.config = workload.config()
         self.dataset = workload.dataset(self.config)
-        self.trainer = Trainer(self.config, self.dataset)
+        self.trainer = build_trainer(self.config, self.dataset)
         self.state = self.trainer.init()
         self.chunk = workload.chunk
 

@@ -6,6 +6,7 @@ inside the jitted training step.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,13 @@ TITLES = {
 DEFAULT_FOLDER_SIZE = 28
 # (data size, model size) pairs bridged by padding with a -1 border on the device.
 PADDABLE = {(28, 32)}
+# (data size, model size) pairs bridged by resizing once on loading (bilinear, as seed 003's
+# tf.image.resize_images of MNIST to 64x64); the resized images stay uint8.
+RESIZABLE = {(28, 64), (32, 64)}
+# Without a test split, this fraction of a labelled dataset is held out (a fixed permutation),
+# wherever a held-out test set is needed (semi-supervised accuracy, the evaluation classifier).
+HELD_OUT_FRACTION = 0.2
+HELD_OUT_SEED = 0
 
 
 @dataclass(eq=False)
@@ -74,6 +82,45 @@ class ImageDataset:
         if self.labels is not None:
             arrays["labels"] = jax.device_put(self.labels.astype(np.int32))
         return arrays
+
+    @property
+    def n_classes(self) -> int:
+        """Classes in the labels (0 without labels): one more than the largest label seen."""
+        if self.labels is None:
+            return 0
+        top = int(self.labels.max())
+        if self.test_labels is not None and len(self.test_labels):
+            top = max(top, int(self.test_labels.max()))
+        return top + 1
+
+    def with_test_split(self) -> "ImageDataset":
+        """This dataset when it has a test split; otherwise a copy that holds out a fixed
+        ``HELD_OUT_FRACTION`` of it as the test split (the same images every time, and the same
+        ones the evaluation classifier holds out), with a note that says so."""
+        if self.test_images is not None and self.test_labels is not None:
+            return self
+        if self.labels is None:
+            raise DataError(
+                f"{TITLES.get(self.name, self.name)} has no labels, so it has no test split; "
+                "choose a labelled dataset (mnist, fashion-mnist, svhn)"
+            )
+        train, test = held_out_indices(len(self.images))
+        title = TITLES.get(self.name, self.name)
+        note = (
+            f"offline {title}: only {len(self.images):,} labelled images were found, so they are "
+            f"split deterministically: {len(train):,} train, {len(test):,} held out as the test set"
+        )
+        return dataclasses.replace(
+            self, images=self.images[train], labels=self.labels[train],
+            test_images=self.images[test], test_labels=self.labels[test], split_note=note,
+        )
+
+    def sample_labelled(self, arrays: dict[str, jax.Array], key: jax.Array, n: int):
+        """Pure and jittable: ``n`` random training images (as ``sample``) and their int32 labels."""
+        images = arrays["images"]
+        index = jax.random.randint(key, (n,), 0, images.shape[0])
+        x = (jnp.take(images, index, axis=0).astype(jnp.float32) - 127.5) / 127.5
+        return self._pad(x, jnp), jnp.take(arrays["labels"], index)
 
     def sample(self, arrays: dict[str, jax.Array], key: jax.Array, n: int) -> jax.Array:
         """Pure and jittable: ``n`` random training images as float32 ``[n, *shape]`` in [-1, 1]."""
@@ -154,8 +201,7 @@ def load_dataset_files(
         raise DataError(f"{name!r} is not an image dataset read from files")
     directory = find_dataset_dir(name, data_dir, allow_download, progress, cancel)
     dataset = load_svhn(directory) if name == "svhn" else load_idx_dataset(name, directory)
-    dataset.pad_to = _pad_for_model(dataset, image_size)
-    return dataset
+    return _fit_to_model(dataset, image_size)
 
 
 def _load_split_dataset(name: str, directory: str | Path, read) -> ImageDataset:
@@ -181,6 +227,36 @@ def _load_split_dataset(name: str, directory: str | Path, read) -> ImageDataset:
     return ImageDataset(
         name=name, images=images, labels=labels, test_images=test_images,
         test_labels=test_labels, split_note=note, source=str(directory),
+    )
+
+
+def held_out_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) sorted indices of a fixed ``HELD_OUT_FRACTION`` split of ``n`` items."""
+    order = np.random.default_rng(HELD_OUT_SEED).permutation(n)
+    n_test = max(1, round(HELD_OUT_FRACTION * n))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 ``[N, H, W, C]`` resized bilinearly to ``size`` x ``size`` (in chunks: bounded memory)."""
+    out = np.empty((len(images), size, size, images.shape[3]), np.uint8)
+    resize = jax.jit(lambda x: jnp.clip(jnp.round(jax.image.resize(
+        x.astype(jnp.float32), (x.shape[0], size, size, x.shape[3]), "bilinear")), 0, 255).astype(jnp.uint8))
+    for i in range(0, len(images), 2000):
+        out[i:i + 2000] = np.asarray(resize(images[i:i + 2000]))
+    return out
+
+
+def _fit_to_model(dataset: ImageDataset, image_size: int | None) -> ImageDataset:
+    """Resize a dataset for a 64x64 model once on loading; other sizes are padded on the device."""
+    _, h, w, _ = dataset.images.shape
+    if image_size is None or h != w or (h, image_size) not in RESIZABLE:
+        dataset.pad_to = _pad_for_model(dataset, image_size)
+        return dataset
+    test = None if dataset.test_images is None else resize_images(dataset.test_images, image_size)
+    note = f"{dataset.split_note}; images resized from {h}x{w} to {image_size}x{image_size}"
+    return dataclasses.replace(
+        dataset, images=resize_images(dataset.images, image_size), test_images=test, split_note=note,
     )
 
 

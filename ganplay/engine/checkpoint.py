@@ -112,13 +112,13 @@ def restore_state(path, template_state, arrays: dict[str, np.ndarray]):
 
 def load_run(path):
     """Open a run file: returns (config, trainer, state, arrays). ``arrays`` holds the history."""
-    from ganplay.engine.train import Trainer
+    from ganplay.engine.train import build_trainer
 
     header, arrays = read_run(path)
     try:
         config = Config.from_dict(header["config"])
     except GanplayError as exc:
         raise CheckpointError(f"{path}: stored config is invalid: {exc}") from None
-    trainer = Trainer(config)
+    trainer = build_trainer(config)
     state = restore_state(path, trainer.init(), arrays)
     return config, trainer, state, arrays

@@ -35,6 +35,7 @@ import numpy as np
 import optax
 
 from ganplay.data.download import ProgressFn  # (done, total, message)
+from ganplay.data.images import held_out_indices
 from ganplay.data.locate import cache_root
 from ganplay.engine.checkpoint import atomic_write_bytes
 from ganplay.errors import DataError, GanplayError
@@ -44,7 +45,6 @@ FORMAT = "ganplay-classifier"
 # Bump when the network, the training recipe or the file layout changes: old cache files then
 # no longer match any fingerprint and are retrained.
 VERSION = 1
-HELD_OUT_FRACTION = 0.2  # of a dataset without a test split, kept from the classifier
 BATCH = 250  # images per jitted forward pass (one compiled shape; the last batch is padded)
 
 
@@ -109,9 +109,7 @@ def evaluation_split(dataset) -> EvaluationSplit:
             f"{len(test_images):,} test images"
         )
     else:
-        order = np.random.default_rng(0).permutation(len(images))
-        n_test = max(1, round(HELD_OUT_FRACTION * len(images)))
-        test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+        train, test = held_out_indices(len(images))
         images, labels, test_images, test_labels = images[train], labels[train], images[test], labels[test]
         note = (
             f"{title}: no test split, so the classifier trains on {len(images):,} images and "

@@ -36,14 +36,24 @@ IMAGE_SAMPLES = 1000  # generated images per evaluation (= samples.npy)
 MIXTURE_COLUMNS = ("modes", "high_quality", "reverse_kl", "kl")
 POINT_COLUMNS = ("kl",)
 IMAGE_COLUMNS = ("fid", "inception_score")
+# The share of generated images the evaluation classifier assigns to the class G was asked for.
+CONDITIONAL_COLUMNS = ("class_fraction",)
 REFERENCE_SALT = 778  # the fixed real sample that ``kl`` compares against
 
 
-def quality_columns(dataset) -> tuple[str, ...]:
-    """The quality metrics a dataset gets (metrics.csv columns, history series)."""
+def quality_columns(dataset, conditional: bool = False) -> tuple[str, ...]:
+    """The quality metrics a dataset gets (metrics.csv columns, history series); a conditional
+    generator (``is_conditional``) also gets ``class_fraction``."""
     if dataset.kind == "points":
         return MIXTURE_COLUMNS if isinstance(dataset, GaussianMixture) else POINT_COLUMNS
-    return IMAGE_COLUMNS if getattr(dataset, "labels", None) is not None else ()
+    if getattr(dataset, "labels", None) is None:
+        return ()
+    return IMAGE_COLUMNS + (CONDITIONAL_COLUMNS if conditional else ())
+
+
+def is_conditional(trainer) -> bool:
+    """Whether the trainer's generator draws a requested class (it has ``display_labels``)."""
+    return callable(getattr(trainer, "display_labels", None))
 
 
 def sample_count(kind: str) -> int:
@@ -75,7 +85,8 @@ class QualityMonitor:
         self.trainer = trainer
         self.dataset = trainer.dataset
         self.kind = self.dataset.kind
-        self.columns = quality_columns(self.dataset)
+        self.conditional = is_conditional(trainer)
+        self.columns = quality_columns(self.dataset, self.conditional)
         self.n_samples = sample_count(self.kind)
         self.budget = float(budget)
         self.clock = clock
@@ -283,4 +294,8 @@ class QualityMonitor:
             return {k: float("nan") for k in self.columns}
         r = self._evaluator.evaluate(samples)
         self.class_hist = list(r["class_hist"])
-        return {"fid": r["fid"], "inception_score": r["inception_score"]}
+        out = {"fid": r["fid"], "inception_score": r["inception_score"]}
+        if self.conditional:  # samples are G on the fixed noise with the display labels
+            intended = np.asarray(self.trainer.display_labels(len(samples)))
+            out["class_fraction"] = float(self._evaluator.intended_class_fraction(samples, intended))
+        return out

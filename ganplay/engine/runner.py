@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -24,8 +24,9 @@ import numpy as np
 from ganplay.config import LIVE_FIELDS, Config
 from ganplay.engine.checkpoint import atomic_write_bytes, load_run, save_run
 from ganplay.engine.guard import GoodStates, keep_every
-from ganplay.engine.quality import IMAGE_SAMPLES, POINT_SAMPLES, QualityMonitor, quality_columns
-from ganplay.engine.train import METRIC_NAMES, Trainer, describe_fault, fetch_metrics, find_fault
+from ganplay.engine.accuracy import AccuracyMonitor
+from ganplay.engine.quality import IMAGE_SAMPLES, POINT_SAMPLES, QualityMonitor, is_conditional, quality_columns
+from ganplay.engine.train import METRIC_NAMES, Trainer, build_trainer, describe_fault, fetch_metrics, find_fault
 from ganplay.errors import GanplayError
 
 CHECKPOINT = "run.npz"
@@ -52,6 +53,7 @@ class RunSummary:
     seconds: float
     steps_per_s: float
     quality_seconds: float = 0.0  # of ``seconds``: evaluating quality, including its one-off setup
+    final: dict = field(default_factory=dict)  # the last step's quality/accuracy cells (scored)
 
 
 def default_chunk(trainer: Trainer) -> int:
@@ -72,6 +74,7 @@ def train_headless(
     notify: Callable[[str], None] | None = None,
     on_diverge: str = "stop",
     quality: bool = True,
+    baseline: bool = False,
     clock: Callable[[], float] = time.perf_counter,
 ) -> RunSummary:
     """Train ``steps`` more steps into ``out_dir``.
@@ -82,6 +85,10 @@ def train_headless(
     ``MAX_ROLLBACKS`` times).
 
     ``quality=False`` skips the quality evaluations (their metrics.csv cells stay empty).
+
+    Semi-supervised models also get ``test_acc`` (the classifier's accuracy on the held-out test
+    split) and, with ``baseline``, ``baseline_acc``: the same D trained in step on the same
+    labels with the supervised loss alone (on ``resume`` it first catches up to the start step).
     """
     out = Path(out_dir)
     if steps < 0:
@@ -105,14 +112,23 @@ def train_headless(
     else:
         if config is None:
             raise GanplayError("no configuration given")
-        trainer = Trainer(config)
+        trainer = build_trainer(config)
         state = trainer.init()
-    note = getattr(trainer.dataset, "split_note", "")
+    start_step = int(state.step)
+    accuracy = AccuracyMonitor(trainer, clock=clock) if callable(getattr(trainer, "test_accuracy", None)) else None
+    if baseline and accuracy is None:
+        raise GanplayError(f"--baseline needs a semi-supervised model (sgan-…); {config.model} has no classifier")
+    if accuracy is not None and baseline:
+        accuracy.start_baseline()
+        accuracy.advance_baseline(start_step, start_step)
+    note = accuracy.note if accuracy is not None else getattr(trainer.dataset, "split_note", "")
     if note and notify is not None:
         notify(note)
-    start_step = int(state.step)
-    columns = quality_columns(trainer.dataset)
-    _prepare_out_dir(out, config, start_step, resume, columns)
+    columns = quality_columns(trainer.dataset, is_conditional(trainer))
+    if accuracy is not None:
+        columns += accuracy.columns()
+    names = trainer.metric_names
+    _prepare_out_dir(out, config, start_step, resume, columns, names)
     monitor = QualityMonitor(trainer, clock=clock, notify=notify) if quality and columns else None
 
     chunk = chunk or default_chunk(trainer)
@@ -124,6 +140,8 @@ def train_headless(
     good.offer(state, done, bool(state.finite))
     rollbacks = 0
     samples = None  # generated at the last step, scored, then written to samples.npy
+    final: dict = {}
+    next_report = start_step + max(1, steps // 10)
     csv = open(out / "metrics.csv", "a", encoding="utf-8")
     try:
         while done < target:
@@ -131,11 +149,13 @@ def train_headless(
             started = clock()
             state, metrics = trainer.run(state, k)
             m = fetch_metrics(metrics)
-            if monitor is not None:
-                monitor.record_training(clock() - started)
+            seconds = clock() - started
+            for watcher in (monitor, accuracy):
+                if watcher is not None:
+                    watcher.record_training(seconds)
             fault = find_fault(m, done + 1)
             if fault is not None:
-                _write_rows(csv, done + 1, {n: m[n][:fault[0] - done - 1] for n in METRIC_NAMES},
+                _write_rows(csv, done + 1, {n: m[n][:fault[0] - done - 1] for n in names},
                             columns)  # the rows before the bad step
                 message = describe_fault(*fault)
                 if on_diverge != "rollback" or good.state is None or rollbacks >= MAX_ROLLBACKS:
@@ -164,14 +184,28 @@ def train_headless(
                            f"(lr_g={config.lr_g:g}, lr_d={config.lr_d:g})")
                 continue
             quality_row = None
+            if accuracy is not None:
+                accuracy.advance_baseline(done + k, k)
             if done + k == target:
                 # The last step is always scored, on exactly the samples samples.npy gets.
                 samples = generate_samples(trainer, state)
                 if monitor is not None:
                     quality_row = monitor.evaluate(state, target, samples=samples)
-            elif monitor is not None:
-                quality_row = monitor.maybe_evaluate(state, done + k)
-            _write_rows(csv, done + 1, {n: m[n] for n in METRIC_NAMES}, columns, quality_row)
+                if accuracy is not None:
+                    quality_row = {**(quality_row or {}), **accuracy.evaluate(state, target)}
+            else:
+                if monitor is not None:
+                    quality_row = monitor.maybe_evaluate(state, done + k)
+                if accuracy is not None:
+                    row = accuracy.maybe_evaluate(state, done + k)
+                    if row is not None:
+                        quality_row = {**(quality_row or {}), **row}
+                        if notify is not None and done + k >= next_report:  # ~10 lines a run
+                            notify(_accuracy_line(done + k, row))
+                            next_report = done + k + max(1, steps // 10)
+            _write_rows(csv, done + 1, {n: m[n] for n in names}, columns, quality_row)
+            if done + k == target and quality_row:
+                final = dict(quality_row)
             done += k
             good.offer(state, done, True)
             now = time.perf_counter()
@@ -188,26 +222,34 @@ def train_headless(
     save_run(out / CHECKPOINT, config, state)
     write_samples(trainer, state, out, samples)
     quality_seconds = monitor.eval_seconds + monitor.setup_seconds if monitor is not None else 0.0
-    return RunSummary(out, done, seconds, (done - start_step) / max(seconds, 1e-9), quality_seconds)
+    return RunSummary(out, done, seconds, (done - start_step) / max(seconds, 1e-9), quality_seconds, final)
+
+
+def _accuracy_line(step: int, row: dict) -> str:
+    line = f"step {step:,}: test accuracy {100 * row['test_acc']:.2f}%"
+    if row.get("baseline_acc") is not None:
+        line += f" (supervised-only baseline {100 * row['baseline_acc']:.2f}%)"
+    return line
 
 
 def _write_rows(csv, first_step: int, m: dict[str, np.ndarray], columns: tuple[str, ...] = (),
                 quality_row: dict | None = None) -> None:
     """Append one row per step; the quality cells are empty except, when ``quality_row`` is
     given, on the last row."""
-    n = len(m[METRIC_NAMES[0]])
+    n = len(next(iter(m.values())))
     if n == 0:
         return
-    rows = np.column_stack([np.arange(first_step, first_step + n)] + [m[k] for k in METRIC_NAMES])
+    rows = np.column_stack([np.arange(first_step, first_step + n)] + list(m.values()))
     # One format string for the whole row: the quality cells follow as empty fields.
-    fmt = ",".join(["%d"] + ["%.6g"] * len(METRIC_NAMES)) + "," * len(columns)
+    fmt = ",".join(["%d"] + ["%.6g"] * len(m)) + "," * len(columns)
     try:
         if quality_row is None:
             np.savetxt(csv, rows, fmt=fmt)
         else:
             np.savetxt(csv, rows[:-1], fmt=fmt)
             last = fmt.rstrip(",") % tuple(rows[-1])
-            csv.write(",".join([last] + [f"{quality_row[c]:.6g}" for c in columns]) + "\n")
+            cells = ["" if quality_row.get(c) is None else f"{quality_row[c]:.6g}" for c in columns]
+            csv.write(",".join([last] + cells) + "\n")
     except OSError as exc:
         raise GanplayError(f"cannot write {csv.name}: {exc.strerror or exc}; "
                            "free some space or choose another --out folder") from None
@@ -220,37 +262,38 @@ def _truncate_csv(csv: Path, last_step: int) -> None:
     atomic_write_bytes(csv, "".join(kept).encode())
 
 
-def csv_header(columns: tuple[str, ...] = ()) -> str:
-    """metrics.csv's first line: the step, the training metrics, then the quality columns."""
-    return ",".join(("step", *METRIC_NAMES, *columns)) + "\n"
+def csv_header(columns: tuple[str, ...] = (), names: tuple[str, ...] = METRIC_NAMES) -> str:
+    """metrics.csv's first line: the step, the training metrics ``names`` (the trainer's
+    ``metric_names``), then the quality columns."""
+    return ",".join(("step", *names, *columns)) + "\n"
 
 
 def _prepare_out_dir(out: Path, config: Config, start_step: int, resume: bool,
-                     columns: tuple[str, ...] = ()) -> None:
+                     columns: tuple[str, ...] = (), names: tuple[str, ...] = METRIC_NAMES) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GanplayError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
     atomic_write_bytes(out / "config.json", (config.to_json() + "\n").encode())
-    header = csv_header(columns)
+    header = csv_header(columns, names)
     csv = out / "metrics.csv"
     if resume and csv.exists():
         # Rows written after the checkpoint was taken (a crash mid-run) are dropped, so the
         # file continues exactly where the restored state does.
         _truncate_csv(csv, start_step)
-        _match_header(csv, header)
+        _match_header(csv, header, len(names))
     else:
         atomic_write_bytes(csv, header.encode())
 
 
-def _match_header(csv: Path, header: str) -> None:
+def _match_header(csv: Path, header: str, n_names: int) -> None:
     """Give a resumed metrics.csv this version's columns (a run started by an older ganplay has
     no quality columns): training cells are kept, quality cells of old rows left empty."""
     lines = csv.read_text(encoding="utf-8").splitlines()
     if lines and lines[0] + "\n" == header:
         return
     n_cells = header.count(",") + 1
-    n_kept = 1 + len(METRIC_NAMES)
+    n_kept = 1 + n_names
     rows = [",".join((ln.split(",") + [""] * n_cells)[:n_kept] + [""] * (n_cells - n_kept))
             for ln in lines[1:] if ln.strip()]
     atomic_write_bytes(csv, "".join([header] + [r + "\n" for r in rows]).encode())
@@ -271,6 +314,10 @@ def write_samples(trainer: Trainer, state, out: Path, samples: np.ndarray | None
     buf = io.BytesIO()
     np.save(buf, samples)
     atomic_write_bytes(out / "samples.npy", buf.getvalue())
+    if is_conditional(trainer):  # the class each sample was generated for
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(trainer.display_labels(len(samples)), np.int64))
+        atomic_write_bytes(out / "labels.npy", buf.getvalue())
     if trainer.dataset.kind == "images":
         from ganplay.engine.images import grid_png_bytes
 

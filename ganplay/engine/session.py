@@ -18,10 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganplay.config import LIVE_FIELDS, Config
+from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.guard import Divergence, GoodStates, keep_every
 from ganplay.engine.history import MetricHistory
-from ganplay.engine.quality import QualityMonitor
-from ganplay.engine.train import METRIC_NAMES, Trainer, fetch_metrics, find_fault
+from ganplay.engine.quality import QualityMonitor, is_conditional
+from ganplay.engine.train import Trainer, build_trainer, fetch_metrics, find_fault
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
@@ -33,6 +34,7 @@ MANIFOLD_GRID = 25  # z_dim >= 2: grid lines per noise axis
 NORMAL_EXTENT = 2.5  # the manifold covers +-2.5 std of normal noise
 INTERPOLATION_POINTS = 64  # points along the interpolation path (2-D data)
 INTERPOLATION_IMAGES = 10  # frames of an image interpolation
+CLASS_GRID_COLUMNS = 8  # conditional GANs: images per class row (one noise vector per column)
 OVERLAYS = ("field", "arrows", "manifold", "interpolation")
 
 
@@ -51,6 +53,12 @@ class Snapshot:
     G's loss at ``generated[:300]``) and ``manifold`` (float32 [1, 200, 2] or [25, 25, 2]: G on a
     noise grid, ``[i, j]`` at z0 = u[j], z1 = u[i]); and for both kinds ``interpolation``
     (float32 [64, 2] points or [10, H, W, C] images along a slerp between two noise vectors).
+    Conditional models add ``labels`` (the class each generated image was drawn as),
+    ``class_rows`` (K: ``generated`` is a class grid, row r = class r; 0: all ``draw_class``),
+    ``draw_class`` and ``n_classes``. Semi-supervised models add ``sgan``: {"series": test
+    accuracy history (``step``, ``test_acc``, ``baseline_step``, ``baseline_acc``),
+    "confusion" ([K, K] counts on the test split, rows = true class, or None), "baseline_confusion",
+    "has_baseline", "baseline_step", "note" (label budget and split)}.
     """
 
     step: int
@@ -67,9 +75,15 @@ class Snapshot:
 class Session:
     def __init__(self, config: Config, trainer: Trainer | None = None, state=None):
         self.config = config
-        self.trainer = trainer or Trainer(config)
-        self.state = self.trainer.init() if state is None else state
-        self.history = MetricHistory(METRIC_NAMES)
+        self.trainer = trainer or build_trainer(config)
+        if state is None:
+            state = self.trainer.init()
+            if trainer is not None:  # a reused trainer (a reset) may have older live settings
+                self.trainer.config = config
+                state = self.trainer.set_hyper(state, lr_g=config.lr_g, lr_d=config.lr_d,
+                                               label_smoothing=config.label_smoothing)
+        self.state = state
+        self.history = MetricHistory(self.trainer.metric_names)
         self._display_z = self.trainer.fixed_noise(self._n_display())
         self._real = self._real_display()
         self._rate = RateMeter()
@@ -87,6 +101,13 @@ class Session:
         self._noise_salt = 1  # 1 is the run's fixed noise (samples.npy's); refresh_noise moves on
         self._interpolation_z = self._interpolation_noise()
         self._manifold_z = manifold_noise(self.config) if self.kind == "points" else None
+        # Semi-supervised models: test accuracy, confusion matrix and the optional baseline.
+        self.accuracy = (AccuracyMonitor(self.trainer)
+                         if callable(getattr(self.trainer, "test_accuracy", None)) else None)
+        # Conditional models: the class to draw (None: one row per class).
+        self.conditional = is_conditional(self.trainer)
+        self.draw_class: int | None = None
+        self._grid_z = self.trainer.fixed_noise(CLASS_GRID_COLUMNS, salt=3) if self.conditional else None
 
     @property
     def step(self) -> int:
@@ -124,7 +145,11 @@ class Session:
         started = self.quality.clock()
         self.state, metrics = self.trainer.run(self.state, k)
         m = fetch_metrics(metrics)  # blocks until the chunk is done
-        self.quality.record_training(self.quality.clock() - started)
+        seconds = self.quality.clock() - started
+        self.quality.record_training(seconds)
+        if self.accuracy is not None:
+            self.accuracy.record_training(seconds)
+            self.accuracy.advance_baseline(self.step, k)
         self.history.extend(first, m)
         self._rate.add(k)
         self._remember(m["d_acc_real"], m["d_acc_fake"])
@@ -134,7 +159,26 @@ class Session:
         self.good.offer(self.state, self.step, self.divergence is None)
         if self.divergence is None:  # scoring a diverged generator tells nothing
             self.quality.maybe_evaluate(self.state, self.step)
+            if self.accuracy is not None:
+                self.accuracy.maybe_evaluate(self.state, self.step)
         return m
+
+    def start_baseline(self) -> None:
+        """Semi-supervised models: start the supervised-only baseline (it catches up, then keeps
+        in step); ValueError for other models."""
+        if self.accuracy is None:
+            raise ValueError(f"{self.config.model} has no classifier to compare with a baseline")
+        self.accuracy.start_baseline()
+
+    @property
+    def n_classes(self) -> int:
+        return int(getattr(self.trainer, "n_classes", 0) or 0)
+
+    def set_draw_class(self, c: int | None) -> None:
+        """Conditional models: draw only class ``c`` (None: one row per class)."""
+        if c is not None and not (0 <= int(c) < self.n_classes):
+            raise ValueError(f"class {c} is not one of 0..{self.n_classes - 1}")
+        self.draw_class = None if c is None else int(c)
 
     def step_d(self) -> dict[str, float]:
         """One discriminator update only (the step counter does not move); not in the history."""
@@ -166,6 +210,8 @@ class Session:
         self._noise_salt += 1
         self._display_z = self.trainer.fixed_noise(self._n_display(), salt=self._noise_salt)
         self._interpolation_z = self._interpolation_noise()
+        if self.conditional:
+            self._grid_z = self.trainer.fixed_noise(CLASS_GRID_COLUMNS, salt=3 + 1000 * self._noise_salt)
 
     def set_view(self, x0: float, x1: float, y0: float, y1: float) -> None:
         """The scatter's visible range, where D's decision field is computed."""
@@ -207,7 +253,13 @@ class Session:
                 g = self.trainer.generate(self.state, self._manifold_z.reshape(a * b, -1))
                 out["manifold"] = np.asarray(g, np.float32).reshape(a, b, 2)
         if on.get("interpolation"):
-            out["interpolation"] = np.asarray(self.trainer.generate(self.state, self._interpolation_z), np.float32)
+            z = self._interpolation_z
+            if self.conditional:  # one class along the whole path
+                labels = jnp.full((len(z),), self.draw_class or 0, jnp.int32)
+                path = self.trainer.generate(self.state, z, labels)
+            else:
+                path = self.trainer.generate(self.state, z)
+            out["interpolation"] = np.asarray(path, np.float32)
         return out
 
     # -- files ------------------------------------------------------------------------------------
@@ -233,7 +285,7 @@ class Session:
             raise CheckpointError(f"{path}: the stored config is invalid: {exc}") from None
         if data_dir is not None and data_dir != config.data_dir:
             config = config.replace(data_dir=data_dir)
-        trainer = Trainer(config)
+        trainer = build_trainer(config)
         state = restore_state(path, trainer.init(), arrays)
         session = cls(config, trainer, state)
         if "history/step" in arrays:
@@ -252,6 +304,8 @@ class Session:
         )
         self.history.truncate(self.good.step)
         self.quality.truncate(self.good.step)
+        if self.accuracy is not None:
+            self.accuracy.truncate(self.good.step)
         self._recent.clear()
         self._recent_steps = 0
         self.divergence = None
@@ -280,10 +334,20 @@ class Session:
         return bool(self.state.finite)
 
     def snapshot(self) -> Snapshot:
-        generated_dev = self.trainer.generate(self.state, self._display_z)
         extras = {"confusion": self.confusion(), **self._quality_extras()}
-        if self.kind == "images":  # D's score under each generated tile
-            extras["d_scores"] = np.asarray(self.trainer.discriminate(self.state, generated_dev))
+        if self.conditional:
+            generated_dev, labels = self._conditional_samples()
+            extras["labels"] = np.asarray(labels)
+            extras["class_rows"] = self.n_classes if self.draw_class is None else 0
+            extras["draw_class"] = self.draw_class
+            extras["n_classes"] = self.n_classes
+            extras["d_scores"] = np.asarray(self.trainer.discriminate(self.state, generated_dev, labels))
+        else:
+            generated_dev = self.trainer.generate(self.state, self._display_z)
+            if self.kind == "images":  # D's score under each generated tile
+                extras["d_scores"] = np.asarray(self.trainer.discriminate(self.state, generated_dev))
+        if self.accuracy is not None:
+            extras["sgan"] = self._accuracy_extras()
         extras.update(self._overlay_extras(generated_dev))
         generated = np.asarray(jax.device_get(generated_dev))
         return Snapshot(
@@ -298,6 +362,26 @@ class Session:
             finite=self.finite,
         )
 
+
+    def _conditional_samples(self):
+        """A class grid (row r: class r, column j: noise j) or, with a class picked, the
+        display noise all drawn as that class."""
+        if self.draw_class is None:
+            images, labels = self.trainer.class_grid(self.state, CLASS_GRID_COLUMNS, z=self._grid_z)
+            return jnp.asarray(images), jnp.asarray(labels, jnp.int32)
+        labels = jnp.full((len(self._display_z),), self.draw_class, jnp.int32)
+        return self.trainer.generate(self.state, self._display_z, labels), labels
+
+    def _accuracy_extras(self) -> dict:
+        a = self.accuracy
+        return {
+            "series": a.series(),
+            "confusion": None if a.confusion is None else a.confusion.copy(),
+            "baseline_confusion": None if a.baseline_confusion is None else a.baseline_confusion.copy(),
+            "has_baseline": a.has_baseline,
+            "baseline_step": a.baseline_step,
+            "note": a.note,
+        }
 
     def _quality_extras(self) -> dict:
         q = self.quality

@@ -7,6 +7,7 @@ Per-step metrics stay on the device and are fetched once per dispatch.
 """
 from __future__ import annotations
 
+import importlib
 from typing import Any, NamedTuple
 
 import jax
@@ -52,6 +53,21 @@ def check_compatible(model: str, dataset: str) -> None:
         )
 
 
+OBJECTIVES = ("gan", "sgan", "cgan")
+
+
+def build_trainer(config: Config, dataset=None) -> "Trainer":
+    """The trainer for the config's model: ``Trainer`` for plain GANs, or the objective's own
+    subclass (``ganplay.engine.<objective>.TRAINER``) for semi-supervised and conditional GANs."""
+    objective = MODELS.get(config.model).objective
+    if objective == "gan":
+        return Trainer(config, dataset)
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"model {config.model!r} has an unknown objective {objective!r}")
+    module = importlib.import_module(f"ganplay.engine.{objective}")
+    return module.TRAINER(config, dataset)
+
+
 def _adam(lr: float, config: Config):
     return optax.inject_hyperparams(optax.adam)(
         learning_rate=lr, b1=config.beta1, b2=config.beta2
@@ -67,7 +83,11 @@ class Trainer:
 
     The trainer holds no mutable training state itself: every method takes and returns a
     ``TrainState``, so runs can be saved, restored, compared and stepped from any thread.
+    Build one with :func:`build_trainer`, which picks the subclass for the model's objective.
     """
+
+    # The per-step metrics ``run`` returns (subclasses add their own), in metrics.csv's order.
+    metric_names: tuple[str, ...] = METRIC_NAMES
 
     def __init__(self, config: Config, dataset=None):
         check_compatible(config.model, config.dataset)

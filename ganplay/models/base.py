@@ -40,6 +40,10 @@ class ModelSpec:
     # Whether K steps run inside one lax.scan. XLA:CPU runs convolutions about 4x slower inside
     # a while loop, so convolutional models dispatch one jitted step at a time instead.
     scan_steps: bool = True
+    # How it trains: "gan" (the plain real/fake game, ganplay.engine.train.Trainer), "sgan"
+    # (semi-supervised: D also classifies, ganplay.engine.sgan) or "cgan" (G and D conditioned on
+    # the class, ganplay.engine.cgan). sgan and cgan need a labelled dataset.
+    objective: str = "gan"
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
