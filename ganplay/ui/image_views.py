@@ -38,16 +38,23 @@ class ImageGridView(pg.GraphicsLayoutWidget):
         self.n = n
         self._shape = None  # re-fit the view on the next frame
 
-    def show_images(self, images: np.ndarray, scores: np.ndarray | None = None) -> None:
-        count = len(images) if self.strip else self.n * self.n
-        grid = tile_grid(images[:count], cols=count if self.strip else self.n)
+    def show_images(self, images: np.ndarray, scores: np.ndarray | None = None,
+                    cols: int | None = None) -> None:
+        """The first n x n images (all of them in a strip), or with ``cols`` all of them in rows
+        of ``cols`` (a conditional GAN's class grid: one row per class)."""
+        if cols is not None:
+            count = len(images)
+        else:
+            count = len(images) if self.strip else self.n * self.n
+            cols = count if self.strip else self.n
+        grid = tile_grid(images[:count], cols=cols)
         data = grid[..., 0] if grid.shape[-1] == 1 else grid
         self.image.setImage(data, autoLevels=False, levels=(0, 255))
         self.last_grid = grid
         if self._shape != grid.shape:
             self._shape = grid.shape
             self.plot.setRange(xRange=(0, grid.shape[1]), yRange=(0, grid.shape[0]), padding=0.02)
-            self._make_labels(images.shape[1], images.shape[2])
+            self._make_labels(images.shape[1], images.shape[2], count, cols)
         if self.show_scores and scores is not None:
             for label, s in zip(self._labels, scores[:count]):
                 label.setText(f"{s:.2f}")
@@ -55,14 +62,14 @@ class ImageGridView(pg.GraphicsLayoutWidget):
         for label in self._labels:
             label.setVisible(self.show_scores and scores is not None)
 
-    def _make_labels(self, h: int, w: int) -> None:
+    def _make_labels(self, h: int, w: int, count: int, cols: int) -> None:
         for label in self._labels:
             self.plot.removeItem(label)
         self._labels = []
         if not self.show_scores:
             return
-        for i in range(self.n * self.n):
-            r, c = divmod(i, self.n)
+        for i in range(count):
+            r, c = divmod(i, cols)
             label = pg.TextItem("", anchor=(0.5, 1.0))
             label.setPos(1 + c * (w + 1) + w / 2, 1 + r * (h + 1) + h)
             self.plot.addItem(label)

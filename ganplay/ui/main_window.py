@@ -28,11 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganplay.config import LOSSES, NOISES, Config
+from ganplay.config import LOSSES, NOISES, SGAN_HEADS, Config
 from ganplay.data import DATASETS
 from ganplay.errors import GanplayError
 from ganplay.models import MODELS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
+from ganplay.ui.class_views import SemiSupervisedPanel
 from ganplay.ui.image_views import ConfusionMatrixView, ImageGridView, accuracy_view
 from ganplay.ui.recorder import GifRecorder
 from ganplay.ui.views import ClassHistogramView, QualityView, ScatterView, d_output_view, loss_view
@@ -58,7 +59,17 @@ TOOLTIPS = {
     "seed": "Random seed: the same seed gives the same run. Restarts the run.",
     "width": "Channel-width multiplier for the DCGANs: 1.0 is the seed's exact network. The CPU "
     "default is the largest width whose step still feels interactive. Restarts the run.",
+    "labels_per_class": "Semi-supervised GANs: labelled images per class (10 → 100 labels for digits), "
+    "drawn once from the seed; 0 uses the labelled fraction instead. Restarts the run.",
+    "label_fraction": "Semi-supervised GANs: the share of training images whose labels may be used "
+    "(seed 003: 0.2), when labels per class is 0. Restarts the run.",
+    "sgan_head": "Semi-supervised D's head: k+1 = K class logits plus a real/fake logit (seed 003); "
+    "k = K logits only, D(x) = Z/(Z+1) with Z = Σ exp(logits) (Salimans et al. 2016). Restarts the run.",
+    "adv_weight": "Semi-supervised G's loss: weight of the fake-is-real term. Restarts the run.",
+    "fm_weight": "Semi-supervised G's loss: weight of feature matching (match the mean of D's "
+    "penultimate features on real and generated images). Restarts the run.",
 }
+SGAN_KEYS = ("labels_per_class", "label_fraction", "sgan_head", "adv_weight", "fm_weight")
 
 
 class MainWindow(QMainWindow):
@@ -82,6 +93,7 @@ class MainWindow(QMainWindow):
         self.abort_download = None  # set while a download dialog runs; closing calls it
         self.recorder: GifRecorder | None = None
         self._curves_drawn_at = 0.0
+        self._filling_classes = False  # the class picker is being refilled: ignore its signals
 
         self._build_controls()
         self._build_views()
@@ -167,6 +179,20 @@ class MainWindow(QMainWindow):
                            ("width", "Channel width ×"), ("seed", "Seed")):
             form.addRow(label, self.controls[key])
         layout.addWidget(net)
+
+        self.sgan_group = QGroupBox("Semi-supervised")
+        form = QFormLayout(self.sgan_group)
+        self.controls["labels_per_class"] = self._int_box(0, 100_000)
+        self.controls["label_fraction"] = self._float_box(0.001, 1.0, 3, step=0.05)
+        self.controls["sgan_head"] = QComboBox()
+        self.controls["sgan_head"].addItems(SGAN_HEADS)
+        self.controls["adv_weight"] = self._float_box(0.0, 100.0, 3, step=0.1)
+        self.controls["fm_weight"] = self._float_box(0.0, 100.0, 3, step=0.1)
+        for key, label in (("labels_per_class", "Labels per class"), ("label_fraction", "Labelled fraction"),
+                           ("sgan_head", "D head"), ("adv_weight", "G fake-is-real weight"),
+                           ("fm_weight", "G feature-matching weight")):
+            form.addRow(label, self.controls[key])
+        layout.addWidget(self.sgan_group)
 
         buttons = QHBoxLayout()
         self.play_button = QPushButton("Play")
@@ -276,7 +302,6 @@ class MainWindow(QMainWindow):
         grids = QSplitter(Qt.Horizontal)
         grids.addWidget(self.fake_grid)
         grids.addWidget(self.real_grid)
-        image_layout.addWidget(grids, 1)
         lower = QSplitter(Qt.Horizontal)
         self.interp_view = ImageGridView("Interpolation between two noise vectors", strip=True)
         self.interp_view.setMaximumHeight(140)
@@ -284,13 +309,31 @@ class MainWindow(QMainWindow):
         self.class_view = ClassHistogramView()
         lower.addWidget(self.interp_view)
         lower.addWidget(self.class_view)
-        image_layout.addWidget(lower, 0)
+        self.sgan_panel = SemiSupervisedPanel()
+        self.sgan_panel.baseline_requested.connect(self.start_baseline)
+        self.sgan_panel.setVisible(False)
+        # One vertical splitter: the grids keep most of the height, the rest can be dragged.
+        stack = QSplitter(Qt.Vertical)
+        for widget, stretch in ((grids, 3), (lower, 1), (self.sgan_panel, 2)):
+            stack.addWidget(widget)
+            stack.setStretchFactor(stack.count() - 1, stretch)
+        stack.setSizes([450, 150, 300])
+        image_layout.addWidget(stack, 1)
         self.interp_view.setVisible(False)
         image_bar_interp = QCheckBox("Interpolation")
         image_bar_interp.setToolTip(self.overlay_boxes["interpolation"].toolTip())
         image_bar_interp.toggled.connect(self.overlay_boxes["interpolation"].setChecked)
         self.overlay_boxes["interpolation"].toggled.connect(image_bar_interp.setChecked)
         bar.addWidget(image_bar_interp)
+        self.class_label = QLabel("Class")
+        self.class_box = QComboBox()
+        self.class_box.setObjectName("draw_class")
+        self.class_box.setToolTip("Conditional GANs: the class G is asked to draw; all classes shows one row per class")
+        self.class_box.currentIndexChanged.connect(self._on_draw_class)
+        bar.addWidget(self.class_label)
+        bar.addWidget(self.class_box)
+        self.class_label.setVisible(False)
+        self.class_box.setVisible(False)
         noise2 = QPushButton("New noise")
         noise2.setToolTip(self.noise_button.toolTip())
         noise2.clicked.connect(self.refresh_noise)
@@ -340,9 +383,12 @@ class MainWindow(QMainWindow):
         self.rollback_action = action("Roll back", "Ctrl+Z", self.rollback,
                                       "Return to the last good state kept before training diverged")
         self.rollback_action.setEnabled(False)
+        self.baseline_action = action("Run baseline", "B", self.start_baseline,
+                                      "Semi-supervised GANs: train the same D on the same labels, supervised "
+                                      "only, and plot its test accuracy beside the GAN's")
         run_menu = self.menuBar().addMenu("&Run")
         for a in (self.play_action, self.step_action, self.step_d_action, self.step_g_action,
-                  self.reset_action, self.rollback_action, self.noise_action):
+                  self.reset_action, self.rollback_action, self.noise_action, self.baseline_action):
             run_menu.addAction(a)
         self.save_action = action("Save run…", QKeySequence.Save, self.save_run_dialog,
                                   "Save the whole run (networks, optimizers, step, history) to a file")
@@ -397,6 +443,7 @@ class MainWindow(QMainWindow):
             spec = MODELS.get(config.model)
             self.controls["hidden"].setEnabled("points" in spec.kinds)
             self.controls["width"].setEnabled(spec.uses_width)
+            self.sgan_group.setVisible(spec.objective == "sgan")
             self.data_dir_edit.setText(config.data_dir)
         finally:
             self._loading = False
@@ -577,6 +624,29 @@ class MainWindow(QMainWindow):
     def refresh_noise(self) -> None:
         self.worker.refresh_noise()
 
+    def start_baseline(self) -> None:
+        self.worker.start_baseline()
+
+    def _on_draw_class(self, index: int) -> None:
+        if self._filling_classes or index < 0:
+            return
+        self.worker.set_draw_class(None if index == 0 else index - 1)
+
+    def _show_class_picker(self, n_classes: int) -> None:
+        """Fill the class picker for a conditional model (hidden for the others)."""
+        shown = n_classes > 0
+        self.class_label.setVisible(shown)
+        self.class_box.setVisible(shown)
+        if not shown or self.class_box.count() == n_classes + 1:
+            return
+        self._filling_classes = True
+        try:
+            self.class_box.clear()
+            self.class_box.addItem("all (a row each)")
+            self.class_box.addItems([str(c) for c in range(n_classes)])
+        finally:
+            self._filling_classes = False
+
     # -- user data ---------------------------------------------------------------------------------------
     def set_drawing(self, on: bool) -> None:
         if on:
@@ -749,7 +819,12 @@ class MainWindow(QMainWindow):
             self.scatter_view.show_snapshot(snap)
         else:
             self.top_stack.setCurrentIndex(1)
-            self.fake_grid.show_images(snap.generated, snap.extras.get("d_scores"))
+            rows = snap.extras.get("class_rows") or 0
+            cols = len(snap.generated) // rows if rows else None
+            # A class grid's tiles are too small for a score under each: scores with one class.
+            scores = None if rows else snap.extras.get("d_scores")
+            self.fake_grid.show_images(snap.generated, scores, cols=cols)
+            self._show_class_picker(snap.extras.get("n_classes", 0))
             if self._real_shown is not snap.real:
                 self.real_grid.show_images(snap.real)
                 self._real_shown = snap.real
@@ -770,13 +845,20 @@ class MainWindow(QMainWindow):
             confusion = snap.extras.get("confusion")
             if confusion:
                 self.confusion_view.show_matrix(confusion, confusion["window"])
+            sgan = snap.extras.get("sgan")
+            self.sgan_panel.setVisible(sgan is not None)
+            if sgan is not None:
+                self.sgan_panel.show_extras(sgan)
             self._curves_drawn_at = now
         self._drawn = snap
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
         if self.recorder is not None and self.recorder.wants(snap.step):
             self.recorder.add(snap.step, self.top_stack.currentWidget().grab().toImage())
         self.step_label.setText(f"step {snap.step:,}")
-        self.quality_label.setText(self.quality_view.summary)
+        summaries = [self.quality_view.summary]
+        if snap.extras.get("sgan") is not None:
+            summaries.insert(0, self.sgan_panel.accuracy_view.summary)
+        self.quality_label.setText(" · ".join(x for x in summaries if x))
         self.rate_label.setText(f"{snap.steps_per_s:,.0f} steps/s · {len(self._frames)} fps")
         self.snapshot_drawn.emit(snap.step)
 

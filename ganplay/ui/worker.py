@@ -54,6 +54,7 @@ class TrainingWorker(QObject):
         self._mailbox = None
         self._divergence: tuple[str, int] | None = None  # (message, step a rollback returns to)
         self._overlays: dict[str, bool] = {}
+        self._draw_class: int | None = None  # conditional models: the class to draw
         self._view: tuple[float, float, float, float] | None = None
         self._publish_soon = False  # a paused view changed (overlay toggled, panned): redraw
 
@@ -93,6 +94,14 @@ class TrainingWorker(QObject):
     def refresh_noise(self):
         """New fixed noise for the displayed samples."""
         self._post("refresh_noise")
+
+    def start_baseline(self):
+        """Semi-supervised models: train the supervised-only baseline beside the GAN."""
+        self._post("baseline")
+
+    def set_draw_class(self, c: int | None):
+        """Conditional models: the class to draw (None: one row per class)."""
+        self._post("draw_class", c)
 
     def save_run(self, path: str):
         self._post("save", str(path))
@@ -259,6 +268,13 @@ class TrainingWorker(QObject):
                     self._publish_soon = True
             elif cmd in ("step_d", "step_g", "refresh_noise"):
                 self._single(cmd)
+            elif cmd == "baseline":
+                self._start_baseline()
+            elif cmd == "draw_class":
+                self._draw_class = args[0]
+                if self.session is not None and self.session.conditional:
+                    self._configure_session()
+                    self._publish_soon = True
             elif cmd == "save":
                 self._save(args[0])
             elif cmd == "open":
@@ -288,10 +304,28 @@ class TrainingWorker(QObject):
         self._publish()
 
     def _configure_session(self):
-        """Carry the view's overlay switches and range over to a new session."""
+        """Carry the view's overlay switches and range (and the class to draw) over to a new session."""
         self.session.overlays.update(self._overlays)
         if self._view is not None:
             self.session.set_view(*self._view)
+        if self.session.conditional:
+            c = self._draw_class
+            self.session.set_draw_class(c if c is None or c < self.session.n_classes else None)
+
+    def _start_baseline(self):
+        if self.session is None or self.session.accuracy is None:
+            self.message.emit("the baseline is for semi-supervised models (sgan-…)")
+            return
+        if self.session.accuracy.has_baseline:
+            return
+        try:
+            self.session.start_baseline()
+        except Exception as exc:
+            self._report_crash("starting the baseline failed", exc)
+            return
+        self.message.emit("baseline: the same D trained on the same labels, supervised loss only; "
+                          "it catches up, then trains in step with the GAN")
+        self._publish()
 
     def _save(self, path: str):
         if self.session is None:
@@ -354,9 +388,13 @@ class TrainingWorker(QObject):
         self._pending_steps = 0
         with self._mailbox_lock:
             self._divergence = None
-        self.message.emit(f"building {config.model} on {config.dataset}…")
+        # A reset (or a change of live settings only) reuses the compiled trainer: it holds no
+        # training state, so starting again costs one init instead of a rebuild and compile.
+        old = self.session
+        reuse = old is not None and not Session.needs_restart(old.config, config)
+        self.message.emit(f"{'restarting' if reuse else 'building'} {config.model} on {config.dataset}…")
         try:
-            session = Session(config)
+            session = Session(config, old.trainer if reuse else None)
         except GanplayError as exc:
             self.session = None
             self._set_playing(False)

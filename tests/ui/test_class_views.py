@@ -1,0 +1,54 @@
+"""The window for semi-supervised and conditional GANs: test accuracy, baseline, class grid and picker."""
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from ganplay.config import Config
+
+
+def test_sgan_window_plots_test_accuracy_confusion_and_the_baseline(qtbot, make_window, mnist_dir, tmp_path):
+    config = Config.for_model("sgan-mlp", dataset="mnist", data_dir=str(mnist_dir), width=0.25, batch_size=32)
+    w = make_window(config)
+    assert w.sgan_group.isVisible()  # the label budget and loss weights are knobs
+    assert not w.class_box.isVisible()
+    w.worker.set_target(400)
+    w.play()
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.extras.get("sgan") is not None
+                    and len(w._drawn.extras["sgan"]["series"]["test_acc"]) >= 2, timeout=120_000)
+    assert w.sgan_panel.isVisible()
+    assert "100 labels" in w.sgan_panel.note.text() and "2,000" in w.sgan_panel.note.text()
+    # The confusion matrix: 10 x 10, each row a true class's share of the test images.
+    f = w.sgan_panel.confusion_view.last_fractions
+    assert f.shape == (10, 10) and np.allclose(f.sum(axis=1), 1.0)
+    QTest.keyClick(w, Qt.Key_B)  # the baseline, on demand
+    qtbot.waitUntil(lambda: len(w._drawn.extras["sgan"]["series"]["baseline_acc"]) >= 1, timeout=120_000)
+    assert not w.sgan_panel.baseline_button.isEnabled()
+    series = w._drawn.extras["sgan"]["series"]
+    assert np.all((series["baseline_acc"] >= 0) & (series["baseline_acc"] <= 1))
+    # Its steps never run ahead of the GAN's.
+    assert series["baseline_step"][-1] <= w._drawn.step
+    assert "test accuracy" in w.quality_label.text()
+    w.grab().save(str(tmp_path / "sgan.png"))
+
+
+def test_cgan_window_draws_a_row_per_class_and_the_picked_class(qtbot, make_window, mnist_dir):
+    config = Config.for_model("cgan-mlp", dataset="mnist", data_dir=str(mnist_dir), hidden=32, batch_size=32)
+    w = make_window(config)
+    w.worker.set_target(20)
+    w.play()
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.step >= 20, timeout=120_000)
+    snap = w._drawn
+    assert w.class_box.isVisible() and w.class_box.count() == 11
+    assert snap.extras["class_rows"] == 10
+    labels = snap.extras["labels"]
+    assert np.array_equal(labels.reshape(10, -1), np.repeat(np.arange(10)[:, None], len(labels) // 10, axis=1))
+    # The grid shows every image, one row per class.
+    grid = w.fake_grid.last_grid
+    assert grid.shape[0] > grid.shape[1]  # 10 rows of 8: taller than wide
+    w.class_box.setCurrentIndex(4)  # class 3
+    w.step_once()
+    qtbot.waitUntil(lambda: w._drawn.extras.get("draw_class") == 3, timeout=30_000)
+    assert np.all(w._drawn.extras["labels"] == 3) and w._drawn.extras["class_rows"] == 0
+    w.class_box.setCurrentIndex(0)
+    w.step_once()
+    qtbot.waitUntil(lambda: w._drawn.extras.get("draw_class") is None, timeout=30_000)
