@@ -1,5 +1,7 @@
 """Shared test set-up: Qt offscreen, per-session settings/cache folders, and paths to shared data."""
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -7,6 +9,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 _SANDBOX = Path(tempfile.mkdtemp(prefix="ganplay-tests-"))
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)  # settings, caches and logs of this run
 os.environ["XDG_CONFIG_HOME"] = str(_SANDBOX / "config")
 os.environ.setdefault("GANPLAY_CACHE_DIR", str(_SANDBOX / "cache"))
 os.environ["GANPLAY_LOG_DIR"] = str(_SANDBOX / "log")
