@@ -41,7 +41,7 @@ def soak_headless(args) -> dict:
         k = min(sizer.k, args.steps - session.step)
         t = time.perf_counter()
         session.advance(k)
-        sizer.update(k, time.perf_counter() - t)
+        sizer.update(k, session.last_train_seconds)
         session.snapshot()  # what the GUI would take ~60 times a second
         now = time.perf_counter() - t0
         if now >= next_log:

@@ -89,6 +89,7 @@ class Session:
         self._rate = RateMeter()
         self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._recent_steps = 0
+        self.last_train_seconds = 0.0
         self.good = GoodStates(keep_every(self.kind))
         self.good.offer(self.state, self.step, self.finite)
         self.divergence: Divergence | None = None
@@ -146,6 +147,7 @@ class Session:
         self.state, metrics = self.trainer.run(self.state, k)
         m = fetch_metrics(metrics)  # blocks until the chunk is done
         seconds = self.quality.clock() - started
+        self.last_train_seconds = seconds  # the chunk's training alone (no evaluation)
         self.quality.record_training(seconds)
         if self.accuracy is not None:
             self.accuracy.record_training(seconds)
@@ -460,14 +462,21 @@ class ChunkSizer:
         self.k = 1
         self._settled = False
         self._samples = 0
+        self._times: list[float] = []
 
     def update(self, k: int, seconds: float) -> None:
+        """Report that ``k`` steps of training took ``seconds`` (training only: an evaluation or
+        a snapshot timed with it once made the sizer settle on 1 step per dispatch, a tenth of
+        the headless speed)."""
         if self._settled or k != self.k:
             return
         self._samples += 1
-        if self._samples < 3:  # the first dispatch of a size includes its compile
+        if self._samples == 1:  # the first dispatch of a size includes its compile
             return
-        per_step = seconds / k
+        self._times.append(seconds / k)
+        if len(self._times) < 3:
+            return
+        per_step = min(self._times)  # the least disturbed of three
         ideal = self.target_s / max(per_step, 1e-7)
         k_new = 1 << max(0, int(round(np.log2(max(ideal, 1.0)))))
         self.k = int(min(self.max_k, k_new))

@@ -27,6 +27,9 @@ from ganplay.logs import log_failure
 log = logging.getLogger(__name__)
 
 
+STALE_S = 0.25  # publish at least this often while playing, read or not
+
+
 class TrainingWorker(QObject):
     snapshot_ready = Signal(int)  # step of the snapshot now waiting in ``latest_snapshot()``
     message = Signal(str)  # status-bar text: restarts, compiles, target reached
@@ -52,6 +55,7 @@ class TrainingWorker(QObject):
         self._sizer = ChunkSizer()
         self._mailbox_lock = threading.Lock()
         self._mailbox = None
+        self._mailbox_read = True  # the window has taken the newest snapshot (back-pressure)
         self._divergence: tuple[str, int] | None = None  # (message, step a rollback returns to)
         self._overlays: dict[str, bool] = {}
         self._draw_class: int | None = None  # conditional models: the class to draw
@@ -123,6 +127,7 @@ class TrainingWorker(QObject):
     def latest_snapshot(self):
         """The newest Snapshot (or None); the GUI reads it when ``snapshot_ready`` fires."""
         with self._mailbox_lock:
+            self._mailbox_read = True
             return self._mailbox
 
     def stop(self):
@@ -167,7 +172,6 @@ class TrainingWorker(QObject):
             if k <= 0:
                 self._reach_target()
                 continue
-            t0 = time.perf_counter()
             try:
                 self.session.advance(k)
             except Exception as exc:  # an XLA runtime error, out of memory, a bug: pause, report
@@ -175,14 +179,17 @@ class TrainingWorker(QObject):
                 self._pending_steps = 0
                 self._report_crash(f"training stopped at step {self.session.step:,}", exc)
                 continue
-            self._sizer.update(k, time.perf_counter() - t0)
+            self._sizer.update(k, self.session.last_train_seconds)
             if not self._playing:
                 self._pending_steps = max(0, self._pending_steps - k)
             if self.session.divergence is not None:
                 self._on_divergence()
             now = time.perf_counter()
             done_target = self._target is not None and self.session.step >= self._target
-            if now - last_emit >= self._min_emit_s or not self._playing or done_target:
+            # While playing, a new snapshot only once the window has taken the last one (or after
+            # STALE_S): snapshots the window cannot draw would only cost training time.
+            wanted = self._mailbox_read or now - last_emit >= STALE_S
+            if (now - last_emit >= self._min_emit_s and wanted) or not self._playing or done_target:
                 self._publish()
                 last_emit = now
             if done_target:
@@ -210,6 +217,7 @@ class TrainingWorker(QObject):
         snap = self.session.snapshot()
         with self._mailbox_lock:
             self._mailbox = snap
+            self._mailbox_read = False
         self.snapshot_ready.emit(snap.step)
 
     def _reach_target(self):
