@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 SGAN_COLOR = (200, 60, 40)
@@ -57,6 +58,8 @@ class ClassConfusionView(pg.GraphicsLayoutWidget):
         self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
         self.plot.addItem(self.image)
         self._texts: list[pg.TextItem] = []
+        self._font = QFont()
+        self._font.setPointSize(7)  # ten counts a row must fit in a small panel
         self._k = 0
         self.last_fractions: np.ndarray | None = None
 
@@ -86,6 +89,7 @@ class ClassConfusionView(pg.GraphicsLayoutWidget):
         for i in range(k):
             for j in range(k):
                 t = pg.TextItem("", anchor=(0.5, 0.5))
+                t.setFont(self._font)
                 t.setPos(j + 0.5, i + 0.5)
                 self.plot.addItem(t)
                 self._texts.append(t)
