@@ -16,7 +16,7 @@ import optax
 
 from ganplay.config import Config
 from ganplay.data import DATASETS
-from ganplay.engine.train import Trainer, TrainState, _bce, check_compatible
+from ganplay.engine.train import Trainer, TrainState, _bce, check_compatible, d_metrics
 from ganplay.errors import DataError
 from ganplay.models import MODELS
 
@@ -169,14 +169,7 @@ class CganTrainer(Trainer):
         (loss, (stats, lr_, lf)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
         updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
         d_params = optax.apply_updates(state.d_params, updates)
-        pr, pf = jax.nn.sigmoid(lr_), jax.nn.sigmoid(lf)
-        metrics = {
-            "d_loss": loss,
-            "d_real": jnp.mean(pr),
-            "d_fake": jnp.mean(pf),
-            "d_acc_real": jnp.mean(pr > 0.5),
-            "d_acc_fake": jnp.mean(pf < 0.5),
-        }
+        metrics = d_metrics(loss, lr_, lf)
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
     def _g_update(self, state: TrainState, key):

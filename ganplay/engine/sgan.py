@@ -27,6 +27,7 @@ from ganplay.config import Config
 from ganplay.data import DATASETS
 from ganplay.engine.train import (
     METRIC_NAMES, Trainer, TrainState, _adam, _all_finite, _bce, _first_fault, check_compatible,
+    d_metrics,
 )
 from ganplay.errors import ConfigError, DataError
 from ganplay.models import MODELS
@@ -241,17 +242,10 @@ class SganTrainer(Trainer):
         stats, sup, logits_l, lr_, lf = aux
         updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
         d_params = optax.apply_updates(state.d_params, updates)
-        pr, pf = jax.nn.sigmoid(lr_), jax.nn.sigmoid(lf)
         predicted = jnp.argmax(class_logits(logits_l, self.head), axis=-1)
-        metrics = {
-            "d_loss": loss,
-            "d_real": jnp.mean(pr),
-            "d_fake": jnp.mean(pf),
-            "d_acc_real": jnp.mean(pr > 0.5),
-            "d_acc_fake": jnp.mean(pf < 0.5),
-            "sup_loss": sup,
-            "train_acc": jnp.mean(predicted == batches[1]),
-        }
+        metrics = {**d_metrics(loss, lr_, lf),
+                   "sup_loss": sup,
+                   "train_acc": jnp.mean(predicted == batches[1])}
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
     def _g_update(self, state: TrainState, key, data):

@@ -259,14 +259,7 @@ class Trainer:
         (loss, (stats, lr_, lf)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
         updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
         d_params = optax.apply_updates(state.d_params, updates)
-        pr, pf = jax.nn.sigmoid(lr_), jax.nn.sigmoid(lf)
-        metrics = {
-            "d_loss": loss,
-            "d_real": jnp.mean(pr),
-            "d_fake": jnp.mean(pf),
-            "d_acc_real": jnp.mean(pr > 0.5),
-            "d_acc_fake": jnp.mean(pf < 0.5),
-        }
+        metrics = d_metrics(loss, lr_, lf)
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
     def _g_sample_loss(self, logits, hyper):
@@ -345,6 +338,18 @@ class Trainer:
             return jnp.sum(self._g_sample_loss(logits, state.hyper))
 
         return -jax.grad(total_loss)(x)
+
+
+def d_metrics(loss, real_logits, fake_logits) -> dict:
+    """D's per-step metrics: its loss, mean p(real) on real and generated batches, and its accuracy."""
+    pr, pf = jax.nn.sigmoid(real_logits), jax.nn.sigmoid(fake_logits)
+    return {
+        "d_loss": loss,
+        "d_real": jnp.mean(pr),
+        "d_fake": jnp.mean(pf),
+        "d_acc_real": jnp.mean(pr > 0.5),
+        "d_acc_fake": jnp.mean(pf < 0.5),
+    }
 
 
 def _all_finite(tree) -> jax.Array:
