@@ -530,6 +530,8 @@ class MainWindow(QMainWindow):
     # -- worker signals -------------------------------------------------------------------------------
     def _on_snapshot(self, _step: int) -> None:
         self._latest = self.worker.latest_snapshot()
+        if self.recorder is not None and self._latest is not None and self.recorder.wants(self._latest.step):
+            self._redraw()  # a GIF frame: drawn and grabbed now, before a newer snapshot replaces it
 
     def _on_grid_size(self, text: str) -> None:
         n = int(text.split("×")[0])
@@ -754,11 +756,13 @@ class MainWindow(QMainWindow):
         if every_steps is None:
             every_steps = 100 if MODELS.get(self.config.model).kinds & {"points"} else 10
         self.recorder = GifRecorder(path, every_steps=every_steps)
+        self.worker.set_frame_every(every_steps)
         self.record_action.setText("Stop recording and save GIF")
         self.statusBar().showMessage(f"recording a frame every {every_steps} steps into {path}", 6000)
 
     def stop_recording(self) -> int:
         rec, self.recorder = self.recorder, None
+        self.worker.set_frame_every(None)
         self.record_action.setText("Record GIF…")
         if rec is None:
             return 0
@@ -853,7 +857,10 @@ class MainWindow(QMainWindow):
         self._drawn = snap
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
         if self.recorder is not None and self.recorder.wants(snap.step):
+            every = self.recorder.every
             self.recorder.add(snap.step, self.top_stack.currentWidget().grab().toImage())
+            if self.recorder.every != every:  # frames thinned out: half as many from now on
+                self.worker.set_frame_every(self.recorder.every)
         self.step_label.setText(f"step {snap.step:,}")
         summaries = [self.quality_view.summary]
         if snap.extras.get("sgan") is not None:

@@ -37,7 +37,9 @@ class GifRecorder:
         self._last_step: int | None = None
 
     def wants(self, step: int) -> bool:
-        return self._last_step is None or step - self._last_step >= self.every or step < self._last_step
+        """A frame at the first step seen, then at the first step of each later span of ``every``."""
+        last = self._last_step
+        return last is None or step < last or step // self.every > last // self.every
 
     def add(self, step: int, image: QImage | np.ndarray) -> None:
         arr = qimage_to_array(image) if isinstance(image, QImage) else np.asarray(image, np.uint8)

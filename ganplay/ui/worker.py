@@ -61,6 +61,11 @@ class TrainingWorker(QObject):
         self._draw_class: int | None = None  # conditional models: the class to draw
         self._view: tuple[float, float, float, float] | None = None
         self._publish_soon = False  # a paused view changed (overlay toggled, panned): redraw
+        # Recording a GIF: chunks end on multiples of this and each such step is published and
+        # taken by the window before training goes on, so no frame is skipped.
+        self._frame_every: int | None = None
+        self._frame_unread = False
+        self._read = threading.Event()
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def play(self):
@@ -124,10 +129,15 @@ class TrainingWorker(QObject):
     def set_target(self, step: int | None):
         self._post("target", step)
 
+    def set_frame_every(self, steps: int | None):
+        """Publish a snapshot at every multiple of ``steps`` (a GIF's frames); None: stop."""
+        self._post("frames", int(steps) if steps else None)
+
     def latest_snapshot(self):
         """The newest Snapshot (or None); the GUI reads it when ``snapshot_ready`` fires."""
         with self._mailbox_lock:
             self._mailbox_read = True
+            self._read.set()
             return self._mailbox
 
     def stop(self):
@@ -169,6 +179,8 @@ class TrainingWorker(QObject):
             k = self._pending_steps if self._pending_steps and not self._playing else self._sizer.k
             if self._target is not None:
                 k = min(k, max(self._target - self.session.step, 0))
+            if self._frame_every:
+                k = min(k, self._frame_every - self.session.step % self._frame_every)
             if k <= 0:
                 self._reach_target()
                 continue
@@ -188,8 +200,13 @@ class TrainingWorker(QObject):
             done_target = self._target is not None and self.session.step >= self._target
             # While playing, a new snapshot only once the window has taken the last one (or after
             # STALE_S): snapshots the window cannot draw would only cost training time.
-            wanted = self._mailbox_read or now - last_emit >= STALE_S
-            if (now - last_emit >= self._min_emit_s and wanted) or not self._playing or done_target:
+            wanted = self._mailbox_read or (now - last_emit >= STALE_S and not self._frame_unread)
+            frame = bool(self._frame_every) and self.session.step % self._frame_every == 0
+            if frame:
+                self._wait_until_read()
+                self._publish(frame=True)
+                last_emit = now
+            elif (now - last_emit >= self._min_emit_s and wanted) or not self._playing or done_target:
                 self._publish()
                 last_emit = now
             if done_target:
@@ -213,12 +230,23 @@ class TrainingWorker(QObject):
         where = f" Details are in {path}." if path else ""
         self.failed.emit(f"{what}: {type(exc).__name__}: {exc}.{where} Press Reset to start again.")
 
-    def _publish(self):
+    def _publish(self, frame: bool = False):
+        if self._frame_unread:  # never overwrite a GIF frame the window has not taken yet
+            self._wait_until_read()
         snap = self.session.snapshot()
         with self._mailbox_lock:
             self._mailbox = snap
             self._mailbox_read = False
+            self._frame_unread = frame
+            self._read.clear()
         self.snapshot_ready.emit(snap.step)
+
+    def _wait_until_read(self, timeout: float = 5.0):
+        """Wait (bounded, and not past a stop) for the window to take the newest snapshot."""
+        deadline = time.perf_counter() + timeout
+        while not self._mailbox_read and not self._stop.is_set() and time.perf_counter() < deadline:
+            self._read.wait(0.05)
+        self._frame_unread = False
 
     def _reach_target(self):
         self._set_playing(False)
@@ -257,6 +285,8 @@ class TrainingWorker(QObject):
                 self._pending_steps += args[0]
             elif cmd == "target":
                 self._target = args[0]
+            elif cmd == "frames":
+                self._frame_every = args[0]
             elif cmd == "reset":
                 self._rebuild(self._config, announce=True, reason="reset")
             elif cmd == "rollback":

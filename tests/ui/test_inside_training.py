@@ -149,7 +149,10 @@ def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path):
     w = _ring(make_window)
     w.start_recording(str(tmp_path / "run.gif"), every_steps=50)
     _train_to(qtbot, w, 400)
-    assert w.stop_recording() >= 4
+    # Chunks end on the frame steps and the worker waits for each frame to be taken, so no
+    # frame is lost however the chunks are sized or the machine is loaded.
+    assert set(range(50, 401, 50)) <= set(w.recorder.steps)
+    assert w.stop_recording() >= 8
     gif = Image.open(tmp_path / "run.gif")
     assert gif.n_frames >= 4
     first = np.asarray(gif.convert("RGB"))
