@@ -60,6 +60,7 @@ def gui_rate(config, seconds: float):
     loop.exec()
     steps = w.worker.session.step - s0
     elapsed = time.perf_counter() - t0
+    print(f"  the window's worker dispatches {w.worker._sizer.k} steps at a time")
     w.close()
     gaps = np.diff(frames) * 1000 if len(frames) > 2 else np.array([np.nan])
     return steps / elapsed, len(frames) / elapsed, np.percentile(gaps, [50, 90, 99])

@@ -39,6 +39,17 @@ OVERLAYS = ("field", "arrows", "manifold", "interpolation")
 
 
 @dataclass(frozen=True)
+class Chunk:
+    """Steps dispatched by ``Session.launch`` and not yet recorded by ``Session.finish``."""
+
+    k: int
+    state: object
+    metrics: dict
+    launched: float  # the quality clock at dispatch
+    display: dict | None  # device arrays of what a snapshot of ``state`` draws
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the views draw: plain NumPy, safe to pass between threads.
 
@@ -82,6 +93,10 @@ class Session:
                 self.trainer.config = config
                 state = self.trainer.set_hyper(state, lr_g=config.lr_g, lr_d=config.lr_d,
                                                label_smoothing=config.label_smoothing)
+        self._head = None  # the newest state dispatched (a chunk in flight), None: ``state``
+        self.inflight_steps = 0
+        self._last_ready = 0.0
+        self._display_cache = None  # (state, key, device arrays) computed right after a chunk
         self.state = state
         self.history = MetricHistory(self.trainer.metric_names)
         self._display_z = self.trainer.fixed_noise(self._n_display())
@@ -111,8 +126,24 @@ class Session:
         self._grid_z = self.trainer.fixed_noise(CLASS_GRID_COLUMNS, salt=3) if self.conditional else None
 
     @property
+    def state(self):
+        """The newest finished training state (what snapshots, files and rollbacks see)."""
+        return self._state
+
+    @state.setter
+    def state(self, value) -> None:
+        self._state = value
+        self._head = None  # a state set from outside replaces anything in flight
+        self.inflight_steps = 0
+
+    @property
     def step(self) -> int:
         return int(self.state.step)
+
+    @property
+    def head_step(self) -> int:
+        """The step training will be at once the chunks in flight finish."""
+        return self.step + self.inflight_steps
 
     @property
     def kind(self) -> str:
@@ -142,11 +173,42 @@ class Session:
     # -- training ---------------------------------------------------------------------------------
     def advance(self, k: int) -> dict[str, np.ndarray]:
         """Run ``k`` steps (one dispatch, one fetch) and record them in the history."""
+        return self.finish(self.launch(k, display=False))
+
+    def launch(self, k: int, display: bool = True) -> "Chunk":
+        """Dispatch ``k`` steps after the newest state (finished or in flight) without waiting.
+
+        With ``display``, what a snapshot draws (samples, scores, overlays) is dispatched right
+        behind the chunk, so it is ready when the chunk is, even if another chunk is queued
+        after it (XLA runs dispatches in order). The GUI keeps one chunk queued while it
+        records and draws the last one, so the device never waits for Python.
+        """
+        head = self._state if self._head is None else self._head
+        state, metrics = self.trainer.run(head, k)
+        shown = self._display_device(state) if display else None
+        self._head = state
+        self.inflight_steps += int(k)
+        return Chunk(int(k), state, metrics, self.quality.clock(), shown)
+
+    def discard(self, chunk: "Chunk") -> None:
+        """Drop a chunk in flight (the run diverged before it): training resumes from ``state``."""
+        self._head = None
+        self.inflight_steps = 0
+
+    def finish(self, chunk: "Chunk") -> dict[str, np.ndarray]:
+        """Wait for the oldest chunk in flight and record it (history, divergence, evaluations)."""
         first = self.step + 1
-        started = self.quality.clock()
-        self.state, metrics = self.trainer.run(self.state, k)
-        m = fetch_metrics(metrics)  # blocks until the chunk is done
-        seconds = self.quality.clock() - started
+        m = fetch_metrics(chunk.metrics)  # blocks until the chunk is done
+        ready = self.quality.clock()
+        # The chunk ran from its dispatch, or from when the one before it finished.
+        seconds = ready - max(chunk.launched, self._last_ready)
+        self._last_ready = ready
+        self._state = chunk.state
+        self.inflight_steps = max(0, self.inflight_steps - chunk.k)
+        if self.inflight_steps == 0:
+            self._head = None
+        self._display_cache = None if chunk.display is None else (chunk.state, chunk.display)
+        k = chunk.k
         self.last_train_seconds = seconds  # the chunk's training alone (no evaluation)
         self.quality.record_training(seconds)
         if self.accuracy is not None:
@@ -239,30 +301,74 @@ class Session:
             z = np.clip(z, -1.0, 1.0)
         return jnp.asarray(z, jnp.float32)
 
-    def _overlay_extras(self, generated_dev) -> dict:
-        out = {}
+    def _display_key(self) -> tuple:
+        """Everything besides the state that decides what ``_display_device`` computes."""
+        return (tuple(sorted(self.overlays.items())), self.view if self.kind == "points" else None,
+                self.draw_class, self._noise_salt)
+
+    def _display_device(self, state) -> dict:
+        """What a snapshot draws for ``state``, as device arrays: dispatches only, no waiting."""
+        out = {"key": self._display_key()}
+        if self.conditional:
+            k = self.n_classes
+            if self.draw_class is None:  # a class grid: row r is class r, column j noise j
+                labels = jnp.repeat(jnp.arange(k, dtype=jnp.int32), CLASS_GRID_COLUMNS)
+                generated = self.trainer.generate(state, jnp.tile(self._grid_z, (k, 1)), labels)
+            else:
+                labels = jnp.full((len(self._display_z),), self.draw_class, jnp.int32)
+                generated = self.trainer.generate(state, self._display_z, labels)
+            out["labels"] = labels
+            out["d_scores"] = self.trainer.discriminate(state, generated, labels)
+        else:
+            generated = self.trainer.generate(state, self._display_z)
+            if self.kind == "images":  # D's score under each generated tile
+                out["d_scores"] = self.trainer.discriminate(state, generated)
+        out["generated"] = generated
         on = dict(self.overlays)
         if self.kind == "points":
             if on.get("field"):
-                view = self.view
-                values = self.trainer.discriminator_field(self.state, view, FIELD_SIZE)
-                out["field"] = {"values": np.asarray(values, np.float32), "extent": view}
+                out["field"] = self.trainer.discriminator_field(state, self.view, FIELD_SIZE)
             if on.get("arrows"):
-                push = self.trainer.g_loss_push(self.state, generated_dev[:ARROW_POINTS])
-                out["arrows"] = np.asarray(push, np.float32)
+                out["arrows"] = self.trainer.g_loss_push(state, generated[:ARROW_POINTS])
             if on.get("manifold"):
                 a, b = self._manifold_z.shape[:2]
-                g = self.trainer.generate(self.state, self._manifold_z.reshape(a * b, -1))
-                out["manifold"] = np.asarray(g, np.float32).reshape(a, b, 2)
+                out["manifold"] = self.trainer.generate(state, self._manifold_z.reshape(a * b, -1))
         if on.get("interpolation"):
             z = self._interpolation_z
             if self.conditional:  # one class along the whole path
-                labels = jnp.full((len(z),), self.draw_class or 0, jnp.int32)
-                path = self.trainer.generate(self.state, z, labels)
+                path_labels = jnp.full((len(z),), self.draw_class or 0, jnp.int32)
+                out["interpolation"] = self.trainer.generate(state, z, path_labels)
             else:
-                path = self.trainer.generate(self.state, z)
-            out["interpolation"] = np.asarray(path, np.float32)
+                out["interpolation"] = self.trainer.generate(state, z)
         return out
+
+    def _display_host(self) -> tuple[np.ndarray, dict]:
+        """(generated, extras) for the current state, from what was dispatched behind its chunk
+        when that still applies (same state, overlays, view, class and noise)."""
+        cached = self._display_cache
+        if cached is not None and cached[0] is self._state and cached[1]["key"] == self._display_key():
+            dev = cached[1]
+        else:
+            dev = self._display_device(self._state)
+        host = jax.device_get({k: v for k, v in dev.items() if k != "key"})
+        extras = {}
+        if self.conditional:
+            extras["labels"] = np.asarray(host["labels"])
+            extras["class_rows"] = self.n_classes if self.draw_class is None else 0
+            extras["draw_class"] = self.draw_class
+            extras["n_classes"] = self.n_classes
+        if "d_scores" in host:
+            extras["d_scores"] = np.asarray(host["d_scores"])
+        if "field" in host:
+            extras["field"] = {"values": np.asarray(host["field"], np.float32), "extent": dev["key"][1]}
+        if "arrows" in host:
+            extras["arrows"] = np.asarray(host["arrows"], np.float32)
+        if "manifold" in host:
+            a, b = self._manifold_z.shape[:2]
+            extras["manifold"] = np.asarray(host["manifold"], np.float32).reshape(a, b, 2)
+        if "interpolation" in host:
+            extras["interpolation"] = np.asarray(host["interpolation"], np.float32)
+        return np.asarray(host["generated"]), extras
 
     # -- files ------------------------------------------------------------------------------------
     def save(self, path) -> None:
@@ -337,21 +443,10 @@ class Session:
 
     def snapshot(self) -> Snapshot:
         extras = {"confusion": self.confusion(), **self._quality_extras()}
-        if self.conditional:
-            generated_dev, labels = self._conditional_samples()
-            extras["labels"] = np.asarray(labels)
-            extras["class_rows"] = self.n_classes if self.draw_class is None else 0
-            extras["draw_class"] = self.draw_class
-            extras["n_classes"] = self.n_classes
-            extras["d_scores"] = np.asarray(self.trainer.discriminate(self.state, generated_dev, labels))
-        else:
-            generated_dev = self.trainer.generate(self.state, self._display_z)
-            if self.kind == "images":  # D's score under each generated tile
-                extras["d_scores"] = np.asarray(self.trainer.discriminate(self.state, generated_dev))
+        generated, shown = self._display_host()
+        extras.update(shown)
         if self.accuracy is not None:
             extras["sgan"] = self._accuracy_extras()
-        extras.update(self._overlay_extras(generated_dev))
-        generated = np.asarray(jax.device_get(generated_dev))
         return Snapshot(
             extras=extras,
             step=self.step,
@@ -363,16 +458,6 @@ class Session:
             config=self.config,
             finite=self.finite,
         )
-
-
-    def _conditional_samples(self):
-        """A class grid (row r: class r, column j: noise j) or, with a class picked, the
-        display noise all drawn as that class."""
-        if self.draw_class is None:
-            images, labels = self.trainer.class_grid(self.state, CLASS_GRID_COLUMNS, z=self._grid_z)
-            return jnp.asarray(images), jnp.asarray(labels, jnp.int32)
-        labels = jnp.full((len(self._display_z),), self.draw_class, jnp.int32)
-        return self.trainer.generate(self.state, self._display_z, labels), labels
 
     def _accuracy_extras(self) -> dict:
         a = self.accuracy
@@ -451,33 +536,41 @@ class RateMeter:
 
 
 class ChunkSizer:
-    """Chooses steps per dispatch so one dispatch takes about ``target_s``.
+    """Chooses steps per dispatch so one dispatch takes about ``target_s`` (a frame at 30 fps:
+    the window can show at most one new picture per dispatch).
 
-    Sizes are powers of two and settle quickly, so only a couple of scan lengths get compiled.
+    Sizes are powers of two. The time per step is re-measured at each new size (at one step
+    per dispatch it includes the dispatch itself, which once left the window at 4 steps per
+    dispatch); a size changes only when the ideal is more than ~1.7x away, and at most
+    ``max_changes`` times, so only a few scan lengths are ever compiled.
     """
 
-    def __init__(self, target_s: float = 0.04, max_k: int = 1024):
+    def __init__(self, target_s: float = 1 / 30, max_k: int = 1024, max_changes: int = 6):
         self.target_s = target_s
         self.max_k = max_k
+        self.max_changes = max_changes
         self.k = 1
-        self._settled = False
-        self._samples = 0
-        self._times: list[float] = []
+        self.changes = 0
+        self._fresh = True  # the next sample at this size includes its compile
+        self._times: deque[float] = deque(maxlen=5)
 
     def update(self, k: int, seconds: float) -> None:
         """Report that ``k`` steps of training took ``seconds`` (training only: an evaluation or
         a snapshot timed with it once made the sizer settle on 1 step per dispatch, a tenth of
         the headless speed)."""
-        if self._settled or k != self.k:
+        if k != self.k or self.changes >= self.max_changes:
             return
-        self._samples += 1
-        if self._samples == 1:  # the first dispatch of a size includes its compile
+        if self._fresh:
+            self._fresh = False
             return
         self._times.append(seconds / k)
         if len(self._times) < 3:
             return
-        per_step = min(self._times)  # the least disturbed of three
-        ideal = self.target_s / max(per_step, 1e-7)
-        k_new = 1 << max(0, int(round(np.log2(max(ideal, 1.0)))))
-        self.k = int(min(self.max_k, k_new))
-        self._settled = True
+        per_step = float(np.median(self._times))  # one disturbed dispatch does not count
+        ideal = max(self.target_s / max(per_step, 1e-7), 1.0)
+        if abs(np.log2(ideal) - np.log2(self.k)) <= 0.75:
+            return
+        self.k = int(min(self.max_k, 1 << int(round(np.log2(ideal)))))
+        self.changes += 1
+        self._times.clear()
+        self._fresh = True

@@ -22,6 +22,12 @@ def run_gui(config: Config, args) -> int:
     app.setApplicationName("ganplay")
     app.setOrganizationName("ganplay")
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
+    # Python's cycle collector runs in whichever thread allocates; in the training thread it
+    # could free a dead dialog's Qt objects there, and Qt deadlocked destroying them from two
+    # threads. Collect on a timer in the GUI thread instead (pyqtgraph's helper for this).
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=1.0)  # noqa: F841  (kept alive until exec returns)
     explicit = any(getattr(args, k, None) for k in ("model", "dataset", "config", "sets", "seed", "data_dir"))
     from ganplay.logs import setup_file_logging
     from ganplay.ui.worker import WorkerThread

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.abort_download = None  # set while a download dialog runs; closing calls it
         self.recorder: GifRecorder | None = None
         self._curves_drawn_at = 0.0
+        self._slow_turn = 0
         self._filling_classes = False  # the class picker is being refilled: ignore its signals
 
         self._build_controls()
@@ -530,8 +531,7 @@ class MainWindow(QMainWindow):
     # -- worker signals -------------------------------------------------------------------------------
     def _on_snapshot(self, _step: int) -> None:
         self._latest = self.worker.latest_snapshot()
-        if self.recorder is not None and self._latest is not None and self.recorder.wants(self._latest.step):
-            self._redraw()  # a GIF frame: drawn and grabbed now, before a newer snapshot replaces it
+        self._redraw()  # at once: waiting for the timer could let the next snapshot replace it
 
     def _on_grid_size(self, text: str) -> None:
         n = int(text.split("×")[0])
@@ -814,6 +814,17 @@ class MainWindow(QMainWindow):
         self.rollback_action.setEnabled(False)
         self.worker.rollback()
 
+    def _slow_parts(self, snap) -> list:
+        """The plots that change slowly, each as a call that redraws it from ``snap``."""
+        parts = [lambda v=view: v.show_snapshot(snap) for view in self.curve_views]
+        confusion = snap.extras.get("confusion")
+        if confusion:
+            parts.append(lambda: self.confusion_view.show_matrix(confusion, confusion["window"]))
+        sgan = snap.extras.get("sgan")
+        if sgan is not None:
+            parts.append(lambda: self.sgan_panel.show_extras(sgan))
+        return parts
+
     def _redraw(self) -> None:
         snap = self._latest
         if snap is None or snap is self._drawn:
@@ -839,21 +850,20 @@ class MainWindow(QMainWindow):
             if interp is not None and self.interp_view.isVisible() and np.ndim(interp) == 4:
                 self.interp_view.show_images(interp)
         now = time.perf_counter()
-        # The samples move at full frame rate; curves and the matrix change slowly, so they are
-        # redrawn at most CURVES_HZ times a second (or at once when paused / a step was asked for),
-        # which keeps the GUI thread's share of the CPU, and so training's, small.
-        if (now - self._curves_drawn_at >= 1.0 / CURVES_HZ or not self._running
-                or snap.step < getattr(self._drawn, "step", -1)):
-            for view in self.curve_views:
-                view.show_snapshot(snap)
-            confusion = snap.extras.get("confusion")
-            if confusion:
-                self.confusion_view.show_matrix(confusion, confusion["window"])
-            sgan = snap.extras.get("sgan")
-            self.sgan_panel.setVisible(sgan is not None)
-            if sgan is not None:
-                self.sgan_panel.show_extras(sgan)
+        # The samples move at full frame rate; curves and the matrix change slowly, so while
+        # training runs they are redrawn one plot per frame in turn, each about CURVES_HZ times
+        # a second (all at once when paused or a step was asked for): the GUI thread's share
+        # of the CPU, and so training's, stays small, and no frame is slow.
+        parts = self._slow_parts(snap)
+        if not self._running or snap.step < getattr(self._drawn, "step", -1):
+            for part in parts:
+                part()
             self._curves_drawn_at = now
+        elif now - self._curves_drawn_at >= 1.0 / (CURVES_HZ * len(parts)):
+            parts[self._slow_turn % len(parts)]()
+            self._slow_turn += 1
+            self._curves_drawn_at = now
+        self.sgan_panel.setVisible(snap.extras.get("sgan") is not None)
         self._drawn = snap
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
         if self.recorder is not None and self.recorder.wants(snap.step):

@@ -27,7 +27,7 @@ from ganplay.logs import log_failure
 log = logging.getLogger(__name__)
 
 
-STALE_S = 0.25  # publish at least this often while playing, read or not
+STALE_S = 1 / 30  # publish at least this often while playing, read or not (the frame-rate goal)
 
 
 class TrainingWorker(QObject):
@@ -66,6 +66,8 @@ class TrainingWorker(QObject):
         self._frame_every: int | None = None
         self._frame_unread = False
         self._read = threading.Event()
+        self._inflight = None  # a chunk dispatched and not yet recorded (worker thread only)
+        self._last_emit = 0.0
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def play(self):
@@ -163,7 +165,6 @@ class TrainingWorker(QObject):
 
     def _loop(self):
         self._rebuild(self._config, announce=False)
-        last_emit = 0.0
         while not self._stop.is_set():
             self._drain_commands()
             if self._stop.is_set() or self.session is None:
@@ -171,46 +172,98 @@ class TrainingWorker(QObject):
                     self._wait()
                 continue
             if not (self._playing or self._pending_steps):
+                self._settle()
                 if self._publish_soon:
                     self._publish_soon = False
                     self._publish()
                 self._wait()
                 continue
-            k = self._pending_steps if self._pending_steps and not self._playing else self._sizer.k
-            if self._target is not None:
-                k = min(k, max(self._target - self.session.step, 0))
-            if self._frame_every:
-                k = min(k, self._frame_every - self.session.step % self._frame_every)
-            if k <= 0:
-                self._reach_target()
-                continue
-            try:
-                self.session.advance(k)
-            except Exception as exc:  # an XLA runtime error, out of memory, a bug: pause, report
-                self._set_playing(False)
-                self._pending_steps = 0
-                self._report_crash(f"training stopped at step {self.session.step:,}", exc)
-                continue
-            self._sizer.update(k, self.session.last_train_seconds)
-            if not self._playing:
-                self._pending_steps = max(0, self._pending_steps - k)
-            if self.session.divergence is not None:
-                self._on_divergence()
-            now = time.perf_counter()
-            done_target = self._target is not None and self.session.step >= self._target
-            # While playing, a new snapshot only once the window has taken the last one (or after
-            # STALE_S): snapshots the window cannot draw would only cost training time.
-            wanted = self._mailbox_read or (now - last_emit >= STALE_S and not self._frame_unread)
-            frame = bool(self._frame_every) and self.session.step % self._frame_every == 0
-            if frame:
-                self._wait_until_read()
-                self._publish(frame=True)
-                last_emit = now
-            elif (now - last_emit >= self._min_emit_s and wanted) or not self._playing or done_target:
-                self._publish()
-                last_emit = now
-            if done_target:
-                self._reach_target()
+            if self._inflight is None:
+                k = self._next_k()
+                if k <= 0:
+                    self._reach_target()
+                    continue
+                self._inflight = self._launch(k)
+                if self._inflight is None:
+                    continue
+            # While playing, the next chunk is queued before the last one is recorded and drawn:
+            # the device trains on while this thread waits for the GIL, copies out a snapshot and
+            # hands it over (in the window that cost a fifth of the headless speed).
+            nxt = None
+            if self._playing:
+                k = self._next_k()
+                if k > 0:
+                    nxt = self._launch(k)
+            chunk, self._inflight = self._inflight, nxt
+            self._complete(chunk)
+
+    def _next_k(self) -> int:
+        """Steps for the next dispatch: the sizer's, or what a step request, a target or the
+        next GIF frame leaves (counted from the newest step dispatched)."""
+        s = self.session
+        if self._pending_steps and not self._playing:
+            k = self._pending_steps - s.inflight_steps
+        else:
+            k = self._sizer.k
+        if self._target is not None:
+            k = min(k, max(self._target - s.head_step, 0))
+        if self._frame_every:
+            k = min(k, self._frame_every - s.head_step % self._frame_every)
+        return k
+
+    def _launch(self, k: int):
+        try:
+            return self.session.launch(k)
+        except Exception as exc:  # a compile failure, out of memory: pause, report
+            self._fail(exc)
+            return None
+
+    def _fail(self, exc: Exception):
+        if self._inflight is not None:
+            self.session.discard(self._inflight)
+            self._inflight = None
+        self._set_playing(False)
+        self._pending_steps = 0
+        self._report_crash(f"training stopped at step {self.session.step:,}", exc)
+
+    def _settle(self):
+        """Record the chunk in flight, if any (before a command changes the run)."""
+        if self._inflight is not None and self.session is not None:
+            chunk, self._inflight = self._inflight, None
+            self._complete(chunk)
+        self._inflight = None
+
+    def _complete(self, chunk):
+        s = self.session
+        try:
+            s.finish(chunk)
+        except Exception as exc:  # an XLA runtime error, out of memory, a bug: pause, report
+            self._fail(exc)
+            return
+        self._sizer.update(chunk.k, s.last_train_seconds)
+        if not self._playing:
+            self._pending_steps = max(0, self._pending_steps - chunk.k)
+        if s.divergence is not None:
+            if self._inflight is not None:  # queued from the diverged state: drop it
+                s.discard(self._inflight)
+                self._inflight = None
+            self._on_divergence()
+        now = time.perf_counter()
+        done_target = self._target is not None and s.step >= self._target
+        # While playing, a new snapshot once the window has taken the last one, or after STALE_S:
+        # a window busy drawing curves would otherwise skip the next frame too. (Snapshots are
+        # cheap now: their samples are computed on the device right behind each chunk.)
+        wanted = self._mailbox_read or (now - self._last_emit >= STALE_S and not self._frame_unread)
+        frame = bool(self._frame_every) and s.step % self._frame_every == 0
+        if frame:
+            self._wait_until_read()
+            self._publish(frame=True)
+            self._last_emit = now
+        elif (now - self._last_emit >= self._min_emit_s and wanted) or not self._playing or done_target:
+            self._publish()
+            self._last_emit = now
+        if done_target:
+            self._reach_target()
 
     def _on_divergence(self):
         self._set_playing(False)
@@ -270,6 +323,7 @@ class TrainingWorker(QObject):
                 cmd, *args = self._commands.get_nowait()
             except queue.Empty:
                 return
+            self._settle()  # every command sees the run with nothing in flight
             if cmd == "play":
                 if self.session is not None and self.session.divergence is not None:
                     self.message.emit("the run has diverged: roll back or reset before playing")
@@ -277,6 +331,7 @@ class TrainingWorker(QObject):
                 self._set_playing(True)
             elif cmd == "pause":
                 self._set_playing(False)
+                self._publish_soon = True  # show where it stopped (a snapshot may have been held back)
             elif cmd == "step":
                 self._set_playing(False)
                 if self.session is not None and self.session.divergence is not None:

@@ -155,3 +155,31 @@ def test_chunk_sizer_ignores_the_compile_and_one_disturbed_dispatch():
         assert sizer.k == 1
         sizer.update(sizer.k, seconds)
     assert sizer.k == 32
+
+
+def test_chunk_sizer_measures_again_at_the_new_size_and_keeps_a_near_size():
+    sizer = ChunkSizer(target_s=0.04)
+    for _ in range(4):
+        sizer.update(sizer.k, 0.001)  # 1 ms a step at one step per dispatch (dispatch included)
+    assert sizer.k == 32
+    for _ in range(4):  # at 32 a step takes 1.6 ms: ideal 25, not far enough from 32 to change
+        sizer.update(32, 32 * 0.0016)
+    assert sizer.k == 32
+    sizer.update(32, 32 * 0.005)  # then it slows to 5 ms a step (a busy machine): ideal 8,
+    sizer.update(32, 32 * 0.005)  # acted on once most of the last five say so
+    assert sizer.k == 32
+    sizer.update(32, 32 * 0.005)
+    assert sizer.k == 8
+    sizer.update(8, 5.0)  # the first dispatch at a new size compiles: not a measurement
+    for _ in range(3):
+        sizer.update(8, 8 * 0.005)
+    assert sizer.k == 8 and sizer.changes == 2
+
+
+def test_chunk_sizer_stops_changing_after_max_changes():
+    sizer = ChunkSizer(target_s=0.04, max_changes=2)
+    per_step = [0.001, 0.01, 0.0001]
+    for t in per_step:
+        for _ in range(4):
+            sizer.update(sizer.k, sizer.k * t)
+    assert sizer.changes == 2 and sizer.k == 4  # 32, then 4; the third size is never tried

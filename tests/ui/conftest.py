@@ -1,5 +1,8 @@
 """GUI test fixtures: an isolated settings file and a check that no test leaks a thread or window."""
+import gc
+
 import pytest
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -10,6 +13,11 @@ from ganplay.ui.worker import WorkerThread
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads_or_windows(qapp):
+    # As the app does: cycles are collected in the GUI thread only. A previous test's window,
+    # collected by the next test's training thread, once deadlocked Qt (two threads destroying
+    # QObjects of one tree).
+    gc.collect()
+    collector = GarbageCollector(interval=1.0)
     yield
     QApplication.processEvents()
     # A thread told to stop that is still finishing a compile (closing does not wait for one) is
@@ -24,6 +32,9 @@ def no_leaked_threads_or_windows(qapp):
     windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
     for w in windows:
         w.close()
+    collector.timer.stop()
+    gc.enable()
+    gc.collect()  # here, in the GUI thread
     assert not running, "test left a training thread running"
     assert not windows, f"test left windows open: {windows}"
 

@@ -17,17 +17,19 @@ def test_sgan_window_plots_test_accuracy_confusion_and_the_baseline(qtbot, make_
                     and len(w._drawn.extras["sgan"]["series"]["test_acc"]) >= 2, timeout=120_000)
     assert w.sgan_panel.isVisible()
     assert "100 labels" in w.sgan_panel.note.text() and "2,000" in w.sgan_panel.note.text()
-    # The confusion matrix: 10 x 10, each row a true class's share of the test images.
+    # The confusion matrix: 10 x 10, each row a true class's share of the test images (the
+    # slow plots are redrawn one per frame in turn while training runs).
+    qtbot.waitUntil(lambda: w.sgan_panel.confusion_view.last_fractions is not None, timeout=30_000)
     f = w.sgan_panel.confusion_view.last_fractions
     assert f.shape == (10, 10) and np.allclose(f.sum(axis=1), 1.0)
     QTest.keyClick(w, Qt.Key_B)  # the baseline, on demand
     qtbot.waitUntil(lambda: len(w._drawn.extras["sgan"]["series"]["baseline_acc"]) >= 1, timeout=120_000)
-    assert not w.sgan_panel.baseline_button.isEnabled()
+    qtbot.waitUntil(lambda: not w.sgan_panel.baseline_button.isEnabled(), timeout=30_000)
     series = w._drawn.extras["sgan"]["series"]
     assert np.all((series["baseline_acc"] >= 0) & (series["baseline_acc"] <= 1))
     # Its steps never run ahead of the GAN's.
     assert series["baseline_step"][-1] <= w._drawn.step
-    assert "test accuracy" in w.quality_label.text()
+    qtbot.waitUntil(lambda: "test accuracy" in w.quality_label.text(), timeout=30_000)
     w.grab().save(str(tmp_path / "sgan.png"))
 
 

@@ -122,16 +122,16 @@ def test_gui_divergence_pauses_explains_and_rolls_back(qtbot, make_window, explo
 
 # -- worker errors -----------------------------------------------------------------------------------
 def test_worker_exception_reaches_a_dialog_and_the_log_with_its_config(qtbot, make_window, monkeypatch):
-    original = Session.advance
+    original = Session.finish  # where an XLA runtime error surfaces: waiting for a chunk
     calls = []
 
-    def advance(self, k):
-        calls.append(k)
+    def finish(self, chunk):
+        calls.append(chunk.k)
         if len(calls) == 3:
             raise RuntimeError("XLA ran out of memory (injected)")
-        return original(self, k)
+        return original(self, chunk)
 
-    monkeypatch.setattr(Session, "advance", advance)
+    monkeypatch.setattr(Session, "finish", finish)
     w = make_window(Config.for_model("toy-mlp", dataset="ring8", seed=7, **TOY))
     w.quiet_errors = False
     with qtbot.waitSignal(w.worker.failed, timeout=30_000) as blocker:
