@@ -545,7 +545,7 @@ class ChunkSizer:
     ``max_changes`` times, so only a few scan lengths are ever compiled.
     """
 
-    def __init__(self, target_s: float = 1 / 30, max_k: int = 1024, max_changes: int = 6):
+    def __init__(self, target_s: float = 1 / 30, max_k: int = 1024, max_changes: int = 3):
         self.target_s = target_s
         self.max_k = max_k
         self.max_changes = max_changes
