@@ -140,11 +140,34 @@ def test_session_snapshot_has_fixed_noise_samples():
     assert len(snap.history["step"]) == 5 and snap.real.shape[1] == 2
 
 
+def _feed(sizer, per_step, n=20):
+    """``n`` dispatches at the sizer's current size, each taking ``per_step`` a step."""
+    for _ in range(n):
+        sizer.update(sizer.k, sizer.k * per_step)
+
+
 def test_chunk_sizer_targets_dispatch_time():
     sizer = ChunkSizer(target_s=0.04)
-    for _ in range(4):
-        sizer.update(sizer.k, 0.001)  # 1 ms per step
-    assert sizer.k == 32  # 40 ms / 1 ms, rounded to a power of two
+    _feed(sizer, 0.001)  # 1 ms per step
+    assert sizer.k == 40  # 40 ms / 1 ms
+
+
+def test_chunk_sizer_grows_from_one_step_before_trusting_a_time():
+    sizer = ChunkSizer(target_s=0.04)
+    seen = []
+    for _ in range(20):
+        seen.append(sizer.k)
+        sizer.update(sizer.k, sizer.k * 0.001)
+    assert sorted(set(seen)) == [1, 4, 16, 40]  # 4x while far below a frame, then the fit
+
+
+def test_chunk_sizer_fits_a_frame_with_a_multiple_of_four():
+    sizer = ChunkSizer()  # a frame at 30 fps
+    _feed(sizer, 0.003)  # 3 ms a step: 11.1 fit in 33 ms
+    assert sizer.k == 12  # not 8 (a fifth slower) nor 16 (48 ms: 21 fps)
+    slow = ChunkSizer()
+    _feed(slow, 0.5)  # a DCGAN step on the CPU: one per dispatch
+    assert slow.k == 1 and slow.changes == 0
 
 
 def test_chunk_sizer_ignores_the_compile_and_one_disturbed_dispatch():
@@ -154,32 +177,27 @@ def test_chunk_sizer_ignores_the_compile_and_one_disturbed_dispatch():
     for seconds in (5.0, 0.001, 0.5, 0.001):
         assert sizer.k == 1
         sizer.update(sizer.k, seconds)
-    assert sizer.k == 32
+    assert sizer.k == 4  # the median step (1 ms) is far below a frame: it grows
 
 
 def test_chunk_sizer_measures_again_at_the_new_size_and_keeps_a_near_size():
     sizer = ChunkSizer(target_s=0.04)
-    for _ in range(4):
-        sizer.update(sizer.k, 0.001)  # 1 ms a step at one step per dispatch (dispatch included)
-    assert sizer.k == 32
-    for _ in range(4):  # at 32 a step takes 1.6 ms: ideal 25, not far enough from 32 to change
-        sizer.update(32, 32 * 0.0016)
-    assert sizer.k == 32
-    sizer.update(32, 32 * 0.005)  # then it slows to 5 ms a step (a busy machine): ideal 8,
-    sizer.update(32, 32 * 0.005)  # acted on once most of the last five say so
-    assert sizer.k == 32
-    sizer.update(32, 32 * 0.005)
+    _feed(sizer, 0.001)
+    assert sizer.k == 40
+    _feed(sizer, 0.0012)  # at 40 a step takes 1.2 ms: ideal 33, not far enough from 40 to change
+    assert sizer.k == 40
+    sizer.update(40, 40 * 0.005)  # then it slows to 5 ms a step (a busy machine): ideal 8,
+    sizer.update(40, 40 * 0.005)  # acted on once most of the last five say so
+    assert sizer.k == 40
+    sizer.update(40, 40 * 0.005)
     assert sizer.k == 8
     sizer.update(8, 5.0)  # the first dispatch at a new size compiles: not a measurement
-    for _ in range(3):
-        sizer.update(8, 8 * 0.005)
+    _feed(sizer, 0.005)
     assert sizer.k == 8 and sizer.changes == 2
 
 
 def test_chunk_sizer_stops_changing_after_max_changes():
     sizer = ChunkSizer(target_s=0.04, max_changes=2)
-    per_step = [0.001, 0.01, 0.0001]
-    for t in per_step:
-        for _ in range(4):
-            sizer.update(sizer.k, sizer.k * t)
-    assert sizer.changes == 2 and sizer.k == 4  # 32, then 4; the third size is never tried
+    for t in (0.001, 0.01, 0.0001):
+        _feed(sizer, t)
+    assert sizer.changes == 2 and sizer.k == 4  # 40, then 4; the third size is never tried
