@@ -560,10 +560,12 @@ class ChunkSizer:
         """Report that ``k`` steps of training took ``seconds`` (training only: an evaluation or
         a snapshot timed with it once made the sizer settle on 1 step per dispatch, a tenth of
         the headless speed)."""
-        if k != self.k or self.changes >= self.max_changes:
+        if k != self.k:
             return
-        if self._fresh:
+        if self._fresh:  # (cleared even after the last change: the size is compiled now)
             self._fresh = False
+            return
+        if self.changes >= self.max_changes:
             return
         self._times.append(seconds / k)
         if len(self._times) < 3:

@@ -201,3 +201,4 @@ def test_chunk_sizer_stops_changing_after_max_changes():
     for t in (0.001, 0.01, 0.0001):
         _feed(sizer, t)
     assert sizer.changes == 2 and sizer.k == 4  # 40, then 4; the third size is never tried
+    assert not sizer._fresh  # and the last size's compile was still told apart
