@@ -85,14 +85,18 @@ class CganTrainer(Trainer):
         (row r is class r), and their int32 classes. ``z`` ``[columns, z_dim]`` defaults to the
         run's fixed noise.
         """
+        images, labels = self.class_grid_device(state, columns, z)
+        return np.asarray(jax.device_get(images), np.float32), np.asarray(labels)
+
+    def class_grid_device(self, state: TrainState, columns: int, z=None) -> tuple[jax.Array, jax.Array]:
+        """``class_grid`` as device arrays, dispatched without waiting (for the window)."""
         columns = int(columns)
         z = self.fixed_noise(columns, salt=2) if z is None else jnp.asarray(z, jnp.float32)
         if z.shape != (columns, self.config.z_dim):
             raise ValueError(f"noise of shape {z.shape} for {columns} columns; expected "
                              f"({columns}, {self.config.z_dim})")
-        labels = np.repeat(np.arange(self.n_classes, dtype=np.int32), columns)
-        images = self.generate(state, jnp.tile(z, (self.n_classes, 1)), labels)
-        return np.asarray(jax.device_get(images), np.float32), labels
+        labels = jnp.repeat(jnp.arange(self.n_classes, dtype=jnp.int32), columns)
+        return self.generate(state, jnp.tile(z, (self.n_classes, 1)), labels), labels
 
     # -- implementation --------------------------------------------------------------------------
     def _init_impl(self) -> TrainState:

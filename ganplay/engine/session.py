@@ -310,10 +310,8 @@ class Session:
         """What a snapshot draws for ``state``, as device arrays: dispatches only, no waiting."""
         out = {"key": self._display_key()}
         if self.conditional:
-            k = self.n_classes
             if self.draw_class is None:  # a class grid: row r is class r, column j noise j
-                labels = jnp.repeat(jnp.arange(k, dtype=jnp.int32), CLASS_GRID_COLUMNS)
-                generated = self.trainer.generate(state, jnp.tile(self._grid_z, (k, 1)), labels)
+                generated, labels = self.trainer.class_grid_device(state, CLASS_GRID_COLUMNS, z=self._grid_z)
             else:
                 labels = jnp.full((len(self._display_z),), self.draw_class, jnp.int32)
                 generated = self.trainer.generate(state, self._display_z, labels)

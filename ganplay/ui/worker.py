@@ -231,7 +231,6 @@ class TrainingWorker(QObject):
         if self._inflight is not None and self.session is not None:
             chunk, self._inflight = self._inflight, None
             self._complete(chunk)
-        self._inflight = None
 
     def _complete(self, chunk):
         s = self.session
