@@ -32,3 +32,30 @@ def mnist_dir() -> Path:
     if not (d / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"offline MNIST not found at {d}")
     return d
+
+
+@pytest.fixture
+def explode_generator_at(monkeypatch):
+    """From step ``step`` on, while G's learning rate is above ``lr_limit``, G's update yields NaN.
+
+    A learning rate that is too high is what makes real runs blow up; halving it (what the
+    rollback does) makes this one train normally again.
+    """
+
+    def install(step: int, lr_limit: float = 1.5e-3):
+        from ganplay.engine.train import Trainer
+        import jax
+        import jax.numpy as jnp
+
+        original = Trainer._g_update
+
+        def g_update(self, state, key):
+            new, loss = original(self, state, key)
+            lr = new.g_opt.hyperparams["learning_rate"]
+            bad = (state.step >= step - 1) & (lr > lr_limit)
+            g = jax.tree_util.tree_map(lambda p: jnp.where(bad, p * jnp.nan, p), new.g_params)
+            return new._replace(g_params=g), loss
+
+        monkeypatch.setattr(Trainer, "_g_update", g_update)
+
+    return install

@@ -145,7 +145,7 @@ def train_headless(
     csv = open(out / "metrics.csv", "a", encoding="utf-8")
     try:
         while done < target:
-            k = min(chunk, target - done)
+            k = good.limit(done, min(chunk, target - done))  # ends on a kept-state step
             started = clock()
             state, metrics = trainer.run(state, k)
             m = fetch_metrics(metrics)

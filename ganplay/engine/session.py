@@ -259,6 +259,7 @@ class Session:
         fault = find_fault({"fault": np.asarray([m["fault"]])}, step)
         if fault is not None and self.divergence is None:
             self.divergence = Divergence(*fault)
+        self.good.offer(self.state, self.step, self.divergence is None)  # a G step may end a block
         return m
 
     def close(self) -> None:
@@ -545,11 +546,11 @@ class ChunkSizer:
     dispatch is far shorter than a frame), so only a few scan lengths are ever compiled.
     """
 
-    def __init__(self, target_s: float = 1 / 30, max_k: int = 1024, max_changes: int = 3):
+    def __init__(self, target_s: float = 1 / 30, max_k: int = 1024, max_changes: int = 3, k: int = 1):
         self.target_s = target_s
         self.max_k = max_k
         self.max_changes = max_changes
-        self.k = 1
+        self.k = int(k)  # the first size (max_changes=0 keeps it: tests force dispatch sizes)
         self.changes = 0
         self._fresh = True  # the next sample at this size includes its compile
         self._times: deque[float] = deque(maxlen=5)

@@ -198,8 +198,8 @@ class TrainingWorker(QObject):
             self._complete(chunk)
 
     def _next_k(self) -> int:
-        """Steps for the next dispatch: the sizer's, or what a step request, a target or the
-        next GIF frame leaves (counted from the newest step dispatched)."""
+        """Steps for the next dispatch: the sizer's, or what a step request, a target, the next
+        GIF frame or the guard's next kept step leaves (counted from the newest step dispatched)."""
         s = self.session
         if self._pending_steps and not self._playing:
             k = self._pending_steps - s.inflight_steps
@@ -209,7 +209,9 @@ class TrainingWorker(QObject):
             k = min(k, max(self._target - s.head_step, 0))
         if self._frame_every:
             k = min(k, self._frame_every - s.head_step % self._frame_every)
-        return k
+        # End on the divergence guard's next kept step, so a rollback never goes further back
+        # than its spacing, however many steps the sizer puts in a dispatch.
+        return s.good.limit(s.head_step, k) if k > 0 else k
 
     def _launch(self, k: int):
         try:

@@ -9,6 +9,7 @@ a storm of play/pause/reset/knob commands, and closing during a compile, a step 
 from __future__ import annotations
 
 import errno
+import functools
 import gzip
 import json
 import time
@@ -22,35 +23,13 @@ from PySide6.QtWidgets import QApplication
 from ganplay import cli
 from ganplay.config import Config
 from ganplay.engine import checkpoint
-from ganplay.engine.session import Session
+from ganplay.engine.session import ChunkSizer, Session
 from ganplay.engine.train import Trainer
 from ganplay.logs import log_file
+from ganplay.ui import worker as worker_module
 from ganplay.ui.worker import WorkerThread
 
 TOY = dict(hidden=16, batch_size=32)
-
-
-@pytest.fixture
-def explode_generator_at(monkeypatch):
-    """From step ``step`` on, while G's learning rate is above ``lr_limit``, G's update yields NaN.
-
-    A learning rate that is too high is what makes real runs blow up; halving it (what the
-    rollback does) makes this one train normally again.
-    """
-
-    def install(step: int, lr_limit: float = 1.5e-3):
-        original = Trainer._g_update
-
-        def g_update(self, state, key):
-            new, loss = original(self, state, key)
-            lr = new.g_opt.hyperparams["learning_rate"]
-            bad = (state.step >= step - 1) & (lr > lr_limit)
-            g = jax.tree_util.tree_map(lambda p: jnp.where(bad, p * jnp.nan, p), new.g_params)
-            return new._replace(g_params=g), loss
-
-        monkeypatch.setattr(Trainer, "_g_update", g_update)
-
-    return install
 
 
 # -- divergence: CLI ---------------------------------------------------------------------------------
@@ -90,14 +69,19 @@ def test_cli_on_diverge_rollback_halves_the_rates_and_finishes(tmp_path, capsys,
 
 
 # -- divergence: GUI ---------------------------------------------------------------------------------
-def test_gui_divergence_pauses_explains_and_rolls_back(qtbot, make_window, explode_generator_at):
+@pytest.mark.parametrize("forced_k", [None, 1, 1024], ids=["sizer", "k1", "k1024"])
+def test_gui_divergence_pauses_explains_and_rolls_back(qtbot, make_window, explode_generator_at,
+                                                       monkeypatch, forced_k):
+    if forced_k is not None:  # dispatch sizes fixed, whatever the machine's speed
+        monkeypatch.setattr(worker_module, "ChunkSizer", functools.partial(ChunkSizer, k=forced_k, max_changes=0))
     explode_generator_at(1150)
     w = make_window(Config.for_model("toy-mlp", dataset="gmm2", lr_g=2e-3, **TOY))
-    with qtbot.waitSignal(w.worker.diverged, timeout=60_000) as blocker:
+    with qtbot.waitSignal(w.worker.diverged, timeout=120_000) as blocker:
         w.play()
     message = blocker.args[0]
     good = w.worker.divergence()[1]
-    assert 1000 <= good < 1150  # a state is kept every 1,000 toy steps, at a chunk boundary
+    # A state is kept every 1,000 toy steps and dispatches end on those steps, whatever their size.
+    assert good == 1000
     assert "step 1,150" in message and "generator" in message and f"Roll back to step {good:,}" in message
     qtbot.waitUntil(lambda: w.divergence_box is not None and w.divergence_box.isVisible())
     qtbot.waitUntil(lambda: not w._running, timeout=5000)
