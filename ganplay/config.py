@@ -14,11 +14,15 @@ from typing import Any, Mapping
 
 from ganplay.errors import ConfigError
 
-# Fields that the running trainer applies without recompiling or restarting.
-LIVE_FIELDS = frozenset({"lr_g", "lr_d", "label_smoothing"})
+# Fields that the running trainer applies without recompiling or restarting (they live in the
+# optimizer states and ``TrainState.hyper``). ``ema_decay`` is live between non-zero values;
+# switching the EMA on or off restarts (see ``needs_restart``).
+LIVE_FIELDS = frozenset({"lr_g", "lr_d", "label_smoothing", "gp_weight", "r1_weight", "weight_clip",
+                         "instance_noise", "instance_noise_steps", "ema_decay", "ema_view"})
 
 NOISES = ("normal", "uniform")
-LOSSES = ("ns", "minimax")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "optimistic_adam", "optimistic_gd")
+SCHEDULES = ("constant", "linear", "cosine")
 # The semi-supervised D's head: "k+1" is seed 003's K class logits plus a real/fake logit (an
 # (K+1)-way softmax); "k" is Salimans et al. (2016)'s K logits with D(x) = Z / (Z + 1).
 SGAN_HEADS = ("k+1", "k")
@@ -56,6 +60,23 @@ class Config:
     sgan_head: str = "k+1"
     adv_weight: float = 1.0  # G's loss: adv_weight * fake-is-real + fm_weight * feature matching
     fm_weight: float = 1.0
+    # -- the remedies lab (defaults: all off, today's game) --------------------------------------
+    gp_weight: float = 0.0  # λ of WGAN-GP's gradient penalty on interpolates (Gulrajani et al. 2017)
+    r1_weight: float = 0.0  # γ of R1 on real samples, γ/2·E‖∇D(x)‖² (Mescheder et al. 2018)
+    weight_clip: float = 0.0  # c: clip D's weights to [−c, c] after each update (WGAN); 0 = off
+    instance_noise: float = 0.0  # σ of Gaussian noise added to D's inputs, real and generated
+    instance_noise_steps: int = 0  # anneal σ linearly to 0 over this many steps; 0 = constant
+    ema_decay: float = 0.0  # EMA of G's weights (e.g. 0.999); 0 = off
+    ema_view: bool = True  # with the EMA on: views, samples.npy and metrics use the EMA generator
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges ``pack`` samples at once
+    g_steps: int = 1  # generator updates per iteration (after the d_steps D updates)
+    opt_g: str = "adam"  # sgd uses beta1 as momentum; rmsprop uses beta2 as its decay
+    opt_d: str = "adam"
+    lr_schedule: str = "constant"  # both learning rates × 1 (constant), decaying to 0 (linear, cosine)
+    schedule_steps: int = 20000  # the horizon of a decaying schedule
+    g_depth: int = 2  # toy-mlp: hidden layers of G (0–5)
+    d_depth: int = 2  # toy-mlp: hidden layers of D (0–5)
+    d_hidden: int = 0  # toy-mlp: D's width; 0 = the same as ``hidden`` (G's width)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -207,7 +228,9 @@ def _validate(c: Config) -> None:
     _check_range("beta1", c.beta1, 0.0, 1.0, hi_open=True)
     _check_range("beta2", c.beta2, 0.0, 1.0, hi_open=True)
     _check_range("label_smoothing", c.label_smoothing, 0.0, 0.5)
-    _check_choice("loss", c.loss, LOSSES)
+    from ganplay.losses import LOSSES
+
+    _check_choice("loss", c.loss, LOSSES.names())
     _check_range("d_steps", c.d_steps, 1, 20)
     _check_range("hidden", c.hidden, 1, 4096)
     _check_range("width", c.width, 0.0625, 2.0)
@@ -219,7 +242,55 @@ def _validate(c: Config) -> None:
     _check_choice("sgan_head", c.sgan_head, SGAN_HEADS)
     _check_range("adv_weight", c.adv_weight, 0.0, 100.0)
     _check_range("fm_weight", c.fm_weight, 0.0, 100.0)
+    _check_range("gp_weight", c.gp_weight, 0.0, 1000.0)
+    _check_range("r1_weight", c.r1_weight, 0.0, 1000.0)
+    _check_range("weight_clip", c.weight_clip, 0.0, 100.0)
+    _check_range("instance_noise", c.instance_noise, 0.0, 10.0)
+    _check_range("instance_noise_steps", c.instance_noise_steps, 0, 10**9)
+    _check_range("ema_decay", c.ema_decay, 0.0, 1.0, hi_open=True)
+    _check_range("pack", c.pack, 1, 16)
+    if c.batch_size % c.pack:
+        raise ConfigError(f"pack={c.pack} must divide batch_size={c.batch_size} (D judges the batch in "
+                          f"groups of {c.pack}); try batch_size={c.batch_size // c.pack * c.pack or c.pack}")
+    _check_range("g_steps", c.g_steps, 1, 20)
+    _check_choice("opt_g", c.opt_g, OPTIMIZERS)
+    _check_choice("opt_d", c.opt_d, OPTIMIZERS)
+    _check_choice("lr_schedule", c.lr_schedule, SCHEDULES)
+    _check_range("schedule_steps", c.schedule_steps, 1, 10**9)
+    _check_range("g_depth", c.g_depth, 0, 5)
+    _check_range("d_depth", c.d_depth, 0, 5)
+    _check_range("d_hidden", c.d_hidden, 0, 4096)
     _validate_mixture(c)
+    _validate_remedies(c)
+
+
+# What the semi-supervised and conditional trainers do not (yet) compose: their steps have their
+# own D loss (binary cross-entropy) and no penalty, packing, instance noise or EMA. Refused up
+# front rather than silently ignored.
+_PLAIN_ONLY = {"gp_weight": 0.0, "r1_weight": 0.0, "weight_clip": 0.0, "instance_noise": 0.0,
+               "ema_decay": 0.0, "pack": 1, "g_steps": 1}
+
+
+def _validate_remedies(config: Config) -> None:
+    """Raise ConfigError, naming both parts, for a combination the engine does not train."""
+    from ganplay.losses import LOSSES
+    from ganplay.models import MODELS
+
+    loss = LOSSES.get(config.loss)
+    if config.label_smoothing > 0 and not loss.smoothing:
+        raise ConfigError(f"label_smoothing={config.label_smoothing:g} has no meaning for loss={config.loss} "
+                          f"(it has no real/fake targets); set label_smoothing=0 or pick ns, minimax, lsgan, "
+                          f"rsgan or ragan")
+    objective = MODELS.get(config.model).objective
+    if objective == "gan":
+        return
+    if config.loss not in ("ns", "minimax"):
+        raise ConfigError(f"loss={config.loss} is not offered for model {config.model} (objective {objective}); "
+                          f"its step uses ns or minimax")
+    for name, off in _PLAIN_ONLY.items():
+        if getattr(config, name) != off:
+            raise ConfigError(f"{name}={getattr(config, name):g} is not offered for model {config.model} "
+                              f"(objective {objective}) yet; set {name}={off:g} or pick a plain GAN model")
 
 
 def _validate_mixture(c: Config) -> None:

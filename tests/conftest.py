@@ -49,8 +49,8 @@ def explode_generator_at(monkeypatch):
 
         original = Trainer._g_update
 
-        def g_update(self, state, key):
-            new, loss = original(self, state, key)
+        def g_update(self, state, key, *data):
+            new, loss = original(self, state, key, *data)
             lr = new.g_opt.hyperparams["learning_rate"]
             bad = (state.step >= step - 1) & (lr > lr_limit)
             g = jax.tree_util.tree_map(lambda p: jnp.where(bad, p * jnp.nan, p), new.g_params)

@@ -19,7 +19,7 @@ def test_toy_defaults_and_seed_network():
         ("lr_g", -1.0, "lr_g=-1.0 is out of range; allowed: (0, 1]"),
         ("label_smoothing", 0.7, "label_smoothing=0.7 is out of range; allowed: [0, 0.5]"),
         ("noise", "cauchy", "noise='cauchy' is not allowed; choose one of: normal, uniform"),
-        ("loss", "wgan", "loss='wgan' is not allowed; choose one of: ns, minimax"),
+        ("loss", "wgan-gp", "loss='wgan-gp' is not allowed; choose one of: ns, minimax, lsgan, hinge, wgan, rsgan, ragan"),
         ("batch_size", 1, "batch_size=1 is out of range; allowed: [2, 8192]"),
         ("model", "nope", "model='nope' is not allowed; choose one of: "),
         ("dataset", "cifar", "dataset='cifar' is not allowed"),

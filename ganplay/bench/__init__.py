@@ -42,9 +42,9 @@ FLOPS_SOURCE = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ganplay.cli import _Parser  # one-line usage errors, as the rest of the CLI
+    from ganplay.argparsing import OneLineParser  # one-line usage errors, as the rest of the CLI
 
-    p = _Parser(
+    p = OneLineParser(
         prog="ganplay bench",
         description="Time ganplay's training step against PyTorch eager and Keras on the same "
         "models. Workloads: " + "; ".join(f"{w.name} ({w.description})" for w in WORKLOADS.values()),

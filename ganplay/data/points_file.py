@@ -93,7 +93,7 @@ def read_points_csv(path) -> np.ndarray:
 
 def save_points_csv(points, path) -> None:
     """Write ``points`` [N, 2] as an ``x,y`` CSV with a header, atomically."""
-    from ganplay.engine.checkpoint import atomic_write_bytes
+    from ganplay.files import atomic_write_bytes
 
     p = np.asarray(points, np.float64)
     if p.ndim != 2 or p.shape[1] != 2:

@@ -16,7 +16,7 @@ import optax
 
 from ganplay.config import Config
 from ganplay.data import DATASETS
-from ganplay.engine.train import Trainer, TrainState, _bce, check_compatible, d_metrics
+from ganplay.engine.train import Trainer, TrainState, _bce, check_compatible, d_metrics, initial_hyper
 from ganplay.errors import DataError
 from ganplay.models import MODELS
 
@@ -118,7 +118,7 @@ class CganTrainer(Trainer):
             d_stats=d_vars.get("batch_stats", {}),
             g_opt=self.g_tx.init(g_params),
             d_opt=self.d_tx.init(d_params),
-            hyper={"label_smoothing": jnp.float32(c.label_smoothing)},
+            hyper=initial_hyper(c),
             finite=jnp.bool_(True),
         )
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import secrets
 import zipfile
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import jax
 import numpy as np
 
 from ganplay.config import Config
+from ganplay.files import atomic_write_bytes
 from ganplay.errors import CheckpointError, GanplayError
 
 FORMAT = "ganplay-run"
@@ -26,30 +25,6 @@ VERSION = 1
 def _leaf_items(state) -> list[tuple[str, np.ndarray]]:
     leaves, _ = jax.tree_util.tree_flatten_with_path(state)
     return [("state" + jax.tree_util.keystr(p), np.asarray(v)) for p, v in leaves]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``: never half-written."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # os.open with mode 0o666 honours the umask (mkstemp would leave the file 0600).
-        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise GanplayError(f"cannot write {path}: {exc.strerror or exc}; choose a writable folder") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise GanplayError(f"cannot write {path}: {exc.strerror or exc}; free some space or choose another folder") from None
 
 
 def save_run(path, config: Config, state, history=None, extra: dict | None = None) -> None:
@@ -87,6 +62,11 @@ def read_run(path) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
+# Live settings added to ``TrainState.hyper`` after run files were first written (the remedies
+# lab): a file without them opens with their defaults, which are today's game.
+_NEWER_LIVE = "state.hyper["
+
+
 def restore_state(path, template_state, arrays: dict[str, np.ndarray]):
     """Fill ``template_state``'s structure with the stored leaves, checking paths/shapes/dtypes."""
     leaves, treedef = jax.tree_util.tree_flatten_with_path(template_state)
@@ -95,6 +75,9 @@ def restore_state(path, template_state, arrays: dict[str, np.ndarray]):
         name = "state" + jax.tree_util.keystr(p)
         tmpl = np.asarray(tmpl)
         if name not in arrays:
+            if name.startswith(_NEWER_LIVE):  # a file from before that live setting existed:
+                values.append(tmpl)  # the template holds its config's (default, "off") value
+                continue
             problems.append(f"{name} is missing")
             continue
         v = arrays[name]

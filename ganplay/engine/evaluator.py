@@ -37,7 +37,7 @@ import optax
 from ganplay.data.download import ProgressFn  # (done, total, message)
 from ganplay.data.images import held_out_indices
 from ganplay.data.locate import cache_root
-from ganplay.engine.checkpoint import atomic_write_bytes
+from ganplay.files import atomic_write_bytes
 from ganplay.errors import DataError, GanplayError
 from ganplay.models.conv_transpose import Conv
 

@@ -22,7 +22,8 @@ import jax
 import numpy as np
 
 from ganplay.config import LIVE_FIELDS, Config
-from ganplay.engine.checkpoint import atomic_write_bytes, load_run, save_run
+from ganplay.engine.checkpoint import load_run, save_run
+from ganplay.files import atomic_write_bytes
 from ganplay.engine.guard import GoodStates, keep_every
 from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.quality import IMAGE_SAMPLES, POINT_SAMPLES, QualityMonitor, is_conditional, quality_columns

@@ -22,7 +22,7 @@ from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.guard import Divergence, GoodStates, keep_every
 from ganplay.engine.history import MetricHistory
 from ganplay.engine.quality import QualityMonitor, is_conditional
-from ganplay.engine.train import Trainer, build_trainer, fetch_metrics, find_fault
+from ganplay.engine.train import Trainer, build_trainer, fetch_metrics, find_fault, live_values
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
@@ -91,8 +91,7 @@ class Session:
             state = self.trainer.init()
             if trainer is not None:  # a reused trainer (a reset) may have older live settings
                 self.trainer.config = config
-                state = self.trainer.set_hyper(state, lr_g=config.lr_g, lr_d=config.lr_d,
-                                               label_smoothing=config.label_smoothing)
+                state = self.trainer.set_hyper(state, **live_values(config))
         self._head = None  # the newest state dispatched (a chunk in flight), None: ``state``
         self.inflight_steps = 0
         self._last_ready = 0.0
@@ -160,13 +159,13 @@ class Session:
     @staticmethod
     def needs_restart(old: Config, new: Config) -> bool:
         changed = {k for k, v in new.to_dict().items() if old.to_dict()[k] != v}
+        if (old.ema_decay > 0) != (new.ema_decay > 0):  # the EMA is part of the state's structure
+            return True
         return bool(changed - LIVE_FIELDS)
 
     def apply_live(self, new: Config) -> None:
-        """Apply a config that differs only in live fields (learning rates, label smoothing)."""
-        self.state = self.trainer.set_hyper(
-            self.state, lr_g=new.lr_g, lr_d=new.lr_d, label_smoothing=new.label_smoothing
-        )
+        """Apply a config that differs only in live fields (learning rates, smoothing, weights)."""
+        self.state = self.trainer.set_hyper(self.state, **live_values(new))
         self.config = new
         self.trainer.config = new
 
@@ -405,10 +404,7 @@ class Session:
             raise RuntimeError("no good state kept")
         self.state = self.good.state
         # Learning rates and smoothing may have been changed since the state was kept.
-        self.state = self.trainer.set_hyper(
-            self.state, lr_g=self.config.lr_g, lr_d=self.config.lr_d,
-            label_smoothing=self.config.label_smoothing,
-        )
+        self.state = self.trainer.set_hyper(self.state, **live_values(self.config))
         self.history.truncate(self.good.step)
         self.quality.truncate(self.good.step)
         if self.accuracy is not None:

@@ -15,9 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ganplay.config import Config
+from ganplay.config import LIVE_FIELDS, Config
 from ganplay.data import DATASETS
 from ganplay.errors import ConfigError
+from ganplay.losses import LOSSES, penalties
 from ganplay.models import MODELS
 
 # Names of the per-step metrics returned by ``Trainer.run`` (each an array of length K).
@@ -38,8 +39,22 @@ class TrainState(NamedTuple):
     d_stats: Any
     g_opt: Any
     d_opt: Any
-    hyper: Any  # {"label_smoothing": f32} — live-editable, read inside the step
+    hyper: Any  # {"label_smoothing": f32, "gp_weight": f32, …}: live-editable, read inside the step
     finite: jax.Array  # bool: every loss so far was finite (the divergence guard's flag)
+    g_ema: Any = {}  # the EMA of G's parameters (``ema_decay`` > 0), else {} (no leaves)
+
+
+# The live settings kept in ``TrainState.hyper`` (the learning rates live in the optimizer states).
+HYPER_FIELDS = tuple(sorted(LIVE_FIELDS - {"lr_g", "lr_d"}))
+
+
+def initial_hyper(config: Config) -> dict:
+    return {k: jnp.float32(getattr(config, k)) for k in HYPER_FIELDS}
+
+
+def live_values(config: Config) -> dict:
+    """The config's live settings, as ``Trainer.set_hyper`` takes them."""
+    return {k: getattr(config, k) for k in LIVE_FIELDS}
 
 
 def check_compatible(model: str, dataset: str) -> None:
@@ -74,6 +89,47 @@ def _adam(lr: float, config: Config):
     )
 
 
+def schedule_factor(config: Config):
+    """The learning rates' multiplier at update ``count`` (None for a constant rate)."""
+    horizon = float(config.schedule_steps)
+    if config.lr_schedule == "linear":
+        return lambda count: jnp.maximum(0.0, 1.0 - count / horizon)
+    if config.lr_schedule == "cosine":
+        return lambda count: 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.minimum(count, horizon) / horizon))
+    return None
+
+
+def make_optimizer(name: str, lr: float, config: Config):
+    """One network's optimizer with its learning rate injected (live-editable without a compile).
+
+    ``sgd`` uses ``beta1`` as its momentum (0: plain SGD), ``rmsprop`` uses ``beta2`` as its decay;
+    the optimistic methods (Daskalakis et al. 2018) damp the rotation of simultaneous updates.
+    A decaying schedule multiplies the updates by :func:`schedule_factor`.
+    """
+    factor = schedule_factor(config)
+    if name == "adam" and factor is None:  # today's optimizer state, so old run files open
+        return _adam(lr, config)
+
+    def build(learning_rate):
+        if name == "adam":
+            tx = optax.adam(learning_rate, b1=config.beta1, b2=config.beta2)
+        elif name == "sgd":
+            tx = optax.sgd(learning_rate, momentum=config.beta1 or None)
+        elif name == "rmsprop":
+            tx = optax.rmsprop(learning_rate, decay=config.beta2)
+        elif name == "optimistic_adam":
+            # optax >= 0.2.6 names the corrected version _v2 and deprecates the first
+            adam_v2 = getattr(optax, "optimistic_adam_v2", None)
+            tx = (adam_v2 or optax.optimistic_adam)(learning_rate, b1=config.beta1, b2=config.beta2)
+        elif name == "optimistic_gd":
+            tx = optax.optimistic_gradient_descent(learning_rate)
+        else:
+            raise ConfigError(f"unknown optimizer {name!r}")
+        return tx if factor is None else optax.chain(tx, optax.scale_by_schedule(factor))
+
+    return optax.inject_hyperparams(build)(learning_rate=lr)
+
+
 def _bce(logits, target):
     return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.broadcast_to(target, logits.shape)))
 
@@ -93,14 +149,18 @@ class Trainer:
         check_compatible(config.model, config.dataset)
         self.config = config
         self.spec = MODELS.get(config.model)
+        self.loss = LOSSES.get(config.loss)
         if dataset is None:
             dataset = DATASETS.get(config.dataset).load(config, self.spec.image_size)
         self.dataset = dataset
         self.data_shape = tuple(dataset.shape)
+        # PacGAN: D sees ``pack`` samples at once, stacked along the last axis.
+        self.d_shape = (*self.data_shape[:-1], self.data_shape[-1] * config.pack)
         self.pair = self.spec.build(config, self.data_shape)
         self.data_arrays = jax.device_put(dataset.device_arrays())
-        self.g_tx = _adam(config.lr_g, config)
-        self.d_tx = _adam(config.lr_d, config)
+        self.g_tx = make_optimizer(config.opt_g, config.lr_g, config)
+        self.d_tx = make_optimizer(config.opt_d, config.lr_d, config)
+        self.ema = config.ema_decay > 0  # structural: whether the state carries an EMA of G
         # The data is an argument of the jitted functions, not a closure constant: a constant
         # would be baked into the compiled program (47 MB for Fashion-MNIST) and slow compiles.
         self._run = jax.jit(self._run_impl, static_argnums=(1,))
@@ -129,7 +189,7 @@ class Trainer:
         key = jax.random.PRNGKey(c.seed)
         key, kg, kd = jax.random.split(key, 3)
         z = jnp.zeros((2, c.z_dim), jnp.float32)
-        x = jnp.zeros((2, *self.data_shape), jnp.float32)
+        x = jnp.zeros((2, *self.d_shape), jnp.float32)
         g_vars = self.pair.generator.init({"params": kg, "dropout": kg}, z, train=False)
         d_vars = self.pair.discriminator.init({"params": kd, "dropout": kd}, x, train=False)
         g_params, d_params = g_vars["params"], d_vars["params"]
@@ -142,19 +202,24 @@ class Trainer:
             d_stats=d_vars.get("batch_stats", {}),
             g_opt=self.g_tx.init(g_params),
             d_opt=self.d_tx.init(d_params),
-            hyper={"label_smoothing": jnp.float32(c.label_smoothing)},
+            hyper=initial_hyper(c),
             finite=jnp.bool_(True),
+            g_ema=jax.tree_util.tree_map(jnp.copy, g_params) if self.ema else {},
         )
 
-    def set_hyper(self, state: TrainState, *, lr_g=None, lr_d=None, label_smoothing=None) -> TrainState:
-        """Change live hyperparameters; leaves keep shape and dtype, so nothing recompiles."""
+    def set_hyper(self, state: TrainState, *, lr_g=None, lr_d=None, **live) -> TrainState:
+        """Change live hyperparameters (``HYPER_FIELDS`` by name); leaves keep shape and dtype,
+        so nothing recompiles."""
         g_opt, d_opt, hyper = state.g_opt, state.d_opt, dict(state.hyper)
         if lr_g is not None:
             g_opt = _with_lr(g_opt, lr_g)
         if lr_d is not None:
             d_opt = _with_lr(d_opt, lr_d)
-        if label_smoothing is not None:
-            hyper["label_smoothing"] = jnp.float32(label_smoothing)
+        for name, value in live.items():
+            if name not in HYPER_FIELDS:
+                raise TypeError(f"{name} is not a live setting")
+            if value is not None and name in hyper:
+                hyper[name] = jnp.float32(value)
         return state._replace(g_opt=g_opt, d_opt=d_opt, hyper=hyper)
 
     # -- noise --------------------------------------------------------------------------------
@@ -201,7 +266,7 @@ class Trainer:
 
         Returns (state, metrics) with scalar device metrics (``g_loss`` and ``fault``).
         """
-        return self._g_step(state)
+        return self._g_step(state, self.data_arrays)
 
     def discriminator_field(self, state: TrainState, view, size: int) -> jax.Array:
         """D's probability of "real" on a ``size`` x ``size`` grid of cell centres over the
@@ -212,19 +277,65 @@ class Trainer:
     def g_loss_push(self, state: TrainState, x) -> jax.Array:
         """Minus the gradient of G's loss with respect to each sample's position ``x`` [N, 2]:
         the direction in which training moves each generated point (D in inference mode)."""
+        if self.loss.relativistic:  # G's loss compares with D's scores on real samples
+            return self._g_loss_push(state, x, self.data_arrays)
         return self._g_loss_push(state, x)
 
     # -- implementation --------------------------------------------------------------------------
+    def _shown_g_params(self, state):
+        """G's parameters the views use: the EMA's while it is on and ``ema_view`` is set."""
+        if not self.ema:
+            return state.g_params
+        use = state.hyper["ema_view"] > 0.5
+        return jax.tree_util.tree_map(lambda e, p: jnp.where(use, e, p), state.g_ema, state.g_params)
+
     def _generate_impl(self, state, z):
         return self.pair.generator.apply(
-            {"params": state.g_params, "batch_stats": state.g_stats}, z, train=False
+            {"params": self._shown_g_params(state), "batch_stats": state.g_stats}, z, train=False
+        )
+
+    def _pack(self, x):
+        """PacGAN: ``[B, ..., C]`` -> ``[B / m, ..., C·m]``, m consecutive samples per D input."""
+        m = self.config.pack
+        if m == 1:
+            return x
+        b, rest = x.shape[0], x.shape[1:]
+        x = jnp.moveaxis(x.reshape(b // m, m, *rest), 1, -1)
+        return x.reshape(b // m, *rest[:-1], rest[-1] * m)
+
+    def _d_logits_each(self, state, x):
+        """D's inference logits for each sample of ``x`` alone (packed with copies of itself)."""
+        if self.config.pack > 1:
+            x = self._pack(jnp.repeat(x, self.config.pack, axis=0))
+        return self.pair.discriminator.apply(
+            {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False
         )
 
     def _discriminate_impl(self, state, x):
-        logits = self.pair.discriminator.apply(
-            {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False
+        return jax.nn.sigmoid(self._d_logits_each(state, x))
+
+    def _input_noise(self, hyper, step, key, *xs):
+        """Instance noise: N(0, σ²) added to D's inputs, σ annealed linearly to 0 over
+        ``instance_noise_steps`` (0: constant). Skipped at run time while σ is 0."""
+        horizon = hyper["instance_noise_steps"]
+        fade = jnp.where(horizon > 0, jnp.maximum(0.0, 1.0 - step / jnp.maximum(horizon, 1.0)), 1.0)
+        sigma = hyper["instance_noise"] * fade
+        keys = jax.random.split(key, len(xs))
+        return tuple(
+            jax.lax.cond(sigma > 0, lambda v, k=k: v + sigma * jax.random.normal(k, v.shape, v.dtype),
+                         lambda v: v, x)
+            for x, k in zip(xs, keys)
         )
-        return jax.nn.sigmoid(logits)
+
+    def _d_penalty(self, hyper, critic, real, fake, key):
+        """λ·gradient penalty + γ/2·R1 on D's (packed) inputs, each computed only while its
+        weight is above 0."""
+        gp_w, r1_w = hyper["gp_weight"], hyper["r1_weight"]
+        gp = jax.lax.cond(gp_w > 0, lambda: gp_w * penalties.gradient_penalty(critic, real, fake, key),
+                          lambda: jnp.float32(0.0))
+        r1 = jax.lax.cond(r1_w > 0, lambda: 0.5 * r1_w * penalties.r1_penalty(critic, real),
+                          lambda: jnp.float32(0.0))
+        return gp + r1
 
     def _g_forward(self, g_params, g_stats, z, key):
         out, mut = self.pair.generator.apply(
@@ -246,45 +357,81 @@ class Trainer:
         real = self.dataset.sample(data, kx, c.batch_size)
         fake, _ = self._g_forward(state.g_params, state.g_stats, self.noise(kz, c.batch_size), kg)
         fake = jax.lax.stop_gradient(fake)
-        smooth = state.hyper["label_smoothing"]
+        hyper = state.hyper
+        smooth = hyper["label_smoothing"]
+        # Extra randomness from fold_in, so the stream of a run without remedies is unchanged.
+        k_noise, k_pen = jax.random.split(jax.random.fold_in(key, 7))
+        real, fake = self._input_noise(hyper, state.step, k_noise, real, fake)
+        real, fake = self._pack(real), self._pack(fake)
 
         def loss_fn(d_params):
             # Real and fake go through D as separate batches (their own BN statistics), as in
             # the seeds' TF code and the DCGAN paper.
             lr_, stats = self._d_forward(d_params, state.d_stats, real, kd1)
             lf, stats = self._d_forward(d_params, stats, fake, kd2)
-            loss = _bce(lr_, 1.0 - smooth) + _bce(lf, 0.0)
-            return loss, (stats, lr_, lf)
+            per_real, per_fake = self.loss.d_loss(lr_, lf, smooth)
+            loss = jnp.mean(per_real) + jnp.mean(per_fake)
+            critic = lambda x: self._d_forward(d_params, state.d_stats, x, kd1)[0]  # noqa: E731
+            penalty = self._d_penalty(hyper, critic, real, fake, k_pen)
+            return loss + penalty, (stats, lr_, lf, loss)
 
-        (loss, (stats, lr_, lf)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
+        (_, (stats, lr_, lf, loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
         updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
         d_params = optax.apply_updates(state.d_params, updates)
+        clip = hyper["weight_clip"]  # the original WGAN's Lipschitz constraint
+        d_params = jax.lax.cond(clip > 0, lambda p: penalties.clip_weights(p, clip), lambda p: p, d_params)
         metrics = d_metrics(loss, lr_, lf)
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
-    def _g_sample_loss(self, logits, hyper):
-        """G's loss per generated sample, from D's logits (the training loss is its mean)."""
-        if self.config.loss == "minimax":  # minimise log(1 - D(G(z))) = -softplus(logit)
-            return -jax.nn.softplus(logits)
-        # non-saturating: maximise log D(G(z)), i.e. cross-entropy against the "real" target
-        g_target = 1.0 - (hyper["label_smoothing"] if self.config.smooth_g_target else 0.0)
-        return optax.sigmoid_binary_cross_entropy(logits, jnp.broadcast_to(g_target, logits.shape))
+    def _g_sample_loss(self, logits, hyper, real_logits=None):
+        """G's loss per generated sample, from D's logits (the training loss is its mean): the
+        loss's ``g_loss`` (``real_logits`` only for relativistic losses)."""
+        g_smooth = hyper["label_smoothing"] if self.config.smooth_g_target else jnp.float32(0.0)
+        if real_logits is None:
+            real_logits = jnp.zeros_like(logits)  # read only by relativistic losses
+        return self.loss.g_loss(logits, real_logits, g_smooth)
 
-    def _g_update(self, state: TrainState, key):
+    def _real_logits_for_g(self, state, key, data):
+        """D's logits on a fresh real batch (relativistic losses only), as constants for G."""
+        kx, kn, kd = jax.random.split(jax.random.fold_in(key, 11), 3)
+        real = self.dataset.sample(data, kx, self.config.batch_size)
+        (real,) = self._input_noise(state.hyper, state.step, kn, real)
+        logits, _ = self._d_forward(state.d_params, state.d_stats, self._pack(real), kd)
+        return jax.lax.stop_gradient(logits)
+
+    def _g_update(self, state: TrainState, key, data=None):
         c = self.config
         kz, kg, kd = jax.random.split(key, 3)
         z = self.noise(kz, c.batch_size)
+        real_logits = self._real_logits_for_g(state, key, data) if self.loss.relativistic else None
+        k_noise = jax.random.fold_in(key, 7)
 
         def loss_fn(g_params):
             fake, g_stats = self._g_forward(g_params, state.g_stats, z, kg)
+            (fake,) = self._input_noise(state.hyper, state.step, k_noise, fake)
             # D's BN statistics from this pass are discarded: only D's own update moves them.
-            logits, _ = self._d_forward(state.d_params, state.d_stats, fake, kd)
-            return jnp.mean(self._g_sample_loss(logits, state.hyper)), g_stats
+            logits, _ = self._d_forward(state.d_params, state.d_stats, self._pack(fake), kd)
+            return jnp.mean(self._g_sample_loss(logits, state.hyper, real_logits)), g_stats
 
         (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
         updates, g_opt = self.g_tx.update(grads, state.g_opt, state.g_params)
         g_params = optax.apply_updates(state.g_params, updates)
         return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), loss
+
+    def _ema_update(self, state: TrainState) -> TrainState:
+        """g_ema ← d·g_ema + (1 − d)·g_params (d = ``ema_decay``, live)."""
+        if not self.ema:
+            return state
+        d = state.hyper["ema_decay"]
+        return state._replace(g_ema=jax.tree_util.tree_map(lambda e, p: d * e + (1.0 - d) * p,
+                                                           state.g_ema, state.g_params))
+
+    def _g_updates(self, state: TrainState, key, data):
+        """``g_steps`` generator updates (one key each; with one, the key itself), then the EMA."""
+        keys = [key] if self.config.g_steps == 1 else list(jax.random.split(key, self.config.g_steps))
+        for k in keys:
+            state, g_loss = self._g_update(state, k, data) if self.loss.relativistic else self._g_update(state, k)
+        return self._ema_update(state), g_loss
 
     def _one_step(self, state: TrainState, data):
         key, k_d, k_g = jax.random.split(state.key, 3)
@@ -294,7 +441,7 @@ class Trainer:
         # convolutional D update about 4x slower (dcgan28: 450 ms vs 110 ms per step).
         for k in jax.random.split(k_d, self.config.d_steps):
             state, d_metrics = self._d_update(state, k, data)
-        state, g_loss = self._g_update(state, k_g)
+        state, g_loss = self._g_updates(state, k_g, data)
         fault = _first_fault(
             jnp.isfinite(d_metrics["d_loss"]), _all_finite(state.d_params),
             jnp.isfinite(g_loss), _all_finite(state.g_params),
@@ -313,9 +460,9 @@ class Trainer:
         fault = _first_fault(jnp.isfinite(metrics["d_loss"]), _all_finite(state.d_params), ok, ok)
         return state._replace(finite=state.finite & (fault == 0)), {**metrics, "fault": fault}
 
-    def _g_step_impl(self, state: TrainState):
+    def _g_step_impl(self, state: TrainState, data=None):
         key, k_g = jax.random.split(state.key)
-        state, g_loss = self._g_update(state._replace(key=key), k_g)
+        state, g_loss = self._g_updates(state._replace(key=key), k_g, data)
         ok = jnp.bool_(True)
         fault = _first_fault(ok, ok, jnp.isfinite(g_loss), _all_finite(state.g_params))
         finite = state.finite & (fault == 0)
@@ -329,13 +476,16 @@ class Trainer:
         points = jnp.stack([gx.ravel(), gy.ravel()], axis=-1)
         return self._discriminate_impl(state, points).reshape(size, size)
 
-    def _g_loss_push_impl(self, state: TrainState, x):
+    def _g_loss_push_impl(self, state: TrainState, x, data=None):
+        real_logits = None
+        if data is not None:  # relativistic: D's scores on as many real samples, fixed key
+            real = self.dataset.sample(data, jax.random.PRNGKey(0), x.shape[0])
+            real_logits = self._d_logits_each(state, real)
+
         def total_loss(x):
-            logits = self.pair.discriminator.apply(
-                {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False
-            )
+            logits = self._d_logits_each(state, x)
             # Summed, not averaged: each sample's gradient is that of its own loss.
-            return jnp.sum(self._g_sample_loss(logits, state.hyper))
+            return jnp.sum(self._g_sample_loss(logits, state.hyper, real_logits))
 
         return -jax.grad(total_loss)(x)
 

@@ -9,25 +9,28 @@ from ganplay.models.base import MODELS, GanPair, ModelSpec
 
 
 class MLP(nn.Module):
-    """Two hidden ReLU layers of width ``hidden``, then a linear output of size ``out``."""
+    """``depth`` hidden ReLU layers of width ``hidden`` (seed 002: two), then a linear output of
+    size ``out``."""
 
     hidden: int
     out: int
+    depth: int = 2
 
     @nn.compact
     def __call__(self, x, train: bool = True):
         x = x.reshape((x.shape[0], -1))
-        x = nn.relu(nn.Dense(self.hidden, name="hidden1")(x))
-        x = nn.relu(nn.Dense(self.hidden, name="hidden2")(x))
+        for i in range(1, self.depth + 1):
+            x = nn.relu(nn.Dense(self.hidden, name=f"hidden{i}")(x))
         return nn.Dense(self.out, name="out")(x)
 
 
 class ToyDiscriminator(nn.Module):
     hidden: int
+    depth: int = 2
 
     @nn.compact
     def __call__(self, x, train: bool = True):
-        return MLP(self.hidden, 1, name="mlp")(x, train)[:, 0]
+        return MLP(self.hidden, 1, self.depth, name="mlp")(x, train)[:, 0]
 
 
 SEED_002_SETTINGS = {"z_dim": 256, "batch_size": 512, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5}
@@ -35,8 +38,8 @@ SEED_002_SETTINGS = {"z_dim": 256, "batch_size": 512, "lr_g": 2e-4, "lr_d": 2e-4
 
 def build(config, data_shape) -> GanPair:
     return GanPair(
-        generator=MLP(config.hidden, math.prod(data_shape), name="generator"),
-        discriminator=ToyDiscriminator(config.hidden, name="discriminator"),
+        generator=MLP(config.hidden, math.prod(data_shape), config.g_depth, name="generator"),
+        discriminator=ToyDiscriminator(config.d_hidden or config.hidden, config.d_depth, name="discriminator"),
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from ganplay.engine.checkpoint import atomic_write_bytes
+from ganplay.files import atomic_write_bytes
 
 
 def qimage_to_array(img: QImage) -> np.ndarray:

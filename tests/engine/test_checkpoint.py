@@ -78,7 +78,7 @@ def test_history_stays_bounded_and_keeps_shape():
 def test_atomic_writes_honour_the_umask(tmp_path):
     import os
 
-    from ganplay.engine.checkpoint import atomic_write_bytes
+    from ganplay.files import atomic_write_bytes
 
     old = os.umask(0o022)
     try:

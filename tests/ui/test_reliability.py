@@ -14,14 +14,13 @@ import gzip
 import json
 import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
 from ganplay import cli
 from ganplay.config import Config
+from ganplay import files
 from ganplay.engine import checkpoint
 from ganplay.engine.session import ChunkSizer, Session
 from ganplay.engine.train import Trainer
@@ -273,8 +272,8 @@ class _FullDisk:
 
 
 def _fill_disk(monkeypatch):
-    real_fdopen = checkpoint.os.fdopen
-    monkeypatch.setattr(checkpoint.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
+    real_fdopen = files.os.fdopen
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
 
 
 def test_full_disk_leaves_the_previous_file_intact_and_no_temp_files(tmp_path, saved_run, monkeypatch):
