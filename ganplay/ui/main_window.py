@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganplay.config import LOSSES, NOISES, SGAN_HEADS, Config
+from ganplay.config import NOISES, SGAN_HEADS, Config
+from ganplay.losses import LOSSES
 from ganplay.data import DATASETS
 from ganplay.errors import GanplayError
 from ganplay.models import MODELS
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
         self.controls["batch_size"] = self._int_box(2, 8192)
         self.controls["d_steps"] = self._int_box(1, 20)
         self.controls["loss"] = QComboBox()
-        self.controls["loss"].addItems(LOSSES)
+        self.controls["loss"].addItems(LOSSES.names())
         for key, label in (("lr_g", "G learning rate"), ("lr_d", "D learning rate"),
                            ("label_smoothing", "Label smoothing"), ("batch_size", "Batch size"),
                            ("d_steps", "D steps per G step"), ("loss", "Loss")):
@@ -721,7 +722,7 @@ class MainWindow(QMainWindow):
 
     def export_csv(self, path: str) -> bool:
         """The plotted history (per-step metrics, decimated for long runs) as CSV."""
-        from ganplay.engine.checkpoint import atomic_write_bytes
+        from ganplay.files import atomic_write_bytes
 
         snap = self._latest
         if snap is None:
