@@ -49,6 +49,11 @@ def offer_download(parent, name: str, data_dir: str, *, ask: bool = True) -> boo
     dialog.setWindowTitle("ganplay")
     dialog.setWindowModality(Qt.WindowModal)
     dialog.setMinimumDuration(0)
+    # We close it ourselves. With the defaults, reaching the maximum reset the bar to -1 while
+    # the label still showed an earlier figure (setValue on a modal dialog processes events, so a
+    # later progress signal could run inside an earlier one's setValue).
+    dialog.setAutoReset(False)
+    dialog.setAutoClose(False)
     cancel = threading.Event()
     dialog.canceled.connect(cancel.set)
     relay = _Relay()
@@ -56,9 +61,9 @@ def offer_download(parent, name: str, data_dir: str, *, ask: bool = True) -> boo
     result: list[str] = []
 
     def on_progress(done: float, total: float) -> None:
-        if total > 0:
-            dialog.setValue(int(1000 * done / total))
+        if total > 0:  # the label first: setValue may run the next update before it returns
             dialog.setLabelText(f"Downloading {name}… {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+            dialog.setValue(int(1000 * done / total))
         else:
             dialog.setLabelText(f"Downloading {name}… {done / 1e6:.1f} MB")
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ganplay.config import NOISES, SGAN_HEADS, Config
 from ganplay.losses import LOSSES
+from ganplay.presets import PRESETS
 from ganplay.data import DATASETS
 from ganplay.errors import GanplayError
 from ganplay.models import MODELS
@@ -37,6 +39,8 @@ from ganplay.ui.download_dialog import dataset_missing, offer_download
 from ganplay.ui.class_views import SemiSupervisedPanel
 from ganplay.ui.image_views import ConfusionMatrixView, ImageGridView, accuracy_view
 from ganplay.ui.recorder import GifRecorder
+from ganplay.ui.remedies_panel import PLAIN_ONLY, TOY_ONLY, build_remedies_group, losses_help_html
+from ganplay.ui.remedies_panel import TOOLTIPS as REMEDY_TOOLTIPS
 from ganplay.ui.views import ClassHistogramView, QualityView, ScatterView, d_output_view, loss_view
 from ganplay.ui.worker import TrainingWorker, WorkerThread
 
@@ -56,7 +60,8 @@ TOOLTIPS = {
     "batch_size": "Samples per batch for both networks. Restarts the run.",
     "d_steps": "Discriminator updates per generator update. Restarts the run.",
     "hidden": "Width of the toy MLPs' two hidden layers. Restarts the run.",
-    "loss": "ns: non-saturating (G maximises log D(G(z))); minimax: the original log(1 − D(G(z))). Restarts the run.",
+    "loss": "The game's losses: ns (non-saturating), minimax, lsgan (least squares), hinge, wgan (a critic), "
+    "rsgan and ragan (relativistic). Help ▸ Losses and penalties shows each formula. Restarts the run.",
     "seed": "Random seed: the same seed gives the same run. Restarts the run.",
     "width": "Channel-width multiplier for the DCGANs: 1.0 is the seed's exact network. The CPU "
     "default is the largest width whose step still feels interactive. Restarts the run.",
@@ -70,6 +75,7 @@ TOOLTIPS = {
     "fm_weight": "Semi-supervised G's loss: weight of feature matching (match the mean of D's "
     "penultimate features on real and generated images). Restarts the run.",
 }
+TOOLTIPS.update(REMEDY_TOOLTIPS)
 SGAN_KEYS = ("labels_per_class", "label_fraction", "sgan_head", "adv_weight", "fm_weight")
 
 
@@ -196,6 +202,10 @@ class MainWindow(QMainWindow):
             form.addRow(label, self.controls[key])
         layout.addWidget(self.sgan_group)
 
+        self.remedies_group, remedies = build_remedies_group()
+        self.controls.update(remedies)
+        layout.addWidget(self.remedies_group)
+
         buttons = QHBoxLayout()
         self.play_button = QPushButton("Play")
         self.step_button = QPushButton("Step")
@@ -211,6 +221,8 @@ class MainWindow(QMainWindow):
             widget.setObjectName(key)
             if isinstance(widget, QComboBox):
                 widget.currentTextChanged.connect(lambda _t, k=key: self._on_control_changed(k))
+            elif isinstance(widget, QCheckBox):
+                widget.toggled.connect(lambda _on, k=key: self._on_control_changed(k))
             else:
                 widget.valueChanged.connect(lambda _v, k=key: self._on_control_changed(k))
         self.play_button.clicked.connect(self.toggle_play)
@@ -358,7 +370,12 @@ class MainWindow(QMainWindow):
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
         main = QSplitter(Qt.Horizontal)
-        main.addWidget(self._control_panel)
+        scroll = QScrollArea()  # the remedies make the panel taller than a laptop screen
+        scroll.setWidget(self._control_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self._control_panel.sizeHint().width() + 18)
+        main.addWidget(scroll)
         main.addWidget(right)
         main.setStretchFactor(1, 1)
         main.setSizes([300, 980])
@@ -414,6 +431,22 @@ class MainWindow(QMainWindow):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        presets_menu = self.menuBar().addMenu("&Presets")
+        self.preset_actions = {}
+        for name in PRESETS:
+            preset = PRESETS.get(name)
+            a = QAction(name, self)
+            a.setToolTip(preset.shows)
+            a.setStatusTip(preset.shows)
+            a.triggered.connect(lambda _checked=False, n=name: self.apply_preset(n))
+            presets_menu.addAction(a)
+            self.preset_actions[name] = a
+        presets_menu.setToolTipsVisible(True)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.losses_help_action = QAction("Losses and penalties", self)
+        self.losses_help_action.setShortcut(QKeySequence.HelpContents)
+        self.losses_help_action.triggered.connect(self.show_losses_help)
+        help_menu.addAction(self.losses_help_action)
         self.play_button.setToolTip(self.play_action.toolTip())
         self.step_button.setToolTip(self.step_action.toolTip())
         self.reset_button.setToolTip(self.reset_action.toolTip())
@@ -440,12 +473,19 @@ class MainWindow(QMainWindow):
                 value = getattr(config, key)
                 if isinstance(w, QComboBox):
                     w.setCurrentText(value)
+                elif isinstance(w, QCheckBox):
+                    w.setChecked(bool(value))
                 else:
                     w.setValue(value)
             spec = MODELS.get(config.model)
             self.controls["hidden"].setEnabled("points" in spec.kinds)
             self.controls["width"].setEnabled(spec.uses_width)
             self.sgan_group.setVisible(spec.objective == "sgan")
+            for key in PLAIN_ONLY:  # the semi-supervised and conditional steps do not compose them
+                self.controls[key].setEnabled(spec.objective == "gan")
+            for key in TOY_ONLY:
+                self.controls[key].setEnabled("points" in spec.kinds)
+            self.controls["ema_view"].setEnabled(spec.objective == "gan" and config.ema_decay > 0)
             self.data_dir_edit.setText(config.data_dir)
         finally:
             self._loading = False
@@ -486,7 +526,12 @@ class MainWindow(QMainWindow):
                 self._load_controls(new)
             else:
                 w = self.controls[key]
-                value = w.currentText() if isinstance(w, QComboBox) else w.value()
+                if isinstance(w, QComboBox):
+                    value = w.currentText()
+                elif isinstance(w, QCheckBox):
+                    value = w.isChecked()
+                else:
+                    value = w.value()
                 new = self.config.replace(**{key: value})
         except GanplayError as exc:
             self.statusBar().showMessage(str(exc), 8000)
@@ -508,6 +553,29 @@ class MainWindow(QMainWindow):
         self.config = config
         self._load_controls(config)
         self.worker.set_config(config)
+
+    def apply_preset(self, name: str) -> None:
+        """Start the named recipe (a clean restart; the seed and data folder are kept)."""
+        preset = PRESETS.get(name)
+        try:
+            config = Config.for_model(preset.model, **{**preset.settings(), "seed": self.config.seed,
+                                                       "data_dir": self.config.data_dir})
+        except GanplayError as exc:
+            self.statusBar().showMessage(f"preset {name}: {exc}", 10000)
+            return
+        self.apply_config(config)
+        if self.config == config:
+            self.statusBar().showMessage(f"Preset {name}: {preset.shows} (about {preset.steps:,} steps)", 20000)
+
+    def show_losses_help(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Losses and penalties")
+        box.setTextFormat(Qt.RichText)
+        box.setText(losses_help_html())
+        box.setStandardButtons(QMessageBox.Close)
+        box.setModal(False)
+        box.open()
+        self.losses_help_box = box
 
     # -- commands --------------------------------------------------------------------------------------
     def toggle_play(self) -> None:

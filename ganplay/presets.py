@@ -1,0 +1,87 @@
+"""Named recipes: a known-good (or known-bad) run in one click or one flag.
+
+A preset is a set of config overrides (including the model and the dataset) plus one sentence
+on what it shows. ``ganplay train --preset NAME`` and ``ganplay --preset NAME`` start from it
+(``--set`` still overrides it), ``ganplay presets`` lists them, and the window's Presets menu
+applies them. Figures quoted in the sentences come from ``benchmarks/remedies.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ganplay.registry import Registry
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    shows: str  # one sentence: what the run demonstrates
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # model, dataset and settings
+    steps: int = 20000  # how long the sentence's figures were trained (a suggestion)
+
+    @property
+    def model(self) -> str:
+        return str(self.overrides.get("model", "toy-mlp"))
+
+    def settings(self) -> dict[str, Any]:
+        """The overrides without the model (what ``Config.for_model`` takes beside it)."""
+        return {k: v for k, v in self.overrides.items() if k != "model"}
+
+
+PRESETS: Registry[Preset] = Registry("preset")
+
+
+def _add(name: str, shows: str, steps: int = 20000, **overrides: Any) -> None:
+    PRESETS.register(name, Preset(name, shows, dict(overrides), steps))
+
+
+SEED_002 = dict(z_dim=256, batch_size=512, lr_g=2e-4, lr_d=2e-4, beta1=0.5)
+
+_add("seed-002", "Seed 002's own toy GAN: its two-Gaussian mixture with z 256, batch 512 and Adam 2e-4.",
+     steps=5000, model="toy-mlp", dataset="gmm2", **SEED_002)
+_add("ring8-collapse", "Mode collapse: seed 002's settings on the ring of eight Gaussians settle on a "
+     "few of the modes (compare ring8-solved).",
+     model="toy-mlp", dataset="ring8", **SEED_002)
+_add("ring8-solved", "All eight modes of the ring, sharp: PacGAN packing (D judges 4 samples at once), "
+     "an EMA of G's weights and a linearly decaying learning rate.",
+     steps=10000, model="toy-mlp", dataset="ring8", pack=4, ema_decay=0.999, lr_schedule="linear",
+     schedule_steps=10000)
+_add("grid25-solved", "All 25 modes of the 5x5 grid, sharp: PacGAN packing, a wider D, an EMA of G and "
+     "a decaying learning rate (the plain GAN finds 11-17).",
+     model="toy-mlp", dataset="grid25", pack=4, ema_decay=0.999, lr_schedule="linear", schedule_steps=20000)
+_add("wgan-gp", "WGAN-GP: a critic (no sigmoid) with the gradient penalty λ = 10, five critic steps per "
+     "G step and Adam(1e-4, 0, 0.9) as in Gulrajani et al. (2017).",
+     steps=10000, model="toy-mlp", dataset="ring8", loss="wgan", gp_weight=10.0, d_steps=5,
+     lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9)
+_add("lsgan", "Least-squares GAN (Mao et al. 2017): D regresses real to 1 and generated to 0, so G's "
+     "gradient does not vanish far from the data.",
+     steps=10000, model="toy-mlp", dataset="ring8", loss="lsgan")
+_add("sgd-cycling", "Plain simultaneous SGD without momentum: the generated points circle the data "
+     "instead of settling (the rotation of the GAN game; see sgd-cycling-cured).",
+     steps=10000, model="toy-mlp", dataset="gmm2", opt_g="sgd", opt_d="sgd", beta1=0.0,
+     lr_g=0.05, lr_d=0.05)
+_add("sgd-cycling-cured", "The same game with optimistic gradient descent (Daskalakis et al. 2018), "
+     "whose look-ahead damps the rotation.",
+     steps=10000, model="toy-mlp", dataset="gmm2", opt_g="optimistic_gd", opt_d="optimistic_gd",
+     beta1=0.0, lr_g=0.05, lr_d=0.05)
+_add("label-smoothing", "One-sided label smoothing 0.25 (Salimans et al. 2016): D's target for real "
+     "samples is 0.75, which keeps it from growing over-confident on ring8.",
+     steps=10000, model="toy-mlp", dataset="ring8", label_smoothing=0.25)
+_add("digits-all-classes", "gia-mlp (seed 004) on MNIST that keeps drawing every digit: PacGAN "
+     "packing and an EMA of G (the plain run draws almost no 1s).",
+     steps=5000, model="gia-mlp", dataset="mnist", pack=2, ema_decay=0.999)
+
+
+def describe(preset: Preset) -> str:
+    """One line per preset for ``ganplay presets``."""
+    rest = {k: v for k, v in preset.settings().items() if k != "dataset"}
+    sets = "".join(f" --set {k}={_plain(v)}" for k, v in rest.items())
+    dataset = preset.overrides.get("dataset")
+    data = f" --dataset {dataset}" if dataset else ""
+    return (f"{preset.name}: {preset.shows}\n"
+            f"    same as: --model {preset.model}{data}{sets}  (suggested --steps {preset.steps})")
+
+
+def _plain(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
