@@ -77,6 +77,8 @@ class Config:
     g_depth: int = 2  # toy-mlp: hidden layers of G (0–5)
     d_depth: int = 2  # toy-mlp: hidden layers of D (0–5)
     d_hidden: int = 0  # toy-mlp: D's width; 0 = the same as ``hidden`` (G's width)
+    spectral_norm: bool = False  # toy-mlp: spectral normalisation of D's layers (Miyato et al. 2018)
+    minibatch_std: bool = False  # toy-mlp: D sees its batch's feature std (Karras et al. 2018)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -281,7 +283,13 @@ def _validate_remedies(config: Config) -> None:
         raise ConfigError(f"label_smoothing={config.label_smoothing:g} has no meaning for loss={config.loss} "
                           f"(it has no real/fake targets); set label_smoothing=0 or pick ns, minimax, lsgan, "
                           f"rsgan or ragan")
-    objective = MODELS.get(config.model).objective
+    spec = MODELS.get(config.model)
+    for name in ("spectral_norm", "minibatch_std", "g_depth", "d_depth", "d_hidden"):
+        default = Config.__dataclass_fields__[name].default
+        if getattr(config, name) != default and "points" not in spec.kinds:
+            raise ConfigError(f"{name}={getattr(config, name)} is offered for the toy models (toy-mlp) only, "
+                              f"not {config.model}; set {name}={default}")
+    objective = spec.objective
     if objective == "gan":
         return
     if config.loss not in ("ns", "minimax"):

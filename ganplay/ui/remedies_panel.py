@@ -42,11 +42,15 @@ TOOLTIPS = {
     "g_depth": "Toy models: hidden layers of G (seed 002: 2). " + RESTART,
     "d_depth": "Toy models: hidden layers of D (seed 002: 2). " + RESTART,
     "d_hidden": "Toy models: D's width (0: the same as the hidden width, G's). " + RESTART,
+    "spectral_norm": "Toy models: divide each of D's weight matrices by its largest singular value "
+    "(Miyato et al. 2018), which keeps D smooth. " + RESTART,
+    "minibatch_std": "Toy models: D also sees the spread of the batch it judges (Karras et al. 2018), "
+    "so a generator drawing near-copies is caught. " + RESTART,
 }
 # Fields that only the plain GAN game composes (the semi-supervised and conditional steps refuse them).
 PLAIN_ONLY = ("gp_weight", "r1_weight", "weight_clip", "instance_noise", "instance_noise_steps",
               "ema_decay", "ema_view", "pack", "g_steps")
-TOY_ONLY = ("g_depth", "d_depth", "d_hidden")
+TOY_ONLY = ("g_depth", "d_depth", "d_hidden", "spectral_norm", "minibatch_std")
 
 
 def _float(lo, hi, decimals, step) -> QDoubleSpinBox:
@@ -94,6 +98,8 @@ def build_remedies_group() -> tuple[QGroupBox, dict[str, QWidget]]:
         "g_depth": _int(0, 5),
         "d_depth": _int(0, 5),
         "d_hidden": _int(0, 4096),
+        "spectral_norm": QCheckBox("Spectral norm in D"),
+        "minibatch_std": QCheckBox("Minibatch std in D"),
     }
     group = QGroupBox("Remedies")
     group.setToolTip("What the field uses against a collapsing or oscillating GAN. Help ▸ Losses shows "
@@ -106,7 +112,8 @@ def build_remedies_group() -> tuple[QGroupBox, dict[str, QWidget]]:
                        ("opt_g", "G optimizer"), ("opt_d", "D optimizer"), ("beta1", "β1 (momentum)"),
                        ("beta2", "β2"), ("lr_schedule", "Learning-rate schedule"),
                        ("schedule_steps", "…over steps"), ("g_depth", "G hidden layers"),
-                       ("d_depth", "D hidden layers"), ("d_hidden", "D width (0: same)")):
+                       ("d_depth", "D hidden layers"), ("d_hidden", "D width (0: same)"),
+                       ("spectral_norm", ""), ("minibatch_std", "")):
         form.addRow(label, controls[key])
     return group, controls
 

@@ -220,3 +220,44 @@ def _write(path, header, arrays):
     buf = io.BytesIO()
     np.savez(buf, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
     path.write_bytes(buf.getvalue())
+
+
+def test_spectral_norm_keeps_each_layer_of_d_near_norm_one():
+    t = build_trainer(toy(spectral_norm=True))
+    state, m = t.run(t.init(), 50)
+    assert not fetch_metrics(m)["fault"].any()
+    stats = state.d_stats
+    for name in ("hidden1", "hidden2", "out"):
+        kernel = np.asarray(state.d_params[name]["kernel"])
+        sigma = float(np.asarray(stats[f"{name}_sn"][f"{name}/kernel/sigma"]))
+        # the layer uses kernel / sigma, sigma being the power iteration's estimate of ||kernel||_2
+        assert np.linalg.norm(kernel / sigma, 2) == pytest.approx(1.0, rel=0.05)
+
+
+def test_minibatch_std_lets_d_see_a_collapsed_batch():
+    t = build_trainer(toy(minibatch_std=True))
+    state, m = t.run(t.init(), 20)
+    assert not fetch_metrics(m)["fault"].any()
+    assert float(state.d_stats["minibatch_std"]) > 0  # the running average used by the views
+    spread = jnp.asarray(np.random.default_rng(0).normal(size=(32, 2)), jnp.float32)
+    copies = jnp.broadcast_to(spread[:1], (32, 2))
+
+    def logits(batch, model):
+        return np.asarray(model.pair.discriminator.apply(
+            {"params": state.d_params, "batch_stats": state.d_stats}, batch, train=True,
+            mutable=["batch_stats"])[0])
+
+    # The same point scores differently among copies of itself than in a spread batch: D sees the
+    # batch's spread. (Without the feature each sample's score is its own.)
+    assert abs(logits(copies, t)[0] - logits(spread, t)[0]) > 1e-4
+    plain = build_trainer(toy())
+    p_state = plain.init()
+    one = lambda b: np.asarray(plain.pair.discriminator.apply({"params": p_state.d_params}, b))  # noqa: E731
+    assert one(copies)[0] == pytest.approx(one(spread)[0])
+    assert t.discriminate(state, spread).shape == (32,)
+
+
+@pytest.mark.parametrize("setting", ["spectral_norm", "minibatch_std"])
+def test_toy_only_d_options_are_refused_for_image_models(setting):
+    with pytest.raises(ConfigError, match=rf"{setting}=True is offered for the toy models"):
+        Config.for_model("gia-mlp", dataset="mnist", **{setting: True})
