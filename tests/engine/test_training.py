@@ -77,14 +77,6 @@ def test_label_smoothing_changes_d_loss_live(gmm_trainer):
     np.testing.assert_allclose(m0["d_real"], m1["d_real"])
 
 
-@pytest.mark.parametrize("loss", ["ns", "minimax"])
-def test_losses_are_finite(loss):
-    t = Trainer(Config.for_model("toy-mlp", loss=loss, d_steps=2, **SMALL))
-    state, m = t.run(t.init(), 10)
-    assert bool(state.finite)
-    assert np.all(np.isfinite(fetch_metrics(m)["g_loss"]))
-
-
 def test_divergence_flag_trips_on_non_finite_loss():
     t = Trainer(Config.for_model("toy-mlp", lr_g=1.0, lr_d=1.0, **SMALL))
     state = t.init()
