@@ -87,6 +87,13 @@ SOURCES: dict[str, Source] = {
             RemoteFile("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3"),
         ),
     ),
+    "cifar10": Source(
+        title="CIFAR-10 (binary version)",
+        mirrors=("https://www.cs.toronto.edu/~kriz/",),
+        files=(
+            RemoteFile("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530", 170052171),
+        ),
+    ),
 }
 
 
@@ -112,9 +119,11 @@ def manual_download_hint(name: str, directories: Iterable[str | Path]) -> str:
     source = source_for(name)
     names = ", ".join(f.name for f in source.files)
     dirs = "\n  ".join(str(d) for d in dict.fromkeys(str(d) for d in directories))
+    them = "them" if len(source.files) > 1 else "it"
+    gz = " (gzip-compressed or not)" if any(f.name.endswith(".gz") for f in source.files) else ""
     return (
         f"To install {source.title} by hand, download {names} from {source.mirrors[0]} and put "
-        f"them (gzip-compressed or not) in one of these folders:\n  {dirs}"
+        f"{them}{gz} in one of these folders:\n  {dirs}"
     )
 
 

@@ -1,4 +1,4 @@
-"""Image datasets: MNIST, Fashion-MNIST, SVHN and a folder of your own images.
+"""Image datasets: MNIST, Fashion-MNIST, SVHN, CIFAR-10 and a folder of your own images.
 
 The images stay uint8 on the device (a quarter of the float32 size); ``sample`` gathers a batch,
 scales it to [-1, 1] and, for 28x28 data feeding a 32x32 model, pads a -1 (black) border, all
@@ -16,17 +16,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ganplay.data import cifar10
 from ganplay.data.base import DATASETS, DatasetSpec
 from ganplay.data.download import ProgressFn
 from ganplay.data.idx import read_idx_pair
 from ganplay.data.image_folder import read_image_folder
-from ganplay.data.locate import find_dataset_dir, split_files
+from ganplay.data.locate import archive_file, find_dataset_dir, split_files
 from ganplay.data.svhn import read_svhn_mat
 from ganplay.errors import DataError
 
 TITLES = {
-    "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "svhn": "SVHN", "image-folder": "image folder",
+    "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "svhn": "SVHN", "cifar10": "CIFAR-10",
+    "image-folder": "image folder",
 }
+FILE_DATASETS = ("mnist", "fashion-mnist", "svhn", "cifar10")  # found by ganplay.data.locate
 DEFAULT_FOLDER_SIZE = 28
 # (data size, model size) pairs bridged by padding with a -1 border on the device.
 PADDABLE = {(28, 32)}
@@ -52,6 +55,7 @@ class ImageDataset:
     pad_to: int | None = None  # pad samples to pad_to x pad_to (set when the model needs more)
     source: str = ""  # the folder the files came from
     warnings: tuple[str, ...] = field(default=())
+    class_names: tuple[str, ...] = field(default=())  # label -> name, where the files give them
     kind: str = "images"
 
     def __post_init__(self) -> None:
@@ -102,7 +106,7 @@ class ImageDataset:
         if self.labels is None:
             raise DataError(
                 f"{TITLES.get(self.name, self.name)} has no labels, so it has no test split; "
-                "choose a labelled dataset (mnist, fashion-mnist, svhn)"
+                "choose a labelled dataset (mnist, fashion-mnist, svhn, cifar10)"
             )
         train, test = held_out_indices(len(self.images))
         title = TITLES.get(self.name, self.name)
@@ -162,6 +166,39 @@ def load_svhn(directory: str | Path) -> ImageDataset:
     return _load_split_dataset("svhn", directory, read_svhn_mat)
 
 
+def load_cifar10(directory: str | Path) -> ImageDataset:
+    """CIFAR-10 from the binary batch files in ``directory`` (or its ``cifar-10-batches-bin``),
+    else from ``cifar-10-binary.tar.gz`` there.
+
+    The extracted files win when they hold the whole training set, so a folder holding both
+    reads the faster way; the archive always holds both splits.
+    """
+    directory = Path(directory)
+    splits = split_files("cifar10", directory)
+    archive = archive_file("cifar10", directory)
+    warnings = []
+    if archive is not None and "train" not in splits:
+        data = cifar10.read_cifar_archive(archive)
+    elif splits:
+        train, test = splits.get("train"), splits.get("test", (None,))[0]
+        folder = (train or (test,))[0].parent
+        data = cifar10.read_cifar_folder(train, test, folder / cifar10.META_FILE)
+        partial = [n for n in cifar10.TRAIN_FILES if train is None and (folder / n).is_file()]
+        if partial:
+            warnings.append(
+                f"{', '.join(partial)} found in {folder} without all five training batches, "
+                "so not used"
+            )
+    else:
+        raise DataError(f"{directory} holds no complete CIFAR-10 split")
+    warnings += data.warnings
+    dataset = _split_dataset("cifar10", directory, data.train, data.test)
+    note = "; ".join([dataset.split_note, *warnings])
+    return dataclasses.replace(
+        dataset, split_note=note, warnings=tuple(warnings), class_names=data.class_names
+    )
+
+
 def load_image_folder(folder: str | Path, size: int, channels: int = 0) -> ImageDataset:
     """Every PNG/JPEG under ``folder``, centre-cropped and resized to ``size`` x ``size``."""
     if not str(folder).strip():
@@ -190,35 +227,48 @@ def load_dataset_files(
 ) -> ImageDataset:
     """Load image dataset ``name`` for a model that makes ``image_size`` images (None: any).
 
-    For mnist / fashion-mnist / svhn, finds the files (see :mod:`ganplay.data.locate`) and, with
-    ``allow_download``, downloads missing ones (``progress``, ``cancel`` as in
+    For mnist / fashion-mnist / svhn / cifar10, finds the files (see :mod:`ganplay.data.locate`)
+    and, with ``allow_download``, downloads missing ones (``progress``, ``cancel`` as in
     :func:`ganplay.data.download.download_file`). For image-folder, ``data_dir`` is the folder
     and ``channels`` picks grayscale (1), RGB (3) or the files' own (0).
     """
     if name == "image-folder":
         return load_image_folder(data_dir, image_size or DEFAULT_FOLDER_SIZE, channels)
-    if name not in ("mnist", "fashion-mnist", "svhn"):
+    if name not in FILE_DATASETS:
         raise DataError(f"{name!r} is not an image dataset read from files")
     directory = find_dataset_dir(name, data_dir, allow_download, progress, cancel)
-    dataset = load_svhn(directory) if name == "svhn" else load_idx_dataset(name, directory)
+    if name == "svhn":
+        dataset = load_svhn(directory)
+    elif name == "cifar10":
+        dataset = load_cifar10(directory)
+    else:
+        dataset = load_idx_dataset(name, directory)
     return _fit_to_model(dataset, image_size)
 
 
 def _load_split_dataset(name: str, directory: str | Path, read) -> ImageDataset:
-    title = TITLES[name]
     splits = split_files(name, directory)
     if not splits:
-        raise DataError(f"{directory} holds no complete {title} split")
-    if "train" in splits:
-        images, labels = read(*splits["train"])
-        test_images, test_labels = read(*splits["test"]) if "test" in splits else (None, None)
+        raise DataError(f"{directory} holds no complete {TITLES[name]} split")
+    train = read(*splits["train"]) if "train" in splits else None
+    test = read(*splits["test"]) if "test" in splits else None
+    return _split_dataset(name, directory, train, test)
+
+
+def _split_dataset(name: str, source: str | Path, train, test) -> ImageDataset:
+    """The dataset from its (images, labels) splits, either of which may be None (not both):
+    the training split trains; without one, the test split trains and the note says so."""
+    title = TITLES[name]
+    if train is not None:
+        images, labels = train
+        test_images, test_labels = test if test is not None else (None, None)
         note = f"{title}: training on the {len(images):,}-image training set"
         note += (
             f"; the {len(test_images):,}-image test set is held out"
             if test_images is not None else "; no test set was found"
         )
     else:
-        images, labels = read(*splits["test"])
+        images, labels = test
         test_images = test_labels = None
         note = (
             f"offline {title}: only the {len(images):,}-image test set was found; "
@@ -226,7 +276,7 @@ def _load_split_dataset(name: str, directory: str | Path, read) -> ImageDataset:
         )
     return ImageDataset(
         name=name, images=images, labels=labels, test_images=test_images,
-        test_labels=test_labels, split_note=note, source=str(directory),
+        test_labels=test_labels, split_note=note, source=str(source),
     )
 
 
@@ -295,6 +345,7 @@ for _name, _description in (
     ("mnist", "MNIST handwritten digits, 28x28 grayscale (IDX files)"),
     ("fashion-mnist", "Fashion-MNIST clothing, 28x28 grayscale (IDX files)"),
     ("svhn", "SVHN house-number digits, 32x32 colour (train_32x32.mat / test_32x32.mat)"),
+    ("cifar10", "CIFAR-10 photos in 10 classes, 32x32 colour (cifar-10-binary.tar.gz)"),
 ):
     DATASETS.register(
         _name,

@@ -1,4 +1,4 @@
-"""Find the folder that holds a file-based dataset (mnist, fashion-mnist, svhn).
+"""Find the folder that holds a file-based dataset (mnist, fashion-mnist, svhn, cifar10).
 
 Search order, first folder that has the files wins:
 
@@ -11,6 +11,9 @@ Search order, first folder that has the files wins:
    ``/usr/share/datasets/fashion-mnist``);
 5. with ``allow_download``, a download into the user cache.
 
+CIFAR-10 is found as its archive (``cifar-10-binary.tar.gz``) in such a folder, or as the batch
+files, in the folder itself or in the ``cifar-10-batches-bin`` folder the archive extracts to.
+
 Otherwise a :class:`DataError` lists the files needed and the folders where they may go.
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import platformdirs
 
+from ganplay.data import cifar10
 from ganplay.data.download import ProgressFn, fetch_dataset, manual_download_hint
 from ganplay.errors import DataError
 
@@ -34,8 +38,16 @@ SPLIT_FILES: dict[str, dict[str, tuple[str, ...]]] = {
         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     },
     "svhn": {"train": ("train_32x32.mat",), "test": ("test_32x32.mat",)},
+    "cifar10": {"train": cifar10.TRAIN_FILES, "test": (cifar10.TEST_FILE,)},
 }
 SPLIT_FILES["fashion-mnist"] = SPLIT_FILES["mnist"]
+# A dataset's split files may also lie in the folder its archive extracts to, inside ``directory``.
+SUBFOLDERS: dict[str, str] = {"cifar10": cifar10.FOLDER}
+# An archive that holds every split (read as it is, never extracted), under any of these names;
+# ``.tar`` is the archive gunzipped.
+ARCHIVES: dict[str, tuple[str, ...]] = {
+    "cifar10": (cifar10.ARCHIVE, cifar10.ARCHIVE.removesuffix(".gz")),
+}
 
 SYSTEM_DIRS: dict[str, tuple[Path, ...]] = {
     "fashion-mnist": (Path("/usr/share/datasets/fashion-mnist"),),
@@ -70,15 +82,26 @@ def split_files(name: str, directory: str | Path) -> dict[str, tuple[Path, ...]]
     _check_known(name)
     directory = Path(directory)
     found: dict[str, tuple[Path, ...]] = {}
+    folders = [directory] + ([directory / SUBFOLDERS[name]] if name in SUBFOLDERS else [])
     for split, names in SPLIT_FILES[name].items():
-        paths = [_existing(directory, n) for n in names]
+        paths = [_existing(folders, n) for n in names]
         if all(p is not None for p in paths):
             found[split] = tuple(paths)  # type: ignore[arg-type]
     return found
 
 
+def archive_file(name: str, directory: str | Path) -> Path | None:
+    """The archive of dataset ``name`` in ``directory`` (None when it has none there)."""
+    for filename in ARCHIVES.get(name, ()):
+        if (Path(directory) / filename).is_file():
+            return Path(directory) / filename
+    return None
+
+
 def has_dataset(name: str, directory: str | Path) -> bool:
-    return Path(directory).is_dir() and bool(split_files(name, directory))
+    return Path(directory).is_dir() and (
+        bool(split_files(name, directory)) or archive_file(name, directory) is not None
+    )
 
 
 def find_dataset_dir(
@@ -106,23 +129,31 @@ def find_dataset_dir(
 
 
 def _download_size(name: str) -> str:
-    return {"mnist": "12 MB", "fashion-mnist": "31 MB", "svhn": "250 MB"}[name]
+    return {"mnist": "12 MB", "fashion-mnist": "31 MB", "svhn": "250 MB", "cifar10": "170 MB"}[name]
 
 
 def _what_is_needed(name: str) -> str:
     splits = SPLIT_FILES[name]
     if name == "svhn":
         return "It needs train_32x32.mat and/or test_32x32.mat."
+    if name == "cifar10":
+        return (
+            f"It needs {cifar10.ARCHIVE} (the binary version; the Python one is not read), or the "
+            f"folder it extracts to, {cifar10.FOLDER}, with {' + '.join(splits['train'])} and/or "
+            f"{cifar10.TEST_FILE}."
+        )
     train, test = (" + ".join(f"{n}[.gz]" for n in splits[s]) for s in ("train", "test"))
     return f"It needs the training pair ({train}) or the test pair ({test}), or both."
 
 
-def _existing(directory: Path, filename: str) -> Path | None:
-    """``filename`` in ``directory``; IDX stems match with or without ``.gz`` (``.gz`` first)."""
-    names = [filename] if filename.endswith(".mat") else [filename + ".gz", filename]
-    for n in names:
-        if (directory / n).is_file():
-            return directory / n
+def _existing(folders: list[Path], filename: str) -> Path | None:
+    """``filename`` in the first of ``folders`` that has it; IDX stems match with or without
+    ``.gz`` (``.gz`` first)."""
+    names = [filename] if filename.endswith((".mat", ".bin")) else [filename + ".gz", filename]
+    for folder in folders:
+        for n in names:
+            if (folder / n).is_file():
+                return folder / n
     return None
 
 

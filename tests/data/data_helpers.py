@@ -1,9 +1,11 @@
-"""Helpers for the data tests: real-data paths, IDX writers, a local HTTP file server."""
+"""Helpers for the data tests: real-data paths, IDX and CIFAR-10 writers, a local file server."""
 from __future__ import annotations
 
 import gzip
 import http.server
+import io
 import re
+import tarfile
 import threading
 from pathlib import Path
 
@@ -94,3 +96,61 @@ class FileServer:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+
+CIFAR_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+
+
+def cifar_batch_bytes(images: np.ndarray, labels) -> bytes:
+    """CIFAR-10 binary records: per image one label byte, then its R, G and B planes row-major."""
+    records = []
+    for image, label in zip(np.asarray(images, np.uint8), labels):
+        planes = [np.ascontiguousarray(image[:, :, c]).tobytes() for c in range(3)]
+        records.append(bytes([int(label)]) + b"".join(planes))
+    return b"".join(records)
+
+
+def fake_cifar10(n: int = 20, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Batch file name -> (uint8 images [n, 32, 32, 3], labels [n]): five data batches, a test
+    batch."""
+    rng = np.random.default_rng(seed)
+    names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+    return {
+        name: (rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), (np.arange(n) + i) % 10)
+        for i, name in enumerate(names)
+    }
+
+
+def cifar10_members(batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, bytes]:
+    """Archive member name -> bytes, as in cifar-10-binary.tar.gz (cifar-10-batches-bin/...)."""
+    members = {f"cifar-10-batches-bin/{n}": cifar_batch_bytes(*b) for n, b in batches.items()}
+    members["cifar-10-batches-bin/batches.meta.txt"] = ("\n".join(CIFAR_NAMES) + "\n\n").encode()
+    return members
+
+
+def write_tar(path: Path, members: dict[str, bytes], mode: str = "w:gz") -> Path:
+    """A tar archive (gzip-compressed by default) holding ``members`` (name -> bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, mode) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def write_fake_cifar10(directory: Path, n: int = 20, seed: int = 0, extracted: bool = False):
+    """A small CIFAR-10 in the binary distribution's layout: ``cifar-10-binary.tar.gz`` in
+    ``directory`` (or, ``extracted``, the ``cifar-10-batches-bin`` folder it holds). Returns the
+    batches as :func:`fake_cifar10` gives them."""
+    batches = fake_cifar10(n, seed)
+    members = cifar10_members(batches)
+    if extracted:
+        for name, data in members.items():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            (directory / name).write_bytes(data)
+    else:
+        write_tar(directory / "cifar-10-binary.tar.gz", members)
+    return batches
