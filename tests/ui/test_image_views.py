@@ -71,3 +71,22 @@ def test_dcgans_train_in_the_window_on_fashion_mnist(model, size, make_window, q
     qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.step == 2, timeout=WAIT)
     assert w.fake_grid.last_grid.shape == (5 * (size + 1) + 1,) * 2 + (1,)
     assert w._drawn.generated.shape[1:] == (size, size, 1)
+
+
+def test_dcgan32_trains_on_cifar10_in_the_window(make_window, qtbot, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+    from data_helpers import write_fake_cifar10
+
+    write_fake_cifar10(tmp_path)  # the binary distribution's tar.gz, 100 training images
+    w = make_window(Config.for_model("dcgan32", dataset="cifar10", data_dir=str(tmp_path), width=0.0625,
+                                     batch_size=8))
+    qtbot.waitUntil(lambda: w._drawn is not None, timeout=WAIT)
+    w.worker.step(2)
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.step == 2, timeout=WAIT)
+    assert w.top_stack.currentIndex() == 1
+    grid = w.fake_grid.last_grid
+    assert grid.shape[-1] == 3 and grid.shape[0] == 5 * 33 + 1  # 5x5 colour images of 32x32
+    assert w.real_grid.last_grid.std() > 20  # the test-written photos, not a blank
