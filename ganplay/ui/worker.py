@@ -147,6 +147,8 @@ class TrainingWorker(QObject):
         self._wake.set()
 
     def _post(self, *cmd):
+        if cmd[0] not in self._handlers:  # a typo must fail here, not be dropped in the thread
+            raise ValueError(f"unknown worker command {cmd[0]!r}; known: {', '.join(sorted(self._handlers))}")
         self._commands.put(cmd)
         self._wake.set()
 
@@ -325,56 +327,65 @@ class TrainingWorker(QObject):
             except queue.Empty:
                 return
             self._settle()  # every command sees the run with nothing in flight
-            if cmd == "play":
-                if self.session is not None and self.session.divergence is not None:
-                    self.message.emit("the run has diverged: roll back or reset before playing")
-                    continue
-                self._set_playing(True)
-            elif cmd == "pause":
-                self._set_playing(False)
-                self._publish_soon = True  # show where it stopped (a snapshot may have been held back)
-            elif cmd == "step":
-                self._set_playing(False)
-                if self.session is not None and self.session.divergence is not None:
-                    self.message.emit("the run has diverged: roll back or reset before stepping")
-                    continue
-                self._pending_steps += args[0]
-            elif cmd == "target":
-                self._target = args[0]
-            elif cmd == "frames":
-                self._frame_every = args[0]
-            elif cmd == "reset":
-                self._rebuild(self._config, announce=True, reason="reset")
-            elif cmd == "rollback":
-                self._rollback()
-            elif cmd == "overlays":
-                self._overlays.update(args[0])
-                if self.session is not None:
-                    self.session.overlays.update(args[0])
-                    self._publish_soon = True
-            elif cmd == "view":
-                x0, x1, y0, y1 = args[0]
-                if not (x1 > x0 and y1 > y0):  # a collapsed widget (not laid out yet)
-                    continue
-                self._view = args[0]
-                if self.session is not None:
-                    self.session.set_view(*args[0])
-                    self._publish_soon = True
-            elif cmd in ("step_d", "step_g", "refresh_noise"):
-                self._single(cmd)
-            elif cmd == "baseline":
-                self._start_baseline()
-            elif cmd == "draw_class":
-                self._draw_class = args[0]
-                if self.session is not None and self.session.conditional:
-                    self._configure_session()
-                    self._publish_soon = True
-            elif cmd == "save":
-                self._save(args[0])
-            elif cmd == "open":
-                self._open(*args)
-            elif cmd == "config":
-                self._apply_config(args[0])
+            self._handlers[cmd](*args)
+
+    # One handler per command (``_post`` refuses a name that is not here, in the caller's thread).
+    @property
+    def _handlers(self) -> dict:
+        return {
+            "play": self._on_play, "pause": self._on_pause, "step": self._on_step,
+            "target": self._on_target, "frames": self._on_frames,
+            "reset": lambda: self._rebuild(self._config, announce=True, reason="reset"),
+            "rollback": self._rollback, "overlays": self._on_overlays, "view": self._on_view,
+            "step_d": lambda: self._single("step_d"), "step_g": lambda: self._single("step_g"),
+            "refresh_noise": lambda: self._single("refresh_noise"), "baseline": self._start_baseline,
+            "draw_class": self._on_draw_class, "save": self._save, "open": self._open,
+            "config": self._apply_config,
+        }
+
+    def _on_play(self):
+        if self.session is not None and self.session.divergence is not None:
+            self.message.emit("the run has diverged: roll back or reset before playing")
+            return
+        self._set_playing(True)
+
+    def _on_pause(self):
+        self._set_playing(False)
+        self._publish_soon = True  # show where it stopped (a snapshot may have been held back)
+
+    def _on_step(self, n: int):
+        self._set_playing(False)
+        if self.session is not None and self.session.divergence is not None:
+            self.message.emit("the run has diverged: roll back or reset before stepping")
+            return
+        self._pending_steps += n
+
+    def _on_target(self, step: int | None):
+        self._target = step
+
+    def _on_frames(self, every: int | None):
+        self._frame_every = every
+
+    def _on_overlays(self, flags: dict):
+        self._overlays.update(flags)
+        if self.session is not None:
+            self.session.overlays.update(flags)
+            self._publish_soon = True
+
+    def _on_view(self, view):
+        x0, x1, y0, y1 = view
+        if not (x1 > x0 and y1 > y0):  # a collapsed widget (not laid out yet)
+            return
+        self._view = view
+        if self.session is not None:
+            self.session.set_view(*view)
+            self._publish_soon = True
+
+    def _on_draw_class(self, c: int | None):
+        self._draw_class = c
+        if self.session is not None and self.session.conditional:
+            self._configure_session()
+            self._publish_soon = True
 
     def _single(self, cmd: str):
         if self.session is None:
