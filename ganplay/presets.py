@@ -43,13 +43,15 @@ _add("seed-002", "Seed 002's own toy GAN: its two-Gaussian mixture with z 256, b
 _add("ring8-collapse", "Mode collapse: seed 002's settings on the ring of eight Gaussians settle on a "
      "few of the modes (compare ring8-solved).",
      model="toy-mlp", dataset="ring8", **SEED_002)
-_add("ring8-solved", "All eight modes of the ring, sharp: PacGAN packing (D judges 4 samples at once), "
-     "an EMA of G's weights and a linearly decaying learning rate.",
-     steps=10000, model="toy-mlp", dataset="ring8", pack=4, ema_decay=0.999, lr_schedule="linear",
+_add("ring8-solved", "All eight modes of the ring: the R1 penalty γ = 0.1 keeps D flat on the data, an "
+     "EMA of G's weights and a linearly decaying learning rate let the points settle.",
+     steps=10000, model="toy-mlp", dataset="ring8", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
      schedule_steps=10000)
-_add("grid25-solved", "All 25 modes of the 5x5 grid, sharp: PacGAN packing, a wider D, an EMA of G and "
-     "a decaying learning rate (the plain GAN finds 11-17).",
-     model="toy-mlp", dataset="grid25", pack=4, ema_decay=0.999, lr_schedule="linear", schedule_steps=20000)
+_add("grid25-solved", "All 25 modes of the 5x5 grid: the R1 penalty γ = 0.1 (coverage), a deeper and "
+     "wider G (4 x 256) beside a 128-wide D (sharper modes), an EMA of G and a decaying learning rate "
+     "(the plain GAN finds 11-17 modes).",
+     model="toy-mlp", dataset="grid25", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
+     schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128)
 _add("wgan-gp", "WGAN-GP: a critic (no sigmoid) with the gradient penalty λ = 10, five critic steps per "
      "G step and Adam(1e-4, 0, 0.9) as in Gulrajani et al. (2017).",
      steps=10000, model="toy-mlp", dataset="ring8", loss="wgan", gp_weight=10.0, d_steps=5,
@@ -68,9 +70,10 @@ _add("sgd-cycling-cured", "The same game with optimistic gradient descent (Daska
 _add("label-smoothing", "One-sided label smoothing 0.25 (Salimans et al. 2016): D's target for real "
      "samples is 0.75, which keeps it from growing over-confident on ring8.",
      steps=10000, model="toy-mlp", dataset="ring8", label_smoothing=0.25)
-_add("digits-all-classes", "gia-mlp (seed 004) on MNIST that keeps drawing every digit: PacGAN "
-     "packing and an EMA of G (the plain run draws almost no 1s).",
-     steps=5000, model="gia-mlp", dataset="mnist", pack=2, ema_decay=0.999)
+_add("digits-all-classes", "gia-mlp (seed 004) on MNIST that keeps drawing every digit: the R1 penalty "
+     "γ = 1 keeps D flat on the real digits and an EMA of G averages the last steps (the plain run "
+     "draws almost no 1s; with these, every class was 6-7% or more of the samples on seeds 0-2).",
+     steps=5000, model="gia-mlp", dataset="mnist", r1_weight=1.0, ema_decay=0.999)
 
 
 def describe(preset: Preset) -> str:
