@@ -79,6 +79,9 @@ class Config:
     d_hidden: int = 0  # toy-mlp: D's width; 0 = the same as ``hidden`` (G's width)
     spectral_norm: bool = False  # toy-mlp: spectral normalisation of D's layers (Miyato et al. 2018)
     minibatch_std: bool = False  # toy-mlp: D sees its batch's feature std (Karras et al. 2018)
+    # Data parallel: "1" (one device), "all" or a count of the first devices of ``jax.devices()``;
+    # each batch is split over them, the networks replicated (see ``Trainer.__init__``).
+    devices: str = "1"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -264,6 +267,7 @@ def _validate(c: Config) -> None:
     _check_range("d_hidden", c.d_hidden, 0, 4096)
     _validate_mixture(c)
     _validate_remedies(c)
+    _validate_devices(c)
 
 
 # What the semi-supervised and conditional trainers do not (yet) compose: their steps have their
@@ -299,6 +303,41 @@ def _validate_remedies(config: Config) -> None:
         if getattr(config, name) != off:
             raise ConfigError(f"{name}={getattr(config, name):g} is not offered for model {config.model} "
                               f"(objective {objective}) yet; set {name}={off:g} or pick a plain GAN model")
+
+
+def device_count(setting: str) -> int:
+    """How many devices a ``devices`` setting names ("all": every device JAX sees)."""
+    if setting == "1":  # the default: no need to start JAX's backends to know
+        return 1
+    if setting != "all" and not (setting.isascii() and setting.isdigit() and int(setting) > 0):
+        raise ConfigError(f"devices={setting!r} is not allowed; choose 1 (one device), all, or a number "
+                          f"of devices")
+    import jax
+
+    present = jax.device_count()
+    n = present if setting == "all" else int(setting)
+    if n > present:
+        raise ConfigError(f"devices={setting} asks for more devices than the {present} present "
+                          f"({present} × {jax.default_backend()}); set devices to at most {present} or all")
+    return n
+
+
+def _validate_devices(c: Config) -> None:
+    """Data parallel: every device takes an equal share of each batch, and of D's packed batch."""
+    n = device_count(c.devices)
+    if n == 1:
+        return
+    unit = n * c.pack  # batch_size / pack (what D judges at once) must split over n devices too
+    if c.batch_size % unit == 0:
+        return
+    below, above = c.batch_size // unit * unit, (c.batch_size // unit + 1) * unit
+    sizes = " or ".join(str(b) for b in (below, above) if b >= 2 and b <= 8192)
+    counts = [d for d in range(1, n + 1) if (c.batch_size // c.pack) % d == 0]
+    what = f"batch_size={c.batch_size}" if c.pack == 1 else \
+        f"the packed batch batch_size/pack={c.batch_size // c.pack}"
+    raise ConfigError(f"{what} does not split evenly over devices={c.devices} ({n} devices); batch sizes "
+                      f"that fit: {sizes} (multiples of {unit}); device counts that fit: "
+                      f"{', '.join(map(str, counts))}")
 
 
 def _validate_mixture(c: Config) -> None:

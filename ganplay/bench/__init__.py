@@ -92,6 +92,8 @@ def run_suite(workloads: list[Workload], *, seconds: float, repeat: int, with_pe
     return {
         "machine": {
             "jax_backend": jax.default_backend(),
+            # the device ours trains on, as the window's status bar names it (e.g. "1 × cpu")
+            "device": next((r["ours"]["device"] for r in results if r["ours"].get("device")), None),
             "cpu_count": os.cpu_count(),
             "versions": {name: _version(name) for name in ("jax", "flax", "optax", "torch", "keras")},
             "torch_threads": _torch_threads() if with_peers else None,
@@ -168,6 +170,7 @@ def _workload_report(w: Workload, contenders: dict, rates: dict, notes: list[str
         "parameters": ours_params,
         "ours": {
             "label": ours.label,
+            "device": getattr(ours, "device", None),
             "steps_per_s": ours_rate,
             "ms_per_step": 1e3 / ours_rate,
             "steps_per_dispatch": w.chunk,
@@ -215,8 +218,9 @@ def format_table(report: dict) -> str:
     s = report["settings"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     threads = f"; torch threads {m['torch_threads']}" if m["torch_threads"] else ""
+    device = m.get("device") or m["jax_backend"]
     lines = [
-        f"{m['jax_backend'].upper()} x{m['cpu_count']}; {versions}{threads}",
+        f"device {device}; {m['cpu_count']} CPUs; {versions}{threads}",
         f"matmul peak {report['matmul_peak']['gflops_per_s']:.1f} GFLOP/s "
         f"(f32 {report['matmul_peak']['n']}^2); medians of {s['repeat']} interleaved rounds "
         f"of {s['seconds']:g} s; FLOPs: XLA cost analysis",

@@ -1,6 +1,7 @@
 """PyTorch eager peers: the same models, init, Adam and batch as ours, trained the idiomatic way.
 
-One step is what ours does: sample a real batch and noise on the device (the CPU here), D update
+One step is what ours does: sample a real batch and noise on the device (CUDA when JAX runs on a
+GPU and torch has CUDA, else the CPU), D update
 on the real and the fake batch (each through D on its own, as in ours), then G update through a
 D whose weights need no gradient. Torch keeps its default thread count.
 
@@ -31,6 +32,16 @@ def _require_torch() -> None:
 
 def num_threads() -> int | None:
     return None if torch is None else torch.get_num_threads()
+
+
+def _device() -> "torch.device":
+    """CUDA when JAX runs on a GPU and this torch has CUDA (the same kind of device on both
+    sides), else the CPU."""
+    import jax
+
+    if jax.default_backend() == "gpu" and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
 
 
 # -- initialisers, as flax's --------------------------------------------------------------------
@@ -116,21 +127,22 @@ class TorchGan:
     def __init__(self, config, dataset, generator, discriminator):
         c = config
         self.config = c
-        self.label = f"PyTorch {torch.__version__} eager"
-        self.G, self.D = generator, discriminator
+        self.device = device = _device()
+        self.label = f"PyTorch {torch.__version__} eager" + (" CUDA" if device.type == "cuda" else "")
+        self.G, self.D = generator.to(device), discriminator.to(device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=(c.beta1, c.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=(c.beta1, c.beta2))
         n = c.batch_size
         smooth = c.label_smoothing
-        self.real_target = torch.full((n,), 1.0 - smooth)
-        self.fake_target = torch.zeros(n)
-        self.g_target = torch.full((n,), 1.0 - (smooth if c.smooth_g_target else 0.0))
+        self.real_target = torch.full((n,), 1.0 - smooth, device=device)
+        self.fake_target = torch.zeros(n, device=device)
+        self.g_target = torch.full((n,), 1.0 - (smooth if c.smooth_g_target else 0.0), device=device)
         if dataset.kind == "points":  # the Gaussian mixture, sampled as ours does
-            self.weights = torch.as_tensor(dataset.weights, dtype=torch.float32)
-            self.means = torch.as_tensor(dataset.modes, dtype=torch.float32)
-            self.stds = torch.as_tensor(dataset.stds, dtype=torch.float32)
+            self.weights = torch.as_tensor(dataset.weights, dtype=torch.float32, device=device)
+            self.means = torch.as_tensor(dataset.modes, dtype=torch.float32, device=device)
+            self.stds = torch.as_tensor(dataset.stds, dtype=torch.float32, device=device)
         else:  # uint8 NHWC images, as ours keeps them; NCHW for torch's layers
-            self.images = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous()
+            self.images = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous().to(device)
         self.points = dataset.kind == "points"
 
     def parameter_count(self) -> int:
@@ -144,15 +156,15 @@ class TorchGan:
         n = self.config.batch_size
         if self.points:
             comp = torch.multinomial(self.weights, n, replacement=True)
-            return self.means[comp] + self.stds[comp] * torch.randn(n, 2)
-        index = torch.randint(0, self.images.shape[0], (n,))
+            return self.means[comp] + self.stds[comp] * torch.randn(n, 2, device=self.device)
+        index = torch.randint(0, self.images.shape[0], (n,), device=self.device)
         return (self.images[index].float() - 127.5) / 127.5
 
     def _noise(self):
         n, z = self.config.batch_size, self.config.z_dim
         if self.config.noise == "uniform":
-            return torch.rand(n, z) * 2.0 - 1.0
-        return torch.randn(n, z)
+            return torch.rand(n, z, device=self.device) * 2.0 - 1.0
+        return torch.randn(n, z, device=self.device)
 
     def _logits(self, x):
         return self.D(x).view(-1)
@@ -174,6 +186,8 @@ class TorchGan:
         loss_g.backward()
         self.opt_g.step()
         self.D.requires_grad_(True)
+        if self.device.type == "cuda":  # CUDA queues the work: the step is done when it has run
+            torch.cuda.synchronize()
         return 1
 
 

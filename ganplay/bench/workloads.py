@@ -141,6 +141,7 @@ class Ours:
         self.config = workload.config()
         self.dataset = workload.dataset(self.config)
         self.trainer = build_trainer(self.config, self.dataset)
+        self.device = self.trainer.device_description()
         self.state = self.trainer.init()
         self.chunk = workload.chunk
 

@@ -153,15 +153,16 @@ class CganTrainer(Trainer):
 
     def _fake_labels(self, key):
         """Classes for a batch of generated images, uniform over the dataset's classes."""
-        return jax.random.randint(key, (self.config.batch_size,), 0, self.n_classes)
+        return self._batch(jax.random.randint(key, (self.config.batch_size,), 0, self.n_classes))
 
     def _d_update(self, state: TrainState, key, data):
         c = self.config
         kx, ky, kz, kg, kd1, kd2 = jax.random.split(key, 6)
-        real, real_labels = self.dataset.sample_labelled(data, kx, c.batch_size)
+        real, real_labels = self._batch(self.dataset.sample_labelled(data, kx, c.batch_size))
         y_real, y_fake = self.one_hot(real_labels), self.one_hot(self._fake_labels(ky))
-        fake, _ = self._g_forward(state.g_params, state.g_stats, self.noise(kz, c.batch_size), y_fake, kg)
-        fake = jax.lax.stop_gradient(fake)
+        z = self._batch(self.noise(kz, c.batch_size))
+        fake, _ = self._g_forward(state.g_params, state.g_stats, z, y_fake, kg)
+        fake = self._batch(jax.lax.stop_gradient(fake))
         smooth = state.hyper["label_smoothing"]
 
         def loss_fn(d_params):
@@ -179,7 +180,7 @@ class CganTrainer(Trainer):
     def _g_update(self, state: TrainState, key):
         c = self.config
         kz, ky, kg, kd = jax.random.split(key, 4)
-        z, y = self.noise(kz, c.batch_size), self.one_hot(self._fake_labels(ky))
+        z, y = self._batch(self.noise(kz, c.batch_size)), self.one_hot(self._fake_labels(ky))
 
         def loss_fn(g_params):
             fake, g_stats = self._g_forward(g_params, state.g_stats, z, y, kg)

@@ -103,5 +103,5 @@ def load_run(path):
     except GanplayError as exc:
         raise CheckpointError(f"{path}: stored config is invalid: {exc}") from None
     trainer = build_trainer(config)
-    state = restore_state(path, trainer.init(), arrays)
+    state = trainer.place(restore_state(path, trainer.init(), arrays))
     return config, trainer, state, arrays

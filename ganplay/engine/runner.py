@@ -109,7 +109,7 @@ def train_headless(
                 )
             config = config.replace(**overrides)
             state = trainer.set_hyper(state, **{k: getattr(config, k) for k in LIVE_FIELDS})
-            trainer.config = config
+            trainer.set_config(config)
     else:
         if config is None:
             raise GanplayError("no configuration given")
@@ -171,7 +171,7 @@ def train_headless(
                     raise DivergenceError(f"{message}; {hint}")
                 rollbacks += 1
                 config = config.replace(lr_g=config.lr_g / 2, lr_d=config.lr_d / 2)
-                trainer.config = config
+                trainer.set_config(config)
                 state = trainer.set_hyper(good.state, lr_g=config.lr_g, lr_d=config.lr_d)
                 # Fresh batches: the same key would replay the same steps into the same blow-up.
                 state = state._replace(key=jax.random.fold_in(state.key, rollbacks))

@@ -90,7 +90,7 @@ class Session:
         if state is None:
             state = self.trainer.init()
             if trainer is not None:  # a reused trainer (a reset) may have older live settings
-                self.trainer.config = config
+                self.trainer.set_config(config)
                 state = self.trainer.set_hyper(state, **live_values(config))
         self._head = None  # the newest state dispatched (a chunk in flight), None: ``state``
         self.inflight_steps = 0
@@ -167,7 +167,7 @@ class Session:
         """Apply a config that differs only in live fields (learning rates, smoothing, weights)."""
         self.state = self.trainer.set_hyper(self.state, **live_values(new))
         self.config = new
-        self.trainer.config = new
+        self.trainer.set_config(new)
 
     # -- training ---------------------------------------------------------------------------------
     def advance(self, k: int) -> dict[str, np.ndarray]:
@@ -392,7 +392,7 @@ class Session:
         if data_dir is not None and data_dir != config.data_dir:
             config = config.replace(data_dir=data_dir)
         trainer = build_trainer(config)
-        state = restore_state(path, trainer.init(), arrays)
+        state = trainer.place(restore_state(path, trainer.init(), arrays))
         session = cls(config, trainer, state)
         if "history/step" in arrays:
             session.history.load_state_dict(arrays)

@@ -139,7 +139,7 @@ class SganTrainer(Trainer):
         self.head = config.sgan_head
         self.pair = spec.build(config, self.data_shape, n_classes=self.n_classes)
         budget = self.labelled_indices
-        self.data_arrays = jax.device_put({
+        self.data_arrays = self.replicate({
             "images": dataset.images,
             "labelled_images": dataset.images[budget],
             "labelled_labels": np.asarray(dataset.labels[budget], np.int32),
@@ -220,8 +220,9 @@ class SganTrainer(Trainer):
         kl, kx, kz, kg = jax.random.split(key, 4)
         x_l, y = self._sample_labelled(data, kl, c.batch_size)
         real = self.dataset.sample(data, kx, c.batch_size)
-        fake, _ = self._g_forward(state.g_params, state.g_stats, self.noise(kz, c.batch_size), kg)
-        return x_l, y, real, jax.lax.stop_gradient(fake)
+        z = self._batch(self.noise(kz, c.batch_size))
+        fake, _ = self._g_forward(state.g_params, state.g_stats, z, kg)
+        return self._batch((x_l, y, real, jax.lax.stop_gradient(fake)))
 
     def _d_loss(self, d_params, state: TrainState, batches, key):
         """(D's loss, aux): supervised cross-entropy on the labelled batch + the weighted
@@ -251,11 +252,11 @@ class SganTrainer(Trainer):
     def _g_update(self, state: TrainState, key, data):
         c = self.config
         kx, kz, kg, kd_real, kd_fake = jax.random.split(key, 5)
-        z = self.noise(kz, c.batch_size)
+        z = self._batch(self.noise(kz, c.batch_size))
         if c.fm_weight:
             # D's features of a fresh batch of training images (Salimans et al. draw G's real
             # batch separately from D's); D's batch-norm statistics are not updated by G's step.
-            real = self.dataset.sample(data, kx, c.batch_size)
+            real = self._batch(self.dataset.sample(data, kx, c.batch_size))
             (_, real_features), _ = self._d_forward(state.d_params, state.d_stats, real, kd_real)
             real_moments = jnp.mean(real_features, axis=0)
 
@@ -385,7 +386,7 @@ class SupervisedBaseline:
     def _one_step(self, bstate: BaselineState, data):
         key, k_batch, k_d = jax.random.split(bstate.key, 3)
         t = self.trainer
-        x, y = t._sample_labelled(data, k_batch, self.config.batch_size)
+        x, y = t._batch(t._sample_labelled(data, k_batch, self.config.batch_size))
 
         def loss_fn(params):
             (logits, _), stats = t._d_forward(params, bstate.stats, x, k_d)

@@ -4,6 +4,11 @@ Both networks' parameters, batch-norm statistics and optax states live in one ``
 pytree. Learning rates sit inside the optimizer states (``optax.inject_hyperparams``) and label
 smoothing in ``state.hyper``, so the GUI can change them between dispatches without recompiling.
 Per-step metrics stay on the device and are fetched once per dispatch.
+
+Data parallel (``devices`` above 1): one mesh axis ``"data"`` over the first N devices; the state
+and the data arrays are replicated, and every batch sampled inside the step is split along the
+batch axis (:meth:`Trainer._batch`). jit's SPMD semantics keep the one-device math, partitioned:
+losses, gradients and BN statistics are those of the global batch, as on one device.
 """
 from __future__ import annotations
 
@@ -14,8 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
-from ganplay.config import LIVE_FIELDS, Config
+from ganplay.config import LIVE_FIELDS, Config, device_count
 from ganplay.data import DATASETS
 from ganplay.errors import ConfigError
 from ganplay.losses import LOSSES, penalties
@@ -52,6 +59,14 @@ def initial_hyper(config: Config) -> dict:
     return {k: jnp.float32(getattr(config, k)) for k in HYPER_FIELDS}
 
 
+# Remedies whose code is in the step only while their setting is above 0 (see Trainer.active).
+SWITCHED_REMEDIES = ("gp_weight", "r1_weight", "weight_clip", "instance_noise")
+
+
+def active_remedies(config: Config) -> frozenset:
+    return frozenset(k for k in SWITCHED_REMEDIES if getattr(config, k) > 0)
+
+
 def live_values(config: Config) -> dict:
     """The config's live settings, as ``Trainer.set_hyper`` takes them."""
     return {k: getattr(config, k) for k in LIVE_FIELDS}
@@ -69,6 +84,19 @@ def check_compatible(model: str, dataset: str) -> None:
 
 
 OBJECTIVES = ("gan", "sgan", "cgan")
+
+
+def run_devices(config: Config) -> list:
+    """The devices a run of ``config`` trains on: the first ``devices`` of ``jax.devices()``."""
+    return jax.devices()[: device_count(config.devices)]
+
+
+def describe_devices(devices) -> str:
+    """``"2 × cpu"``, ``"1 × gpu (NVIDIA H200)"``: how many devices of which kind."""
+    first = devices[0]
+    kind = str(getattr(first, "device_kind", "") or "")
+    detail = f" ({kind})" if kind and kind.lower() != first.platform else ""
+    return f"{len(devices)} × {first.platform}{detail}"
 
 
 def build_trainer(config: Config, dataset=None) -> "Trainer":
@@ -157,15 +185,27 @@ class Trainer:
         # PacGAN: D sees ``pack`` samples at once, stacked along the last axis.
         self.d_shape = (*self.data_shape[:-1], self.data_shape[-1] * config.pack)
         self.pair = self.spec.build(config, self.data_shape)
-        self.data_arrays = jax.device_put(dataset.device_arrays())
+        self.devices = run_devices(config)
+        # Data parallel over a mesh with one axis, "data" (None on one device: today's programs,
+        # untouched). State and data are replicated; the step splits each batch (``_batch``).
+        self.mesh = Mesh(np.array(self.devices), ("data",)) if len(self.devices) > 1 else None
+        if self.mesh is not None:
+            self._replicated, self._split = NamedSharding(self.mesh, P()), NamedSharding(self.mesh, P("data"))
+        # The state-producing programs return it replicated, so the next dispatch reuses them.
+        on_mesh = {} if self.mesh is None else {"out_shardings": self._replicated}
+        self.data_arrays = self.replicate(dataset.device_arrays())
         self.g_tx = make_optimizer(config.opt_g, config.lr_g, config)
         self.d_tx = make_optimizer(config.opt_d, config.lr_d, config)
         self.ema = config.ema_decay > 0  # structural: whether the state carries an EMA of G
+        # The remedies compiled into the step: a weight of 0 leaves its code out altogether (a
+        # lax.cond around it cost toy-mlp 30% of its speed). ``set_config`` recompiles, keeping
+        # the state, when one is switched on or off; changing a non-zero weight recompiles nothing.
+        self.active = active_remedies(config)
         # The data is an argument of the jitted functions, not a closure constant: a constant
         # would be baked into the compiled program (47 MB for Fashion-MNIST) and slow compiles.
-        self._run = jax.jit(self._run_impl, static_argnums=(1,))
-        self._step = jax.jit(self._one_step)
-        self._init = jax.jit(self._init_impl)
+        self._run = jax.jit(self._run_impl, static_argnums=(1,), **on_mesh)
+        self._step = jax.jit(self._one_step, **on_mesh)
+        self._init = jax.jit(self._init_impl, **on_mesh)
         self._sample_real = jax.jit(self.dataset.sample, static_argnums=(2,))
         # XLA:CPU runs convolutions inside a while loop (lax.scan) about 4x slower than the same
         # step dispatched on its own (dcgan28 width 0.25: 460 vs 110 ms per step), so
@@ -174,10 +214,30 @@ class Trainer:
         self.scan_steps = self.spec.scan_steps
         self._generate = jax.jit(self._generate_impl)
         self._discriminate = jax.jit(self._discriminate_impl)
-        self._d_step = jax.jit(self._d_step_impl)
-        self._g_step = jax.jit(self._g_step_impl)
+        self._d_step = jax.jit(self._d_step_impl, **on_mesh)
+        self._g_step = jax.jit(self._g_step_impl, **on_mesh)
         self._field = jax.jit(self._field_impl, static_argnums=(2,))
         self._g_loss_push = jax.jit(self._g_loss_push_impl)
+
+    # -- devices ----------------------------------------------------------------------------
+    def device_description(self) -> str:
+        """The devices this trainer runs on, e.g. ``"2 × cpu"``."""
+        return describe_devices(self.devices)
+
+    def replicate(self, tree):
+        """``tree`` on the device, or a copy on every device of the mesh (jax.device_put)."""
+        return jax.device_put(tree) if self.mesh is None else jax.device_put(tree, self._replicated)
+
+    def place(self, state: TrainState) -> TrainState:
+        """``state`` as the jitted steps take it: replicated over the mesh (a state restored
+        from a file, or with new leaves); unchanged on one device."""
+        return state if self.mesh is None else jax.device_put(state, self._replicated)
+
+    def _batch(self, x):
+        """Split a per-sample batch ``[B, …]`` (or a tuple of them) along the mesh's "data" axis;
+        unchanged on one device. Only the partitioning changes: the values and every mean over
+        the batch (losses, gradients, BN statistics) are the global batch's, as on one device."""
+        return x if self.mesh is None else jax.lax.with_sharding_constraint(x, self._split)
 
     # -- state ------------------------------------------------------------------------------
     def init(self) -> TrainState:
@@ -207,6 +267,23 @@ class Trainer:
             g_ema=jax.tree_util.tree_map(jnp.copy, g_params) if self.ema else {},
         )
 
+    def set_config(self, config: Config) -> None:
+        """Take a config that differs from this one in live settings only. Switching a remedy on
+        or off (a weight between 0 and non-zero) recompiles the steps on their next call; the
+        state stays valid (its structure does not change), so the run goes on."""
+        self.config = config
+        active = active_remedies(config)
+        if active == self.active:
+            return
+        self.active = active
+        mesh = getattr(self, "mesh", None)
+        on_mesh = {} if mesh is None else {"out_shardings": self._replicated}
+        # Fresh closures: a new jit of the same bound method could reuse the old trace.
+        self._run = jax.jit(lambda state, k, data: self._run_impl(state, k, data), static_argnums=(1,), **on_mesh)
+        self._step = jax.jit(lambda state, data: self._one_step(state, data), **on_mesh)
+        self._d_step = jax.jit(lambda state, data: self._d_step_impl(state, data), **on_mesh)
+        self._g_step = jax.jit(lambda state, data=None: self._g_step_impl(state, data), **on_mesh)
+
     def set_hyper(self, state: TrainState, *, lr_g=None, lr_d=None, **live) -> TrainState:
         """Change live hyperparameters (``HYPER_FIELDS`` by name); leaves keep shape and dtype,
         so nothing recompiles."""
@@ -220,7 +297,7 @@ class Trainer:
                 raise TypeError(f"{name} is not a live setting")
             if value is not None and name in hyper:
                 hyper[name] = jnp.float32(value)
-        return state._replace(g_opt=g_opt, d_opt=d_opt, hyper=hyper)
+        return self.place(state._replace(g_opt=g_opt, d_opt=d_opt, hyper=hyper))
 
     # -- noise --------------------------------------------------------------------------------
     def noise(self, key, n: int):
@@ -316,26 +393,24 @@ class Trainer:
 
     def _input_noise(self, hyper, step, key, *xs):
         """Instance noise: N(0, σ²) added to D's inputs, σ annealed linearly to 0 over
-        ``instance_noise_steps`` (0: constant). Skipped at run time while σ is 0."""
+        ``instance_noise_steps`` (0: constant). Not compiled in while ``instance_noise`` is 0."""
+        if "instance_noise" not in self.active:
+            return xs
         horizon = hyper["instance_noise_steps"]
         fade = jnp.where(horizon > 0, jnp.maximum(0.0, 1.0 - step / jnp.maximum(horizon, 1.0)), 1.0)
         sigma = hyper["instance_noise"] * fade
         keys = jax.random.split(key, len(xs))
-        return tuple(
-            jax.lax.cond(sigma > 0, lambda v, k=k: v + sigma * jax.random.normal(k, v.shape, v.dtype),
-                         lambda v: v, x)
-            for x, k in zip(xs, keys)
-        )
+        return tuple(x + sigma * jax.random.normal(k, x.shape, x.dtype) for x, k in zip(xs, keys))
 
     def _d_penalty(self, hyper, critic, real, fake, key):
-        """λ·gradient penalty + γ/2·R1 on D's (packed) inputs, each computed only while its
+        """λ·gradient penalty + γ/2·R1 on D's (packed) inputs, each compiled in only while its
         weight is above 0."""
-        gp_w, r1_w = hyper["gp_weight"], hyper["r1_weight"]
-        gp = jax.lax.cond(gp_w > 0, lambda: gp_w * penalties.gradient_penalty(critic, real, fake, key),
-                          lambda: jnp.float32(0.0))
-        r1 = jax.lax.cond(r1_w > 0, lambda: 0.5 * r1_w * penalties.r1_penalty(critic, real),
-                          lambda: jnp.float32(0.0))
-        return gp + r1
+        total = jnp.float32(0.0)
+        if "gp_weight" in self.active:
+            total += hyper["gp_weight"] * penalties.gradient_penalty(critic, real, fake, key)
+        if "r1_weight" in self.active:
+            total += 0.5 * hyper["r1_weight"] * penalties.r1_penalty(critic, real)
+        return total
 
     def _g_forward(self, g_params, g_stats, z, key):
         out, mut = self.pair.generator.apply(
@@ -354,15 +429,16 @@ class Trainer:
     def _d_update(self, state: TrainState, key, data):
         c = self.config
         kx, kz, kg, kd1, kd2 = jax.random.split(key, 5)
-        real = self.dataset.sample(data, kx, c.batch_size)
-        fake, _ = self._g_forward(state.g_params, state.g_stats, self.noise(kz, c.batch_size), kg)
-        fake = jax.lax.stop_gradient(fake)
+        real = self._batch(self.dataset.sample(data, kx, c.batch_size))
+        z = self._batch(self.noise(kz, c.batch_size))
+        fake, _ = self._g_forward(state.g_params, state.g_stats, z, kg)
+        fake = self._batch(jax.lax.stop_gradient(fake))
         hyper = state.hyper
         smooth = hyper["label_smoothing"]
         # Extra randomness from fold_in, so the stream of a run without remedies is unchanged.
         k_noise, k_pen = jax.random.split(jax.random.fold_in(key, 7))
         real, fake = self._input_noise(hyper, state.step, k_noise, real, fake)
-        real, fake = self._pack(real), self._pack(fake)
+        real, fake = self._batch((self._pack(real), self._pack(fake)))
 
         def loss_fn(d_params):
             # Real and fake go through D as separate batches (their own BN statistics), as in
@@ -378,8 +454,8 @@ class Trainer:
         (_, (stats, lr_, lf, loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
         updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
         d_params = optax.apply_updates(state.d_params, updates)
-        clip = hyper["weight_clip"]  # the original WGAN's Lipschitz constraint
-        d_params = jax.lax.cond(clip > 0, lambda p: penalties.clip_weights(p, clip), lambda p: p, d_params)
+        if "weight_clip" in self.active:  # the original WGAN's Lipschitz constraint
+            d_params = penalties.clip_weights(d_params, hyper["weight_clip"])
         metrics = d_metrics(loss, lr_, lf)
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
@@ -394,7 +470,7 @@ class Trainer:
     def _real_logits_for_g(self, state, key, data):
         """D's logits on a fresh real batch (relativistic losses only), as constants for G."""
         kx, kn, kd = jax.random.split(jax.random.fold_in(key, 11), 3)
-        real = self.dataset.sample(data, kx, self.config.batch_size)
+        real = self._batch(self.dataset.sample(data, kx, self.config.batch_size))
         (real,) = self._input_noise(state.hyper, state.step, kn, real)
         logits, _ = self._d_forward(state.d_params, state.d_stats, self._pack(real), kd)
         return jax.lax.stop_gradient(logits)
@@ -402,7 +478,7 @@ class Trainer:
     def _g_update(self, state: TrainState, key, data=None):
         c = self.config
         kz, kg, kd = jax.random.split(key, 3)
-        z = self.noise(kz, c.batch_size)
+        z = self._batch(self.noise(kz, c.batch_size))
         real_logits = self._real_logits_for_g(state, key, data) if self.loss.relativistic else None
         k_noise = jax.random.fold_in(key, 7)
 

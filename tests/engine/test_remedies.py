@@ -53,13 +53,15 @@ def test_label_smoothing_is_refused_for_losses_without_targets():
 
 
 def test_live_knobs_apply_without_recompiling():
-    t = build_trainer(toy(ema_decay=0.99))
+    on = dict(gp_weight=1.0, r1_weight=0.5, weight_clip=1.0, instance_noise=0.1, ema_decay=0.99)
+    t = build_trainer(toy(**on))
     state, _ = t.run(t.init(), 5)
     jax.block_until_ready(state)
     before = t._run._cache_size()
     values = dict(gp_weight=10.0, r1_weight=1.0, weight_clip=0.5, instance_noise=0.2, instance_noise_steps=100,
                   ema_decay=0.9, ema_view=False, label_smoothing=0.1, lr_g=5e-4, lr_d=5e-4)
     assert set(values) == LIVE_FIELDS
+    t.set_config(toy(**values))
     changed = t.set_hyper(state, **values)
     after, _ = t.run(changed, 5)
     jax.block_until_ready(after)
@@ -70,15 +72,30 @@ def test_live_knobs_apply_without_recompiling():
     assert not np.allclose(leaves(after.d_params), leaves(same.d_params))
 
 
+def test_switching_a_penalty_on_mid_run_recompiles_and_keeps_the_run():
+    t = build_trainer(toy(loss="wgan"))
+    state, _ = t.run(t.init(), 5)
+    assert t.active == frozenset()  # a weight of 0 leaves the penalty out of the step
+    t.set_config(toy(loss="wgan", gp_weight=10.0))
+    assert t.active == {"gp_weight"}
+    with_gp, _ = t.run(t.set_hyper(state, gp_weight=10.0), 5)
+    assert int(with_gp.step) == 10
+    reference = build_trainer(toy(loss="wgan", gp_weight=10.0))
+    expect, _ = reference.run(reference.set_hyper(state, gp_weight=10.0), 5)
+    np.testing.assert_array_equal(leaves(with_gp.d_params), leaves(expect.d_params))
+
+
 @pytest.mark.parametrize("setting", ["gp_weight", "r1_weight"])
 def test_a_penalty_weight_changes_d_and_zero_is_todays_step(setting):
-    t = build_trainer(toy(loss="wgan"))
-    state = t.init()
-    plain, _ = t.d_step(state)
-    zero, _ = t.d_step(t.set_hyper(state, **{setting: 0.0}))
-    weighted, _ = t.d_step(t.set_hyper(state, **{setting: 10.0}))
-    np.testing.assert_array_equal(leaves(zero.d_params), leaves(plain.d_params))
+    plain_t = build_trainer(toy(loss="wgan"))
+    state = plain_t.init()
+    plain, _ = plain_t.d_step(state)
+    weighted_t = build_trainer(toy(loss="wgan", **{setting: 10.0}))
+    weighted, _ = weighted_t.d_step(weighted_t.set_hyper(state, **{setting: 10.0}))
     assert not np.allclose(leaves(weighted.d_params), leaves(plain.d_params))
+    # The same penalty code with its weight at 0 adds exactly nothing.
+    zero, _ = weighted_t.d_step(weighted_t.set_hyper(state, **{setting: 0.0}))
+    np.testing.assert_allclose(leaves(zero.d_params), leaves(plain.d_params), rtol=1e-6, atol=1e-7)
 
 
 def test_weight_clipping_bounds_every_weight_of_d():
@@ -125,6 +142,7 @@ def test_ema_follows_its_recurrence():
 
 def test_instance_noise_is_annealed_linearly():
     t = build_trainer(toy(instance_noise=1.0, instance_noise_steps=100))
+    assert "instance_noise" in t.active
     hyper = t.init().hyper
     x = jnp.zeros((20000, 2))
     for step, sigma in ((0, 1.0), (50, 0.5), (100, 0.0), (500, 0.0)):
