@@ -8,17 +8,10 @@ import argparse
 import os
 import sys
 
+from ganplay.argparsing import OneLineParser as _Parser
 from ganplay.errors import GanplayError
 
-EXIT_USAGE = 2
 EXIT_FAILED = 1
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors as one line (plus a hint), exiting 2."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, gui: bool) -> None:
@@ -27,6 +20,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, gui: bool) -> None:
     p.add_argument("--seed", type=int, help="random seed (same seed, same run)")
     p.add_argument("--data-dir", help="folder holding the dataset's files")
     p.add_argument("--config", metavar="FILE", help="read settings from a config.json")
+    p.add_argument("--preset", metavar="NAME", help="start from a named recipe (ganplay presets lists them); "
+                   "--model, --dataset, --seed and --set override it")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting, e.g. --set lr_g=1e-3 (repeatable)")
     p.add_argument("--steps", type=int, help="steps to train" + (" before pausing" if gui else ""))
@@ -44,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a frame every --gif-every steps); saved when --steps is reached")
     p.add_argument("--gif-every", type=int, metavar="N", help="steps between GIF frames (default: 100 for 2-D data, 10 for images)")
     p.add_argument("--overlays", metavar="LIST", help="2-D views to switch on: any of field,arrows,manifold,interpolation")
-    p.add_argument("--quit", action="store_true", help="exit after --steps (and --screenshot)")
+    p.add_argument("--quit", action="store_true", help="exit after --steps (and --screenshot); with --autostart "
+                   "the run is unattended: an error exits with status 1, and no progress for "
+                   "$GANPLAY_WATCHDOG_S seconds (default 120, 0: never) exits with status 3 and every "
+                   "thread's stack on stderr and in the log")
     return p
 
 
@@ -65,6 +63,15 @@ def build_train_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", action="store_true",
                    help="semi-supervised models: also train the same discriminator on the same labels "
                    "with the supervised loss alone, and report its test accuracy beside the GAN's")
+    p.add_argument("--distributed", action="store_true",
+                   help="train as one of several processes (hosts), each batch split over every device "
+                   "of every process (devices=all); only process 0 writes --out; no quality metrics")
+    p.add_argument("--coordinator", metavar="HOST:PORT",
+                   help="--distributed: process 0's address (default $JAX_COORDINATOR_ADDRESS)")
+    p.add_argument("--num-processes", type=int, metavar="N",
+                   help="--distributed: how many processes (default $JAX_NUM_PROCESSES)")
+    p.add_argument("--process-id", type=int, metavar="I",
+                   help="--distributed: this process's index, 0..N-1 (default $JAX_PROCESS_ID)")
     return p
 
 
@@ -73,6 +80,13 @@ def config_from_args(args):
     from ganplay.config import Config
 
     values: dict = {}
+    preset = getattr(args, "preset", None)
+    if preset:
+        if args.config:
+            raise GanplayError("give --preset or --config, not both")
+        from ganplay.presets import PRESETS
+
+        values.update(PRESETS.get(preset).overrides)
     if args.config:
         try:
             with open(args.config, encoding="utf-8") as f:
@@ -86,6 +100,8 @@ def config_from_args(args):
     model = values.pop("model", "toy-mlp")
     if not args.config and "dataset" not in values:
         values["dataset"] = _default_dataset(model)
+    elif preset and args.model and args.dataset is None and model != PRESETS.get(preset).model:
+        values["dataset"] = _default_dataset(model)  # another model than the preset's: its data
     config = Config.for_model(model, **values) if not args.config else Config.from_dict({**values, "model": model})
     return config.with_overrides(args.sets) if args.sets else config
 
@@ -98,6 +114,9 @@ def _default_dataset(model: str) -> str:
 
 def _train(argv: list[str]) -> int:
     args = build_train_parser().parse_args(argv)
+    if not args.distributed and (args.coordinator or args.num_processes is not None
+                                 or args.process_id is not None):
+        raise GanplayError("--coordinator, --num-processes and --process-id need --distributed")
     from ganplay.engine.runner import format_progress, train_headless
 
     if args.steps is None:
@@ -116,6 +135,8 @@ def _train(argv: list[str]) -> int:
         config, out, resume, overrides = config_from_args(args), args.out, False, None
         if args.download:
             _download_if_missing(config, quiet=args.quiet)
+    if args.distributed:
+        config, out = _distributed_run(config, out, args)
 
     tty = sys.stderr.isatty()
     last = [0.0]
@@ -142,6 +163,56 @@ def _train(argv: list[str]) -> int:
               f"({summary.steps_per_s:,.0f} steps/s); results in {summary.out_dir}", file=sys.stderr)
         for line in _final_lines(summary.final):
             print(line, file=sys.stderr)
+    return 0
+
+
+def _join_distributed_run(argv: list[str]) -> None:
+    """``train --distributed``: join the other processes. First of all: importing the engine
+    imports the models, which ask JAX for its backend, and JAX must meet its peers before that."""
+    args = build_train_parser().parse_args(argv)
+    if args.distributed:
+        from ganplay.distributed import start
+
+        start(args.coordinator, args.num_processes, args.process_id)
+
+
+def _distributed_run(config, out: str, args):
+    """(config, out) for one process of a distributed run: the batch split over every device;
+    processes other than 0 train the same steps into a scratch folder, quietly. Every process
+    must run the same programs in the same order, so the timed quality evaluations are off."""
+    import tempfile
+
+    import jax
+
+    if args.resume:
+        raise GanplayError("--resume is not offered with --distributed yet")
+    if config.devices not in ("1", "all") and int(config.devices) != jax.device_count():
+        raise GanplayError(f"devices={config.devices}: a distributed run uses every device of every "
+                           f"process ({jax.device_count()}); leave devices out or set devices=all")
+    from ganplay.models import MODELS
+
+    if MODELS.get(config.model).objective == "sgan":
+        raise GanplayError(f"{config.model} evaluates its test accuracy on a timer, which the processes "
+                           "of a distributed run cannot share yet; train it on one host")
+    config = config.replace(devices="all")
+    args.quality = False
+    if jax.process_index() != 0:
+        import atexit
+        import shutil
+
+        args.quiet = True
+        out = tempfile.mkdtemp(prefix=f"ganplay-process{jax.process_index()}-")
+        atexit.register(shutil.rmtree, out, ignore_errors=True)
+    return config, out
+
+
+def _presets(argv: list[str]) -> int:
+    p = _Parser(prog="ganplay presets", description="List the named recipes that --preset NAME starts from.")
+    p.parse_args(argv)
+    from ganplay.presets import PRESETS, describe
+
+    for name in PRESETS:
+        print(describe(PRESETS.get(name)))
     return 0
 
 
@@ -181,16 +252,26 @@ def _download_if_missing(config, quiet: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] == "train":
+            _join_distributed_run(argv[1:])
         from ganplay.engine.compile_cache import enable_compilation_cache
 
         enable_compilation_cache()
         if argv and argv[0] == "train":
             return _train(argv[1:])
+        if argv and argv[0] == "presets":
+            return _presets(argv[1:])
+        if argv and argv[0] == "sweep":
+            from ganplay.cli_sweep import main as sweep_main
+
+            return sweep_main(argv[1:])
         if argv and argv[0] == "bench":
             from ganplay.bench import main as bench_main
 
             return bench_main(argv[1:])
         args = build_parser().parse_args(argv)
+        if args.quit and not args.steps:
+            raise GanplayError("--quit needs --steps N: the window closes once N steps are trained")
         config = config_from_args(args)
         from ganplay.ui.app import run_gui
 

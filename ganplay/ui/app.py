@@ -12,6 +12,16 @@ from ganplay.config import Config
 
 
 def run_gui(config: Config, args) -> int:
+    """Open the window. With ``--autostart`` and ``--quit`` the run is *scripted*: it starts and
+    ends by itself, and nobody need be at the window.
+
+    A scripted run is guarded by a :class:`~ganplay.watchdog.Watchdog`: when no new training step
+    reaches the window and no frame is drawn for ``$GANPLAY_WATCHDOG_S`` seconds (default 120;
+    0 switches it off), every thread's stack goes to stderr and the log file and the process
+    exits with status 3. It stays armed until the process ends, so a hang while exiting is caught
+    too: call this as a program's last act, not from a process that goes on. Otherwise a person
+    is at the window (to press Play, or to close it; they may pause for hours): no watchdog.
+    """
     from PySide6.QtWidgets import QApplication
 
     import pyqtgraph as pg
@@ -33,9 +43,12 @@ def run_gui(config: Config, args) -> int:
     from ganplay.ui.worker import WorkerThread
 
     setup_file_logging()
+    scripted_run = bool(args.quit and args.autostart)
+    watchdog = _start_watchdog() if scripted_run else None  # before the window: building it compiles
     window = MainWindow(config, restore=not explicit)
     scripted = ScriptedRun(window, steps=args.steps, screenshot=args.screenshot, quit=args.quit,
-                           gif=getattr(args, "record_gif", None), gif_every=getattr(args, "gif_every", None))
+                           gif=getattr(args, "record_gif", None), gif_every=getattr(args, "gif_every", None),
+                           unattended=scripted_run, watchdog=watchdog)
     window.show()
     overlays = [o.strip() for o in (getattr(args, "overlays", None) or "").split(",") if o.strip()]
     for name in overlays:
@@ -49,6 +62,7 @@ def run_gui(config: Config, args) -> int:
     if args.autostart or args.steps:
         scripted.start(play=args.autostart)
     code = app.exec()
+    scripted.closing()  # the watchdog now times the exit
     code = scripted.exit_code if scripted.exit_code else code
     if any(t.is_running() for t in list(WorkerThread.live)):
         # Closing asked the training thread to stop, but it is inside an XLA compile, which
@@ -58,6 +72,17 @@ def run_gui(config: Config, args) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def _start_watchdog():
+    from ganplay.watchdog import Watchdog, timeout_from_env
+
+    timeout = timeout_from_env()
+    if timeout is None:
+        return None
+    # The backstop (a C timer, for a thread stuck holding the GIL) expires well after the
+    # watchdog would have fired, so it only acts when the watchdog's own thread cannot run.
+    return Watchdog(timeout, backstop_s=timeout + max(10.0, timeout / 4)).start()
 
 
 def _close_on_signals(window) -> None:
@@ -80,9 +105,15 @@ def _close_on_signals(window) -> None:
 
 
 class ScriptedRun(QObject):
-    """``--autostart --steps N --screenshot out.png --quit``: train, capture, exit."""
+    """``--autostart --steps N --screenshot out.png --quit``: train, capture, exit.
 
-    def __init__(self, window, *, steps=None, screenshot=None, quit=False, gif=None, gif_every=None):
+    ``unattended`` (``--autostart`` with ``--quit``): nobody is at the window, so an error or a
+    divergence that would wait for a click ends the run instead (one line on stderr, status 1).
+    ``watchdog`` (if given) is petted whenever a new step reaches the window or a frame is drawn.
+    """
+
+    def __init__(self, window, *, steps=None, screenshot=None, quit=False, gif=None, gif_every=None,
+                 unattended=False, watchdog=None):
         super().__init__(window)
         self.window = window
         self.steps = steps
@@ -92,8 +123,18 @@ class ScriptedRun(QObject):
         self.quit = quit
         self.exit_code = 0
         self._target_step = None
+        self.step: int | None = None  # the newest step that reached the window
+        self._closing = False
+        self.watchdog = watchdog
+        if watchdog is not None:
+            watchdog.describe = self.stall_message
+        # Queued to the GUI thread: a pet also proves that the window's event loop is alive.
+        window.worker.snapshot_ready.connect(self._on_snapshot)
         window.worker.target_reached.connect(self._on_target)
         window.snapshot_drawn.connect(self._on_drawn)
+        if unattended:
+            window.worker.failed.connect(self._on_failed)
+            window.worker.diverged.connect(self._on_diverged)
 
     def start(self, play: bool) -> None:
         if self.gif:
@@ -107,10 +148,54 @@ class ScriptedRun(QObject):
         if play:
             self.window.play()
 
+    def stall_message(self, timeout_s: float) -> str:
+        """What the watchdog says when it fires (called from its thread: reads plain attributes)."""
+        if self.step is None:
+            where = "no step has reached the window yet: building or compiling"
+        else:
+            where = f"step {self.step:,}" + (f" of {self.steps:,}" if self.steps else "")
+        if self._closing:
+            return f"the run ended ({where}) but ganplay did not exit within {timeout_s:g} s"
+        return f"no training progress and no frame for {timeout_s:g} s ({where})"
+
+    def closing(self) -> None:
+        """The window is closing: from now on the watchdog times the exit."""
+        self._closing = True
+        self._pet()
+
+    def _pet(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.pet()
+
+    def _on_snapshot(self, step: int) -> None:
+        if step != self.step:  # a new step (or a restart): training moves
+            self.step = step
+            self._pet()
+
+    def _on_failed(self, message: str) -> None:
+        """Scripted: an error dialog would wait for a click that never comes; end the run instead."""
+        self._fail(message.splitlines()[0])
+
+    def _on_diverged(self, message: str) -> None:
+        self._fail(f"training diverged: {message.split('. ')[0]}")  # the rest is the dialog's advice
+
+    def _fail(self, line: str) -> None:
+        if self._closing:
+            return
+        print(f"ganplay: error: {line}", file=sys.stderr)
+        self.exit_code = 1
+        self.closing()
+        QTimer.singleShot(0, self.window.close)
+
     def _on_target(self, step: int) -> None:
         self._target_step = step
+        # The worker announced the pause just before this; if the redraw timer ran in between, the
+        # final snapshot is already on screen and no later frame will come (training stopped).
+        # Draw it again, completely, so that _on_drawn sees it (issue 12: a run waited forever).
+        self.window.redraw()
 
     def _on_drawn(self, step: int) -> None:
+        self._pet()
         if self._target_step is None or step < self._target_step:
             return
         self._target_step = None
@@ -126,4 +211,5 @@ class ScriptedRun(QObject):
                 print(f"ganplay: error: cannot write GIF {self.gif}", file=sys.stderr)
                 self.exit_code = 1
         if self.quit:
+            self.closing()
             QTimer.singleShot(0, self.window.close)  # close outside this signal's emission

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import time
 
-import jax
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -33,6 +32,7 @@ from ganplay.config import NOISES, SGAN_HEADS, Config
 from ganplay.losses import LOSSES
 from ganplay.presets import PRESETS
 from ganplay.data import DATASETS
+from ganplay.engine.train import describe_devices, run_devices
 from ganplay.errors import GanplayError
 from ganplay.models import MODELS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
@@ -456,7 +456,7 @@ class MainWindow(QMainWindow):
         self.quality_label = QLabel("")
         self.quality_label.setToolTip("The latest quality evaluation (see the Quality plot)")
         self.rate_label = QLabel("")
-        self.device_label = QLabel(f"device: {jax.default_backend()}")
+        self.device_label = QLabel(f"device: {describe_devices(run_devices(self.config))}")
         for w in (self.step_label, self.quality_label, self.rate_label, self.device_label):
             self.statusBar().addPermanentWidget(w)
 
@@ -893,6 +893,11 @@ class MainWindow(QMainWindow):
         if sgan is not None:
             parts.append(lambda: self.sgan_panel.show_extras(sgan))
         return parts
+
+    def redraw(self) -> None:
+        """Draw the newest snapshot again, completely, even if it is already on screen."""
+        self._drawn = None
+        self._redraw()
 
     def _redraw(self) -> None:
         snap = self._latest
