@@ -38,13 +38,15 @@ def run_gui(config: Config, args) -> int:
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
     collector = GarbageCollector(interval=1.0)  # noqa: F841  (kept alive until exec returns)
-    explicit = any(getattr(args, k, None) for k in ("model", "dataset", "config", "sets", "seed", "data_dir"))
+    explicit = any(getattr(args, k, None) for k in ("model", "dataset", "config", "sets", "seed", "data_dir", "preset"))
     from ganplay.logs import setup_file_logging
     from ganplay.ui.worker import WorkerThread
 
     setup_file_logging()
     scripted_run = bool(args.quit and args.autostart)
     watchdog = _start_watchdog() if scripted_run else None  # before the window: building it compiles
+    if not explicit:
+        config = _first_run_config(config)
     window = MainWindow(config, restore=not explicit)
     scripted = ScriptedRun(window, steps=args.steps, screenshot=args.screenshot, quit=args.quit,
                            gif=getattr(args, "record_gif", None), gif_every=getattr(args, "gif_every", None),
@@ -72,6 +74,20 @@ def run_gui(config: Config, args) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+FIRST_RUN = {"model": "toy-mlp", "dataset": "ring8"}  # eight clusters on a ring: a ring within seconds
+
+
+def _first_run_config(config: Config) -> Config:
+    """With no settings saved (a first start), open on a run that shows what a GAN does at once.
+
+    Saved settings win (the window restores them); so does anything given on the command line."""
+    from PySide6.QtCore import QSettings
+
+    if QSettings("ganplay", "ganplay").contains("config"):
+        return config
+    return Config.for_model(FIRST_RUN["model"], dataset=FIRST_RUN["dataset"], seed=config.seed)
 
 
 def _start_watchdog():

@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from ganplay.ui.views import compact_title, metric_axes, series_key
+
 SGAN_COLOR = (200, 60, 40)
 BASELINE_COLOR = (60, 90, 200)
 
@@ -16,16 +18,15 @@ class TestAccuracyView(pg.PlotWidget):
     """Test accuracy (%) over steps: the SGAN's classifier and, once started, the baseline."""
 
     def __init__(self, parent=None):
-        super().__init__(parent, title="Test accuracy (held-out split)")
+        super().__init__(parent, axisItems=metric_axes())
         self.setObjectName("test_accuracy")
-        self.setLabel("bottom", "step")
-        self.setLabel("left", "%")
+        compact_title(self.getPlotItem(), "Test accuracy % (held-out split)")
         self.setYRange(0, 100)
         self.showGrid(x=True, y=True, alpha=0.2)
-        self.addLegend(offset=(-10, -10))
-        self.sgan = self.plot([], [], pen=pg.mkPen(SGAN_COLOR, width=2), name="semi-supervised GAN")
-        self.baseline = self.plot([], [], pen=pg.mkPen(BASELINE_COLOR, width=2, style=Qt.DashLine),
-                                  name="supervised only (baseline)")
+        self.key = series_key(self.getPlotItem(), [("semi-supervised GAN", SGAN_COLOR, False),
+                                                   ("supervised only (baseline)", BASELINE_COLOR, True)])
+        self.sgan = self.plot([], [], pen=pg.mkPen(SGAN_COLOR, width=2))
+        self.baseline = self.plot([], [], pen=pg.mkPen(BASELINE_COLOR, width=2, style=Qt.DashLine))
         self.summary = ""
 
     def show_series(self, series: dict) -> None:

@@ -5,10 +5,11 @@ their tooltips, and the loss formulas for the Help menu. Qt only; no training lo
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QWidget
 
 from ganplay.config import OPTIMIZERS, SCHEDULES
 from ganplay.losses import LOSSES
+from ganplay.ui.widgets import choice_box, float_box, int_box
 
 LIVE = "Applies live, without restarting."
 RESTART = "Restarts the run."
@@ -53,51 +54,27 @@ PLAIN_ONLY = ("gp_weight", "r1_weight", "weight_clip", "instance_noise", "instan
 TOY_ONLY = ("g_depth", "d_depth", "d_hidden", "spectral_norm", "minibatch_std")
 
 
-def _float(lo, hi, decimals, step) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setKeyboardTracking(False)
-    return box
-
-
-def _int(lo, hi, step=1) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setKeyboardTracking(False)
-    box.setGroupSeparatorShown(False)
-    return box
-
-
-def _choice(items) -> QComboBox:
-    box = QComboBox()
-    box.addItems(list(items))
-    return box
-
-
 def build_remedies_group() -> tuple[QGroupBox, dict[str, QWidget]]:
     """The "Remedies" group and its widgets by config field."""
     controls: dict[str, QWidget] = {
-        "gp_weight": _float(0.0, 1000.0, 3, 1.0),
-        "r1_weight": _float(0.0, 1000.0, 3, 0.1),
-        "weight_clip": _float(0.0, 100.0, 4, 0.01),
-        "instance_noise": _float(0.0, 10.0, 3, 0.05),
-        "instance_noise_steps": _int(0, 10**9, 1000),
-        "ema_decay": _float(0.0, 0.9999, 4, 0.001),
+        "gp_weight": float_box(0.0, 1000.0, 3, 1.0),
+        "r1_weight": float_box(0.0, 1000.0, 3, 0.1),
+        "weight_clip": float_box(0.0, 100.0, 4, 0.01),
+        "instance_noise": float_box(0.0, 10.0, 3, 0.05),
+        "instance_noise_steps": int_box(0, 10**9, 1000),
+        "ema_decay": float_box(0.0, 0.9999, 4, 0.001),
         "ema_view": QCheckBox("Show the EMA generator"),
-        "pack": _int(1, 16),
-        "g_steps": _int(1, 20),
-        "opt_g": _choice(OPTIMIZERS),
-        "opt_d": _choice(OPTIMIZERS),
-        "beta1": _float(0.0, 0.999, 3, 0.1),
-        "beta2": _float(0.0, 0.9999, 4, 0.001),
-        "lr_schedule": _choice(SCHEDULES),
-        "schedule_steps": _int(1, 10**9, 1000),
-        "g_depth": _int(0, 5),
-        "d_depth": _int(0, 5),
-        "d_hidden": _int(0, 4096),
+        "pack": int_box(1, 16),
+        "g_steps": int_box(1, 20),
+        "opt_g": choice_box(OPTIMIZERS),
+        "opt_d": choice_box(OPTIMIZERS),
+        "beta1": float_box(0.0, 0.999, 3, 0.1),
+        "beta2": float_box(0.0, 0.9999, 4, 0.001),
+        "lr_schedule": choice_box(SCHEDULES),
+        "schedule_steps": int_box(1, 10**9, 1000),
+        "g_depth": int_box(0, 5),
+        "d_depth": int_box(0, 5),
+        "d_hidden": int_box(0, 4096),
         "spectral_norm": QCheckBox("Spectral norm in D"),
         "minibatch_std": QCheckBox("Minibatch std in D"),
     }

@@ -32,8 +32,8 @@ class ScatterView(pg.PlotWidget):
         self.setAspectLocked(True)
         # No grid lines on the live plots: pyqtgraph draws a grid as part of each axis, so every
         # data update repainted both axes whole (2 ms each, a third of the window's CPU).
-        self.addLegend(offset=(10, 10))
-        self.setTitle("Real vs generated")
+        # The title is the legend: a legend inside the plot sat on the points early in training.
+        self.setTitle(f"{_coloured('● real', REAL_COLOR)} vs {_coloured('● generated', FAKE_COLOR)}")
         self.field = pg.ImageItem(axisOrder="row-major")
         self.field.setZValue(-10)
         self.field.setOpacity(0.75)
@@ -150,14 +150,89 @@ class ScatterView(pg.PlotWidget):
         self.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
 
 
+class TidyAxis(pg.AxisItem):
+    """An axis whose tick labels never run into each other; with ``steps`` they read 500, 1k, 2.5k.
+
+    pyqtgraph spaces ticks by the axis length alone, so on a narrow plot neighbouring labels touch
+    ("01000 2000"). Labels are kept in pyqtgraph's order (major ticks first) and any that would
+    overlap one already kept, with a small gap, is dropped. This runs only when the axis is
+    redrawn (a range change), on a handful of rectangles.
+    """
+
+    GAP = 6  # pixels between two labels
+
+    def __init__(self, orientation: str, steps: bool = False, **kwargs):
+        super().__init__(orientation, **kwargs)
+        self.steps = steps
+
+    def tickStrings(self, values, scale, spacing):
+        if not self.steps:
+            return super().tickStrings(values, scale, spacing)
+        return [compact_count(v * scale) for v in values]
+
+    def generateDrawSpecs(self, p):
+        specs = super().generateDrawSpecs(p)
+        if specs is None:
+            return None
+        axis, ticks, texts = specs
+        g = self.GAP / 2
+        kept = []
+        for spec in texts:
+            rect = spec[0].adjusted(-g, -g / 3, g, g / 3)
+            if not any(rect.intersects(k[0]) for k in kept):
+                kept.append(spec)
+        return axis, ticks, kept
+
+
+def compact_count(value: float) -> str:
+    """A step count as a short tick label: 0, 750, 1.5k, 20k, 1.2M."""
+    for unit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= unit:
+            return f"{value / unit:.3g}{suffix}"
+    return f"{value:.0f}" if value == round(value) else f"{value:.3g}"
+
+
+def metric_axes() -> dict[str, TidyAxis]:
+    """Axis items for a metric plot over steps."""
+    return {"left": TidyAxis("left"), "bottom": TidyAxis("bottom", steps=True)}
+
+
+TITLE_HEIGHT = 20  # px: pyqtgraph's 30 is a lot of a small plot's height
+
+
+def compact_title(plot: pg.PlotItem, text: str, color=None) -> None:
+    """A small title (9 pt in a 20 px row) so that narrow plots keep most of their height."""
+    plot.setTitle(text, size="9pt", **({"color": color} if color is not None else {}))
+    plot.titleLabel.setMaximumHeight(TITLE_HEIGHT)
+    plot.layout.setRowFixedHeight(0, TITLE_HEIGHT)
+
+
+def series_key(plot: pg.PlotItem, series) -> pg.LabelItem:
+    """The curves' names in their colours, on a row of their own under the plot.
+
+    A legend inside the plot sits on the curves whenever they pass its corner; below the axis it
+    covers nothing. ``series`` is (label, colour, dashed) tuples.
+    """
+    parts = [_coloured(f"{'╌' if dashed else '━'}&nbsp;{label}", color) for label, color, dashed in series]
+    key = pg.LabelItem("&nbsp;&nbsp;".join(parts), size="8pt")
+    plot.layout.addItem(key, 4, 1)
+    plot.layout.setRowFixedHeight(4, 16)
+    return key
+
+
+def _coloured(html: str, color) -> str:
+    return f"<span style='color:{pg.mkColor(color).name()}'>{html}</span>"
+
+
 class CurvesView(pg.PlotWidget):
     """Several metric curves over steps (at most 4,096 points each: the history decimates)."""
 
     def __init__(self, title: str, series: dict[str, tuple[str, tuple]], parent=None, y_range=None):
-        super().__init__(parent)
-        self.setTitle(title)
-        self.addLegend(offset=(-10, 10))
-        self.setLabel("bottom", "step")
+        super().__init__(parent, axisItems=metric_axes())
+        plot = self.getPlotItem()
+        compact_title(plot, title)
+        # The step axis needs no label: its ticks read 1k, 2k, and the dock says what is plotted.
+        self.key = series_key(plot, [(label, color, False) for label, color in series.values()])
         # No clipToView/auto-downsampling: with auto-ranged axes they feed back into each other
         # (the clipped data sets the range, the range sets the clip) and the plot repainted itself
         # forever after ~5,000 steps, starving every timer. The history holds at most 4,096
@@ -232,41 +307,41 @@ def _mesh_lines(mesh: np.ndarray):
     return rows[:, 0], rows[:, 1]
 
 
-class QualityView(pg.PlotWidget):
+class QualityView(pg.GraphicsLayoutWidget):
     """Quality metrics over steps: modes captured and KL for 2-D data, FID and IS for images.
 
-    Reference lines show what a perfect generator scores (all modes; the real-vs-real FID floor
-    and the real data's IS), so the numbers read against something.
+    Each metric has a small plot of its own, with its own axis, one above the other on the same
+    steps (a second y axis on the right was cut off whenever the plot was narrow). Reference
+    lines (dashed) show what a perfect generator scores (all modes; the real-vs-real FID floor and
+    the real data's IS), so the numbers read against something.
     """
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("quality_view")
-        self.setTitle("Quality")
-        self.addLegend(offset=(-10, 10))
-        self.setLabel("bottom", "step")
-        self.primary = self.plot([], [], pen=pg.mkPen(G_COLOR, width=2), symbol="o", symbolSize=4,
-                                 symbolBrush=pg.mkBrush(*G_COLOR), name="")
-        self.primary_ref = pg.InfiniteLine(angle=0, pen=pg.mkPen(G_COLOR, style=pg.QtCore.Qt.DashLine))
-        self.addItem(self.primary_ref)
-        # A second axis on the right for the second metric (KL or IS).
-        self.second_vb = pg.ViewBox()
-        self.showAxis("right")
-        self.scene().addItem(self.second_vb)
-        self.getAxis("right").linkToView(self.second_vb)
-        self.second_vb.setXLink(self.getPlotItem())
-        self.secondary = pg.PlotDataItem([], [], pen=pg.mkPen(D_COLOR, width=1.5), symbol="t", symbolSize=4,
-                                         symbolBrush=pg.mkBrush(*D_COLOR))
-        self.second_vb.addItem(self.secondary)
-        self.secondary_ref = pg.InfiniteLine(angle=0, pen=pg.mkPen(D_COLOR, style=pg.QtCore.Qt.DotLine))
-        self.second_vb.addItem(self.secondary_ref)
-        self.getPlotItem().vb.sigResized.connect(self._sync)
-        _fix_axis_widths(self)
+        self.ci.layout.setContentsMargins(0, 0, 0, 0)
+        self.ci.layout.setVerticalSpacing(0)
+        self.primary_plot = self.addPlot(row=0, col=0, axisItems=metric_axes())
+        self.secondary_plot = self.addPlot(row=1, col=0, axisItems=metric_axes())
+        # Not x-linked: both plot the same steps, so each one's own auto-range agrees; a link maps
+        # ranges through the views' screen geometry and went stale when the docks were re-laid out.
+        self.plots = (self.primary_plot, self.secondary_plot)
+        self.primary, self.primary_ref = self._metric(self.primary_plot, G_COLOR, "o", pg.QtCore.Qt.DashLine)
+        self.secondary, self.secondary_ref = self._metric(self.secondary_plot, D_COLOR, "t", pg.QtCore.Qt.DotLine)
+        for plot in self.plots:
+            plot.getAxis("left").setWidth(48)
+        compact_title(self.primary_plot, "Quality: not evaluated yet")
+        self.secondary_plot.setVisible(False)  # until the first evaluation says which metrics
         self.summary = ""
         self._keys = None
 
-    def _sync(self) -> None:
-        self.second_vb.setGeometry(self.getPlotItem().vb.sceneBoundingRect())
+    @staticmethod
+    def _metric(plot: pg.PlotItem, color, symbol: str, ref_style):
+        curve = plot.plot([], [], pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=4,
+                          symbolBrush=pg.mkBrush(*color), symbolPen=None)
+        ref = pg.InfiniteLine(angle=0, pen=pg.mkPen(color, style=ref_style))
+        plot.addItem(ref)
+        return curve, ref
 
     def show_snapshot(self, snap) -> None:
         q = snap.extras.get("quality")
@@ -277,19 +352,21 @@ class QualityView(pg.PlotWidget):
             return
         steps = np.asarray(q["step"], np.float64)
         if "modes" in q:
-            keys = ("modes", "kl", f"modes captured (of {snap.extras.get('modes_total', '?')})", "KL(real‖gen)")
+            keys = ("modes", "kl", f"Modes captured (of {snap.extras.get('modes_total', '?')})", "KL(real‖gen)")
             ref1, ref2 = snap.extras.get("modes_total"), 0.0
         elif "fid" in q:
-            keys = ("fid", "inception_score", "classifier FID", "classifier IS")
+            keys = ("fid", "inception_score", "Classifier FID", "Classifier IS")
             floor = snap.extras.get("quality_floor") or {}
             ref1, ref2 = floor.get("fid"), floor.get("inception_score")
         else:
             keys = ("kl", None, "KL(real‖gen)", "")
             ref1, ref2 = 0.0, None
-        if keys != self._keys:
+        if keys != self._keys:  # a new kind of run: new titles, and the second plot only if used
             self._keys = keys
-            self.setLabel("left", keys[2])
-            self.setLabel("right", keys[3])
+            compact_title(self.primary_plot, keys[2], G_COLOR)
+            compact_title(self.secondary_plot, keys[3], D_COLOR)
+            self.secondary_plot.setVisible(keys[1] is not None)
+            self.primary_plot.showAxis("bottom", keys[1] is None)  # else the plot below shows the steps
         self.primary.setData(steps, np.asarray(q[keys[0]], np.float64))
         self.primary_ref.setVisible(ref1 is not None)
         if ref1 is not None:
@@ -310,15 +387,13 @@ class QualityView(pg.PlotWidget):
             self.summary = f"FID {last['fid']:.1f}" + (f" (floor {ref1:.1f})" if ref1 is not None else "")
         elif "kl" in last:
             self.summary = f"KL {last['kl']:.3f}"
-        self.setTitle(f"Quality — {self.summary}" if self.summary else "Quality")
-        self._sync()
 
 
 class ClassHistogramView(pg.PlotWidget):
     """Predicted classes of generated images: a tall single bar is mode collapse at a glance."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
         self.setObjectName("class_histogram")
         self.setTitle("Generated classes")
         self.setLabel("bottom", "predicted class")
@@ -363,7 +438,7 @@ def loss_view(parent=None) -> CurvesView:
 def d_output_view(parent=None) -> CurvesView:
     return CurvesView(
         "Discriminator output",
-        {"d_real": ("D(x) real", REAL_COLOR), "d_fake": ("D(G(z)) generated", FAKE_COLOR)},
+        {"d_real": ("D(x) real", REAL_COLOR), "d_fake": ("D(G(z)) fake", FAKE_COLOR)},
         parent,
         y_range=(0.0, 1.0),
     )

@@ -1,0 +1,112 @@
+"""The window's actions and menus as data: one row per action (name, text, shortcut, handler, tip).
+
+``install_actions`` turns the table into ``QAction``s on the window (``window.<name>_action``) and
+the menus into a menu bar; the View menu's dock switches are added by the window as docks come.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from ganplay.presets import PRESETS
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str  # the window gets it as ``<name>_action``
+    text: str
+    shortcut: str | QKeySequence.StandardKey | None
+    handler: str  # the window's method that the action calls
+    tip: str
+    enabled: bool = True
+
+
+ACTIONS = (
+    ActionSpec("play", "Play/Pause", "Space", "toggle_play", "Start or pause training"),
+    ActionSpec("step", "Step", "S", "step_once", "Run one training step (D then G)"),
+    ActionSpec("step_d", "Step D only", "D", "step_d", "One discriminator update; the step count stays"),
+    ActionSpec("step_g", "Step G only", "G", "step_g", "One generator update"),
+    ActionSpec("noise", "New noise", "N", "refresh_noise", "New fixed noise for the displayed samples"),
+    ActionSpec("reset", "Reset", "Ctrl+R", "reset", "Restart the run from step 0"),
+    ActionSpec("rollback", "Roll back", "Ctrl+Z", "rollback",
+               "Return to the last good state kept before training diverged", enabled=False),
+    ActionSpec("baseline", "Run baseline", "B", "start_baseline",
+               "Semi-supervised GANs: train the same D on the same labels, supervised only, and plot its "
+               "test accuracy beside the GAN's"),
+    ActionSpec("open", "Open run…", QKeySequence.Open, "open_run_dialog", "Continue a run saved earlier"),
+    ActionSpec("save", "Save run…", QKeySequence.Save, "save_run_dialog",
+               "Save the whole run (networks, optimizers, step, history) to a file"),
+    ActionSpec("import", "Import 2-D points (CSV)…", "Ctrl+I", "import_points_dialog",
+               "Train on your own x,y points from a CSV file"),
+    ActionSpec("export_png", "Export view as PNG…", "Ctrl+E", "export_png_dialog",
+               "Save the top view (scatter or image grids) as a PNG"),
+    ActionSpec("export_window", "Export window as PNG…", "Ctrl+Shift+E", "export_window_dialog",
+               "Save the whole window as a PNG"),
+    ActionSpec("export_csv", "Export metrics CSV…", "Ctrl+Shift+C", "export_csv_dialog",
+               "Save the loss/accuracy/quality history shown in the plots"),
+    ActionSpec("record", "Record GIF…", "Ctrl+Shift+G", "toggle_recording",
+               "Record the top view every N steps into an animated GIF; again to stop and save"),
+    ActionSpec("quit", "Quit", "Ctrl+Q", "close", "Close ganplay"),
+    ActionSpec("reset_layout", "Reset layout", "Ctrl+Shift+L", "reset_layout",
+               "Put every panel and plot back where it was at first start"),
+    ActionSpec("losses_help", "Losses and penalties", QKeySequence.HelpContents, "show_losses_help",
+               "Every loss's formula and the penalties"),
+)
+
+# Menus in menu-bar order; None is a separator. The View menu's dock switches come first, then these.
+MENUS = {
+    "&File": ("open", "save", "import", None, "export_png", "export_window", "export_csv", "record", None, "quit"),
+    "&Run": ("play", "step", "step_d", "step_g", "reset", "rollback", "noise", "baseline"),
+    "&View": (None, "reset_layout"),
+    "&Presets": (),
+    "&Help": ("losses_help",),
+}
+
+
+def install_actions(window: QMainWindow, specs=ACTIONS, menus=MENUS) -> dict[str, QMenu]:
+    """Create each action on ``window`` and fill the menu bar; returns the menus by name (no '&')."""
+    actions = {}
+    for spec in specs:
+        a = QAction(spec.text, window)
+        if spec.shortcut is not None:
+            keys = QKeySequence(spec.shortcut)
+            a.setShortcut(keys)
+            a.setShortcutContext(Qt.WindowShortcut)
+            a.setToolTip(f"{spec.tip} ({keys.toString()})")
+        else:
+            a.setToolTip(spec.tip)
+        a.setStatusTip(spec.tip)
+        a.setEnabled(spec.enabled)
+        a.triggered.connect(lambda _checked=False, h=spec.handler: getattr(window, h)())
+        window.addAction(a)  # shortcuts work with the menu bar hidden or a dock floating
+        setattr(window, f"{spec.name}_action", a)
+        actions[spec.name] = a
+    built = {}
+    for title, names in menus.items():
+        menu = window.menuBar().addMenu(title)
+        menu.setToolTipsVisible(True)
+        for name in names:
+            if name is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(actions[name])
+        built[title.replace("&", "")] = menu
+    window.preset_actions = _fill_presets(window, built["Presets"])
+    return built
+
+
+def _fill_presets(window, menu: QMenu) -> dict[str, QAction]:
+    """One action per registered preset (a known-good recipe), calling ``window.apply_preset``."""
+    out = {}
+    for name in PRESETS:
+        preset = PRESETS.get(name)
+        a = QAction(name, window)
+        a.setToolTip(preset.shows)
+        a.setStatusTip(preset.shows)
+        a.triggered.connect(lambda _checked=False, n=name: window.apply_preset(n))
+        menu.addAction(a)
+        out[name] = a
+    return out
