@@ -12,11 +12,18 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ganplay.config import Config
 from ganplay.data import DATASETS
-from ganplay.engine.train import Trainer, TrainState, _bce, check_compatible, d_metrics, initial_hyper
+from ganplay.engine.objectives import (
+    OBJECTIVES,
+    DBatch,
+    GBatch,
+    Objective,
+    adversarial_d_loss,
+    adversarial_g_loss,
+)
+from ganplay.engine.train import Trainer, TrainState, check_compatible
 from ganplay.errors import DataError
 from ganplay.models import MODELS
 
@@ -28,6 +35,8 @@ class CganTrainer(Trainer):
     sample gets :meth:`display_labels`, so the base class's callers (the GUI's sample grid and
     D's scores under it, the quality metrics, the CLI's ``samples.npy``) work unchanged.
     """
+
+    game = "cgan"
 
     def __init__(self, config: Config, dataset=None):
         # The dataset is loaded here, before the base class builds anything, so that unlabelled
@@ -53,7 +62,7 @@ class CganTrainer(Trainer):
         """float32 ``[B, K]`` one-hot vectors of int labels ``[B]``: the networks' class input."""
         return jax.nn.one_hot(labels, self.n_classes, dtype=jnp.float32)
 
-    def _labels_or_display(self, labels, n: int):
+    def _labels(self, labels, n: int):
         """int32 ``[n]`` labels: ``labels`` checked (shape; range, when known on the host), or
         the display labels. Jittable."""
         if labels is None:
@@ -68,16 +77,9 @@ class CganTrainer(Trainer):
             raise ValueError(f"{labels.shape} labels for {n} samples; expected shape ({n},)")
         return labels
 
+    _condition = one_hot  # the networks see the class as a one-hot vector
+
     # -- public entry points --------------------------------------------------------------------
-    def generate(self, state: TrainState, z, labels=None) -> jax.Array:
-        """G(z | class) in inference mode; ``labels`` int ``[B]``, default :meth:`display_labels`."""
-        return self._generate(state, z, self._labels_or_display(labels, len(z)))
-
-    def discriminate(self, state: TrainState, x, labels=None) -> jax.Array:
-        """D's probability that each x is a real image of its class (default
-        :meth:`display_labels`), in inference mode."""
-        return self._discriminate(state, x, self._labels_or_display(labels, len(x)))
-
     def class_grid(self, state: TrainState, columns: int, z=None) -> tuple[np.ndarray, np.ndarray]:
         """One row per class, the same noise down each column (so a column shares its style).
 
@@ -98,110 +100,34 @@ class CganTrainer(Trainer):
         labels = jnp.repeat(jnp.arange(self.n_classes, dtype=jnp.int32), columns)
         return self.generate(state, jnp.tile(z, (self.n_classes, 1)), labels), labels
 
-    # -- implementation --------------------------------------------------------------------------
-    def _init_impl(self) -> TrainState:
-        c = self.config
-        key = jax.random.PRNGKey(c.seed)
-        key, kg, kd = jax.random.split(key, 3)
-        z = jnp.zeros((2, c.z_dim), jnp.float32)
-        x = jnp.zeros((2, *self.data_shape), jnp.float32)
-        y = self.one_hot(jnp.zeros((2,), jnp.int32))
-        g_vars = self.pair.generator.init({"params": kg, "dropout": kg}, z, y, train=False)
-        d_vars = self.pair.discriminator.init({"params": kd, "dropout": kd}, x, y, train=False)
-        g_params, d_params = g_vars["params"], d_vars["params"]
-        return TrainState(
-            step=jnp.int32(0),
-            key=key,
-            g_params=g_params,
-            d_params=d_params,
-            g_stats=g_vars.get("batch_stats", {}),
-            d_stats=d_vars.get("batch_stats", {}),
-            g_opt=self.g_tx.init(g_params),
-            d_opt=self.d_tx.init(d_params),
-            hyper=initial_hyper(c),
-            finite=jnp.bool_(True),
-        )
-
-    def _generate_impl(self, state, z, labels=None):
-        labels = self._labels_or_display(labels, z.shape[0])
-        return self.pair.generator.apply(
-            {"params": state.g_params, "batch_stats": state.g_stats}, z, self.one_hot(labels),
-            train=False,
-        )
-
-    def _discriminate_impl(self, state, x, labels=None):
-        labels = self._labels_or_display(labels, x.shape[0])
-        logits = self.pair.discriminator.apply(
-            {"params": state.d_params, "batch_stats": state.d_stats}, x, self.one_hot(labels),
-            train=False,
-        )
-        return jax.nn.sigmoid(logits)
-
-    def _g_forward(self, g_params, g_stats, z, y, key):
-        out, mut = self.pair.generator.apply(
-            {"params": g_params, "batch_stats": g_stats}, z, y, train=True,
-            rngs={"dropout": key}, mutable=["batch_stats"],
-        )
-        return out, mut.get("batch_stats", g_stats)
-
-    def _d_forward(self, d_params, d_stats, x, y, key):
-        logits, mut = self.pair.discriminator.apply(
-            {"params": d_params, "batch_stats": d_stats}, x, y, train=True,
-            rngs={"dropout": key}, mutable=["batch_stats"],
-        )
-        return logits, mut.get("batch_stats", d_stats)
-
+    # -- the game's batches -----------------------------------------------------------------------
     def _fake_labels(self, key):
         """Classes for a batch of generated images, uniform over the dataset's classes."""
         return self._batch(jax.random.randint(key, (self.config.batch_size,), 0, self.n_classes))
 
-    def _d_update(self, state: TrainState, key, data):
-        c = self.config
+    def _real_sample(self, data, key, n: int):
+        images, labels = self.dataset.sample_labelled(data, key, n)
+        return images, self.one_hot(labels)
+
+    def _d_batch(self, state: TrainState, key, data) -> DBatch:
+        """Real images with their own classes, G's images with classes drawn uniformly."""
         kx, ky, kz, kg, kd1, kd2 = jax.random.split(key, 6)
-        real, real_labels = self._batch(self.dataset.sample_labelled(data, kx, c.batch_size))
-        y_real, y_fake = self.one_hot(real_labels), self.one_hot(self._fake_labels(ky))
-        z = self._batch(self.noise(kz, c.batch_size))
-        fake, _ = self._g_forward(state.g_params, state.g_stats, z, y_fake, kg)
-        fake = self._batch(jax.lax.stop_gradient(fake))
-        smooth = state.hyper["label_smoothing"]
+        real, y_real = self._batch(self._real_sample(data, kx, self.config.batch_size))
+        y_fake = self.one_hot(self._fake_labels(ky))
+        return DBatch(real, self._fakes(state, kz, kg, y_fake), keys=(kd1, kd2),
+                      real_labels=y_real, fake_labels=y_fake)
 
-        def loss_fn(d_params):
-            lr_, stats = self._d_forward(d_params, state.d_stats, real, y_real, kd1)
-            lf, stats = self._d_forward(d_params, stats, fake, y_fake, kd2)
-            loss = _bce(lr_, 1.0 - smooth) + _bce(lf, 0.0)
-            return loss, (stats, lr_, lf)
-
-        (loss, (stats, lr_, lf)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
-        updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
-        d_params = optax.apply_updates(state.d_params, updates)
-        metrics = d_metrics(loss, lr_, lf)
-        return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
-
-    def _g_update(self, state: TrainState, key):
-        c = self.config
+    def _g_batch(self, state: TrainState, key, data) -> GBatch:
         kz, ky, kg, kd = jax.random.split(key, 4)
-        z, y = self._batch(self.noise(kz, c.batch_size)), self.one_hot(self._fake_labels(ky))
-
-        def loss_fn(g_params):
-            fake, g_stats = self._g_forward(g_params, state.g_stats, z, y, kg)
-            logits, _ = self._d_forward(state.d_params, state.d_stats, fake, y, kd)
-            return jnp.mean(self._g_sample_loss(logits, state.hyper)), g_stats
-
-        (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
-        updates, g_opt = self.g_tx.update(grads, state.g_opt, state.g_params)
-        g_params = optax.apply_updates(state.g_params, updates)
-        return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), loss
-
-    def _g_loss_push_impl(self, state: TrainState, x):
-        y = self.one_hot(self._labels_or_display(None, x.shape[0]))
-
-        def total_loss(x):
-            logits = self.pair.discriminator.apply(
-                {"params": state.d_params, "batch_stats": state.d_stats}, x, y, train=False
-            )
-            return jnp.sum(self._g_sample_loss(logits, state.hyper))
-
-        return -jax.grad(total_loss)(x)
+        z, y = self._batch(self.noise(kz, self.config.batch_size)), self.one_hot(self._fake_labels(ky))
+        return GBatch(z, kg, kd, labels=y)
 
 
-TRAINER = CganTrainer
+OBJECTIVES.register("cgan", Objective(
+    name="cgan",
+    summary="The conditional game (Mirza & Osindero 2014): G and D both see the class, D judges "
+            "whether an image is a real one of its class.",
+    trainer=CganTrainer,
+    d_loss=adversarial_d_loss,
+    g_loss=adversarial_g_loss,
+))

@@ -21,17 +21,28 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ganplay.config import Config
 from ganplay.data import DATASETS
-from ganplay.engine.train import (
-    METRIC_NAMES, Trainer, TrainState, _adam, _all_finite, _bce, _first_fault, check_compatible,
-    d_metrics,
+from ganplay.engine.objectives import (
+    OBJECTIVES,
+    DBatch,
+    GBatch,
+    Objective,
+    feature_matching,
 )
-from ganplay.errors import ConfigError, DataError
+from ganplay.engine.train import (
+    Trainer,
+    TrainState,
+    _adam,
+    apply_gradients,
+    check_compatible,
+    run_steps,
+    scan_steps,
+)
+from ganplay.errors import DataError
 from ganplay.models import MODELS
-from ganplay.models.sgan import class_logits, real_logit, supervised_cross_entropy
+from ganplay.models.sgan import supervised_cross_entropy
 
 # The unsupervised real/fake losses' weight in D's loss, per head: seed 003 adds them to the
 # supervised loss as they are; Salimans et al.'s code halves them (their ``loss_unl``).
@@ -110,14 +121,11 @@ class SganTrainer(Trainer):
     ``dataset.images``), ``label_note`` (one sentence for the user) and ``head``.
     """
 
-    metric_names = METRIC_NAMES + ("sup_loss", "train_acc")
+    game = "sgan"
 
     def __init__(self, config: Config, dataset=None):
         check_compatible(config.model, config.dataset)
         spec = MODELS.get(config.model)
-        if spec.objective != "sgan":
-            raise ConfigError(f"model {config.model!r} is not a semi-supervised GAN (objective "
-                              f"{spec.objective!r})")
         if dataset is None:
             dataset = DATASETS.get(config.dataset).load(config, spec.image_size)
         if getattr(dataset, "labels", None) is None:
@@ -177,147 +185,50 @@ class SganTrainer(Trainer):
                               d_opt=self.d_tx.init(d_vars["params"]))
 
     # -- public ------------------------------------------------------------------------------
-    def g_step(self, state: TrainState):
-        """One generator update only (it needs real images for feature matching)."""
-        return self._g_step(state, self.data_arrays)
-
     def test_accuracy(self, state: TrainState) -> tuple[float, np.ndarray]:
         """(accuracy, confusion ``[K, K]`` int64, row = true class) of D on the whole test split,
         in inference mode."""
         return self._evaluate(state.d_params, state.d_stats)
 
-    # -- implementation -----------------------------------------------------------------------
+    # -- the game's batches -------------------------------------------------------------------
     def _sample_labelled(self, data, key, n: int):
         """``n`` images of the label budget and their labels: the only labels training sees."""
         return self.dataset.sample_labelled(
             {"images": data["labelled_images"], "labels": data["labelled_labels"]}, key, n)
 
-    def _real_logit(self, head_logits):
-        return real_logit(head_logits, self.head)
-
-    def _d_passes(self, d_params, d_stats, batches, key):
-        """D in training mode on each of ``batches``: ([(head logits, features)], batch stats).
-
-        With batch norm, one pass per batch, each normalised by its own statistics (as the seed's
-        separate real and fake passes). Without, D treats rows independently, so one pass over
-        the concatenated batches is the same function in fewer, larger matrix products (the MLP
-        D update: ~25% faster on 2 cores).
-        """
-        if d_stats:
-            outputs = []
-            for x, k in zip(batches, jax.random.split(key, len(batches))):
-                out, d_stats = self._d_forward(d_params, d_stats, x, k)
-                outputs.append(out)
-            return outputs, d_stats
-        (logits, features), d_stats = self._d_forward(d_params, d_stats, jnp.concatenate(batches), key)
-        ends = np.cumsum([len(x) for x in batches])[:-1]
-        return list(zip(jnp.split(logits, ends), jnp.split(features, ends))), d_stats
-
-    def _d_batches(self, state: TrainState, key, data):
+    def _d_batch(self, state: TrainState, key, data) -> DBatch:
         """D's inputs for one update: a labelled batch and its labels (from the budget only),
-        a batch of training images and a batch of G's samples."""
+        a batch of training images and a batch of G's samples. Without batch norm D treats rows
+        independently, so the three go through it in one pass (the MLP D update: ~25% faster
+        on 2 cores); with it, one pass each, each normalised by its own statistics."""
         c = self.config
-        kl, kx, kz, kg = jax.random.split(key, 4)
+        k_batches, k_d = jax.random.split(key)
+        kl, kx, kz, kg = jax.random.split(k_batches, 4)
         x_l, y = self._sample_labelled(data, kl, c.batch_size)
         real = self.dataset.sample(data, kx, c.batch_size)
-        z = self._batch(self.noise(kz, c.batch_size))
-        fake, _ = self._g_forward(state.g_params, state.g_stats, z, kg)
-        return self._batch((x_l, y, real, jax.lax.stop_gradient(fake)))
+        x_l, y, real, fake = self._batch((x_l, y, real, self._fakes(state, kz, kg)))
+        keys = tuple(jax.random.split(k_d, 3)) if state.d_stats else (k_d,)
+        return DBatch(real, fake, keys, labelled=x_l, classes=y)
 
-    def _d_loss(self, d_params, state: TrainState, batches, key):
-        """(D's loss, aux): supervised cross-entropy on the labelled batch + the weighted
-        real/fake losses; aux = (batch stats, supervised loss, labelled logits, real logit of
-        the real and of the generated batch)."""
-        x_l, y, real, fake = batches
-        (out_l, out_r, out_f), stats = self._d_passes(d_params, state.d_stats, (x_l, real, fake), key)
-        sup = jnp.mean(supervised_cross_entropy(out_l[0], y, self.head))
-        lr_, lf = self._real_logit(out_r[0]), self._real_logit(out_f[0])
-        unsup = _bce(lr_, 1.0 - state.hyper["label_smoothing"]) + _bce(lf, 0.0)
-        return sup + UNSUPERVISED_WEIGHT[self.head] * unsup, (stats, sup, out_l[0], lr_, lf)
-
-    def _d_update(self, state: TrainState, key, data):
-        k_batches, k_d = jax.random.split(key)
-        batches = self._d_batches(state, k_batches, data)
-        (loss, aux), grads = jax.value_and_grad(self._d_loss, has_aux=True)(
-            state.d_params, state, batches, k_d)
-        stats, sup, logits_l, lr_, lf = aux
-        updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
-        d_params = optax.apply_updates(state.d_params, updates)
-        predicted = jnp.argmax(class_logits(logits_l, self.head), axis=-1)
-        metrics = {**d_metrics(loss, lr_, lf),
-                   "sup_loss": sup,
-                   "train_acc": jnp.mean(predicted == batches[1])}
-        return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
-
-    def _g_update(self, state: TrainState, key, data):
+    def _g_batch(self, state: TrainState, key, data) -> GBatch:
+        """G's inputs; with feature matching, the mean of D's features on a fresh batch of
+        training images (Salimans et al. draw G's real batch separately from D's; D's batch-norm
+        statistics are not updated by G's step)."""
         c = self.config
         kx, kz, kg, kd_real, kd_fake = jax.random.split(key, 5)
         z = self._batch(self.noise(kz, c.batch_size))
+        real_mean = None
         if c.fm_weight:
-            # D's features of a fresh batch of training images (Salimans et al. draw G's real
-            # batch separately from D's); D's batch-norm statistics are not updated by G's step.
             real = self._batch(self.dataset.sample(data, kx, c.batch_size))
-            (_, real_features), _ = self._d_forward(state.d_params, state.d_stats, real, kd_real)
-            real_moments = jnp.mean(real_features, axis=0)
-
-        def loss_fn(g_params):
-            fake, g_stats = self._g_forward(g_params, state.g_stats, z, kg)
-            (logits, features), _ = self._d_forward(state.d_params, state.d_stats, fake, kd_fake)
-            loss = jnp.float32(0.0)
-            if c.adv_weight:
-                loss += c.adv_weight * jnp.mean(
-                    self._g_sample_loss(self._real_logit(logits), state.hyper))
-            if c.fm_weight:
-                loss += c.fm_weight * jnp.mean(jnp.square(jnp.mean(features, axis=0) - real_moments))
-            return loss, g_stats
-
-        (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
-        updates, g_opt = self.g_tx.update(grads, state.g_opt, state.g_params)
-        g_params = optax.apply_updates(state.g_params, updates)
-        return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), loss
-
-    # The base's step, with the data passed on to G's update (feature matching needs real images).
-    def _one_step(self, state: TrainState, data):
-        key, k_d, k_g = jax.random.split(state.key, 3)
-        state = state._replace(key=key)
-        for k in jax.random.split(k_d, self.config.d_steps):
-            state, d_metrics = self._d_update(state, k, data)
-        state, g_loss = self._g_update(state, k_g, data)
-        fault = _first_fault(
-            jnp.isfinite(d_metrics["d_loss"]), _all_finite(state.d_params),
-            jnp.isfinite(g_loss), _all_finite(state.g_params),
-        )
-        metrics = {**d_metrics, "g_loss": g_loss, "fault": fault}
-        return state._replace(step=state.step + 1, finite=state.finite & (fault == 0)), metrics
-
-    def _g_step_impl(self, state: TrainState, data):
-        key, k_g = jax.random.split(state.key)
-        state, g_loss = self._g_update(state._replace(key=key), k_g, data)
-        ok = jnp.bool_(True)
-        fault = _first_fault(ok, ok, jnp.isfinite(g_loss), _all_finite(state.g_params))
-        finite = state.finite & (fault == 0)
-        return state._replace(step=state.step + 1, finite=finite), {"g_loss": g_loss, "fault": fault}
-
-    def _discriminate_impl(self, state, x):
-        logits, _ = self.pair.discriminator.apply(
-            {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False)
-        return jax.nn.sigmoid(self._real_logit(logits))
-
-    def _g_loss_push_impl(self, state, x):
-        def total_loss(x):
-            logits, _ = self.pair.discriminator.apply(
-                {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False)
-            return jnp.sum(self._g_sample_loss(self._real_logit(logits), state.hyper))
-
-        return -jax.grad(total_loss)(x)
+            out, _ = self._d_forward(state.d_params, state.d_stats, real, None, kd_real)
+            real_mean = jnp.mean(out.features, axis=0)
+        return GBatch(z, kg, kd_fake, real_feature_mean=real_mean)
 
     # -- test accuracy ---------------------------------------------------------------------------
     def _predict_impl(self, d_params, d_stats, images):
         """Predicted classes ``[B]`` of uint8 images, D in inference mode."""
         x = (images.astype(jnp.float32) - 127.5) / 127.5
-        logits, _ = self.pair.discriminator.apply(
-            {"params": d_params, "batch_stats": d_stats}, x, train=False)
-        return jnp.argmax(class_logits(logits, self.head), axis=-1)
+        return jnp.argmax(self._d_infer(d_params, d_stats, x).class_logits, axis=-1)
 
     def _evaluate(self, d_params, d_stats) -> tuple[float, np.ndarray]:
         """(accuracy, confusion) on the test split, in fixed-size batches (one compile)."""
@@ -333,7 +244,36 @@ class SganTrainer(Trainer):
         return float(np.trace(confusion) / len(labels)), confusion
 
 
-TRAINER = SganTrainer
+def semi_supervised_d_loss(adversarial, outputs, batch: DBatch, config):
+    """The supervised cross-entropy on the labelled batch plus the head's weight of the
+    adversarial (real/fake) loss; metrics: the supervised loss and the labelled batch's accuracy."""
+    labelled = outputs[0]
+    sup = jnp.mean(supervised_cross_entropy(labelled, batch.classes, config.sgan_head))
+    predicted = jnp.argmax(labelled.class_logits, axis=-1)
+    return sup + UNSUPERVISED_WEIGHT[config.sgan_head] * adversarial, {
+        "sup_loss": sup, "train_acc": jnp.mean(predicted == batch.classes)}
+
+
+def semi_supervised_g_loss(per_sample, output, batch: GBatch, config):
+    """``adv_weight`` x the adversarial loss + ``fm_weight`` x feature matching (each left out
+    at weight 0)."""
+    loss = jnp.float32(0.0)
+    if config.adv_weight:
+        loss += config.adv_weight * jnp.mean(per_sample)
+    if config.fm_weight:
+        loss += config.fm_weight * feature_matching(output.features, batch.real_feature_mean)
+    return loss
+
+
+OBJECTIVES.register("sgan", Objective(
+    name="sgan",
+    summary="The semi-supervised game (Salimans et al. 2016): D also classifies the labelled "
+            "images; G can match D's features on real images.",
+    trainer=SganTrainer,
+    d_loss=semi_supervised_d_loss,
+    g_loss=semi_supervised_g_loss,
+    metric_names=("sup_loss", "train_acc"),
+))
 
 
 # -- the supervised-only baseline ---------------------------------------------------------------
@@ -372,13 +312,7 @@ class SupervisedBaseline:
 
     def run(self, bstate: BaselineState, k: int):
         """``k`` updates; returns (bstate, {"loss", "train_acc"} as ``[k]`` device arrays)."""
-        if self.trainer.scan_steps:
-            return self._run(bstate, int(k), self.data_arrays)
-        per_step = []
-        for _ in range(int(k)):
-            bstate, m = self._step(bstate, self.data_arrays)
-            per_step.append(m)
-        return bstate, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *per_step)
+        return run_steps(self._run, self._step, bstate, k, self.data_arrays, self.trainer.scan_steps)
 
     def test_accuracy(self, bstate: BaselineState) -> tuple[float, np.ndarray]:
         return self.trainer._evaluate(bstate.params, bstate.stats)
@@ -389,15 +323,13 @@ class SupervisedBaseline:
         x, y = t._batch(t._sample_labelled(data, k_batch, self.config.batch_size))
 
         def loss_fn(params):
-            (logits, _), stats = t._d_forward(params, bstate.stats, x, k_d)
-            return jnp.mean(supervised_cross_entropy(logits, y, t.head)), (stats, logits)
+            out, stats = t._d_forward(params, bstate.stats, x, None, k_d)
+            return jnp.mean(supervised_cross_entropy(out, y, t.head)), (stats, out.class_logits)
 
         (loss, (stats, logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(bstate.params)
-        updates, opt = self.tx.update(grads, bstate.opt, bstate.params)
-        params = optax.apply_updates(bstate.params, updates)
-        predicted = jnp.argmax(class_logits(logits, t.head), axis=-1)
-        metrics = {"loss": loss, "train_acc": jnp.mean(predicted == y)}
+        params, opt = apply_gradients(self.tx, grads, bstate.opt, bstate.params)
+        metrics = {"loss": loss, "train_acc": jnp.mean(jnp.argmax(logits, axis=-1) == y)}
         return BaselineState(bstate.step + 1, key, params, stats, opt), metrics
 
     def _run_impl(self, bstate: BaselineState, k: int, data):
-        return jax.lax.scan(lambda s, _: self._one_step(s, data), bstate, None, length=k)
+        return scan_steps(self._one_step, bstate, k, data)

@@ -12,7 +12,7 @@ losses, gradients and BN statistics are those of the global batch, as on one dev
 """
 from __future__ import annotations
 
-import importlib
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 import jax
@@ -24,9 +24,17 @@ from jax.sharding import PartitionSpec as P
 
 from ganplay.config import LIVE_FIELDS, Config, device_count
 from ganplay.data import DATASETS
+from ganplay.engine.objectives import (
+    OBJECTIVES,
+    DBatch,
+    GBatch,
+    Objective,
+    adversarial_d_loss,
+    adversarial_g_loss,
+)
 from ganplay.errors import ConfigError
 from ganplay.losses import LOSSES, penalties
-from ganplay.models import MODELS
+from ganplay.models import MODELS, as_output, conditioned
 
 # Names of the per-step metrics returned by ``Trainer.run`` (each an array of length K).
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake")
@@ -83,9 +91,6 @@ def check_compatible(model: str, dataset: str) -> None:
         )
 
 
-OBJECTIVES = ("gan", "sgan", "cgan")
-
-
 def run_devices(config: Config) -> list:
     """The devices a run of ``config`` trains on: the first ``devices`` of ``jax.devices()``."""
     return jax.devices()[: device_count(config.devices)]
@@ -99,16 +104,10 @@ def describe_devices(devices) -> str:
     return f"{len(devices)} × {first.platform}{detail}"
 
 
-def build_trainer(config: Config, dataset=None) -> "Trainer":
-    """The trainer for the config's model: ``Trainer`` for plain GANs, or the objective's own
-    subclass (``ganplay.engine.<objective>.TRAINER``) for semi-supervised and conditional GANs."""
-    objective = MODELS.get(config.model).objective
-    if objective == "gan":
-        return Trainer(config, dataset)
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"model {config.model!r} has an unknown objective {objective!r}")
-    module = importlib.import_module(f"ganplay.engine.{objective}")
-    return module.TRAINER(config, dataset)
+def build_trainer(config: Config, dataset=None) -> Trainer:
+    """The trainer for the config's model: its objective's (``OBJECTIVES``): ``Trainer`` for
+    plain GANs, a subclass that draws the game's batches for semi-supervised and conditional ones."""
+    return OBJECTIVES.get(MODELS.get(config.model).objective).trainer(config, dataset)
 
 
 def _adam(lr: float, config: Config):
@@ -158,8 +157,28 @@ def make_optimizer(name: str, lr: float, config: Config):
     return optax.inject_hyperparams(build)(learning_rate=lr)
 
 
-def _bce(logits, target):
-    return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.broadcast_to(target, logits.shape)))
+def apply_gradients(tx, grads, opt_state, params):
+    """One optimizer update: (new parameters, new optimizer state)."""
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
+def scan_steps(step, state, k: int, data):
+    """``k`` applications of ``step(state, data) -> (state, metrics)`` in one ``lax.scan``."""
+    return jax.lax.scan(lambda s, _: step(s, data), state, None, length=k)
+
+
+def run_steps(scanned, step, state, k: int, data, scan: bool):
+    """``k`` steps in one dispatch of ``scanned(state, k, data)`` or, with ``scan`` off, ``k``
+    dispatches of ``step(state, data)`` (asynchronous: no host sync between them); the metrics
+    as ``[k]`` device arrays either way."""
+    if scan:
+        return scanned(state, int(k), data)
+    per_step = []
+    for _ in range(int(k)):
+        state, m = step(state, data)
+        per_step.append(m)
+    return state, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *per_step)
 
 
 class Trainer:
@@ -168,15 +187,26 @@ class Trainer:
     The trainer holds no mutable training state itself: every method takes and returns a
     ``TrainState``, so runs can be saved, restored, compared and stepped from any thread.
     Build one with :func:`build_trainer`, which picks the subclass for the model's objective.
+
+    The game is composed: the objective (``self.objective``) adds its terms to the adversarial
+    loss (``self.loss``); the remedies below are compiled in while their weight is above 0. A
+    subclass only draws its game's batches (:meth:`_d_batch`, :meth:`_g_batch`) and adds its
+    public extras.
     """
 
-    # The per-step metrics ``run`` returns (subclasses add their own), in metrics.csv's order.
+    # The per-step metrics ``run`` returns (the objective adds its own), in metrics.csv's order.
     metric_names: tuple[str, ...] = METRIC_NAMES
+    game = "gan"  # the objective this class draws batches for
 
     def __init__(self, config: Config, dataset=None):
         check_compatible(config.model, config.dataset)
         self.config = config
         self.spec = MODELS.get(config.model)
+        if self.spec.objective != self.game:
+            raise ConfigError(f"model {config.model!r} plays the {self.spec.objective!r} game, which "
+                              f"{type(self).__name__} does not draw; build its trainer with build_trainer")
+        self.objective: Objective = OBJECTIVES.get(self.game)
+        self.metric_names = METRIC_NAMES + self.objective.metric_names
         self.loss = LOSSES.get(config.loss)
         if dataset is None:
             dataset = DATASETS.get(config.dataset).load(config, self.spec.image_size)
@@ -250,8 +280,9 @@ class Trainer:
         key, kg, kd = jax.random.split(key, 3)
         z = jnp.zeros((2, c.z_dim), jnp.float32)
         x = jnp.zeros((2, *self.d_shape), jnp.float32)
-        g_vars = self.pair.generator.init({"params": kg, "dropout": kg}, z, train=False)
-        d_vars = self.pair.discriminator.init({"params": kd, "dropout": kd}, x, train=False)
+        labels = self._condition(self._labels(None, 2))
+        g_vars = self.pair.generator.init({"params": kg, "dropout": kg}, *conditioned(z, labels), train=False)
+        d_vars = self.pair.discriminator.init({"params": kd, "dropout": kd}, *conditioned(x, labels), train=False)
         g_params, d_params = g_vars["params"], d_vars["params"]
         return TrainState(
             step=jnp.int32(0),
@@ -312,21 +343,17 @@ class Trainer:
     # -- public jitted entry points -------------------------------------------------------------
     def run(self, state: TrainState, k: int):
         """Run ``k`` training steps; returns (state, metrics) with metrics as ``[k]`` device arrays."""
-        if self.scan_steps:
-            return self._run(state, int(k), self.data_arrays)
-        per_step = []
-        for _ in range(int(k)):  # asynchronous dispatch: no host sync between steps
-            state, m = self._step(state, self.data_arrays)
-            per_step.append(m)
-        return state, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *per_step)
+        return run_steps(self._run, self._step, state, k, self.data_arrays, self.scan_steps)
 
-    def generate(self, state: TrainState, z) -> jax.Array:
-        """G(z) in inference mode (batch-norm running averages, no dropout)."""
-        return self._generate(state, z)
+    def generate(self, state: TrainState, z, labels=None) -> jax.Array:
+        """G(z) in inference mode (batch-norm running averages, no dropout); ``labels`` (int
+        ``[B]``) only for a conditional model."""
+        return self._generate(state, z, self._labels(labels, len(z)))
 
-    def discriminate(self, state: TrainState, x) -> jax.Array:
-        """D's probability that each x is real, in inference mode."""
-        return self._discriminate(state, x)
+    def discriminate(self, state: TrainState, x, labels=None) -> jax.Array:
+        """D's probability that each x is real, in inference mode; ``labels`` (int ``[B]``)
+        only for a conditional model."""
+        return self._discriminate(state, x, self._labels(labels, len(x)))
 
     def sample_real(self, key, n: int) -> jax.Array:
         return self._sample_real(self.data_arrays, key, n)
@@ -358,6 +385,38 @@ class Trainer:
             return self._g_loss_push(state, x, self.data_arrays)
         return self._g_loss_push(state, x)
 
+    # -- the game's data (a subclass draws its own) ----------------------------------------------
+    def _labels(self, labels, n: int):
+        """Class labels for ``n`` samples, from a caller of ``generate`` or ``discriminate``
+        (``None`` when not given): none in an unconditional game, which refuses them."""
+        if labels is not None:
+            raise ValueError(f"model {self.config.model!r} is not conditional: it takes no class labels")
+
+    def _condition(self, labels):
+        """The networks' class input for ``_labels``' labels (none in an unconditional game)."""
+        return labels  # None: ``_labels`` gives none here
+
+    def _real_sample(self, data, key, n: int):
+        """``n`` training samples and D's class input for them (None: unconditional)."""
+        return self.dataset.sample(data, key, n), None
+
+    def _fakes(self, state: TrainState, kz, kg, labels=None):
+        """A batch of G's samples (G in training mode), constants for D's update."""
+        z = self._batch(self.noise(kz, self.config.batch_size))
+        fake, _ = self._g_forward(state.g_params, state.g_stats, z, labels, kg)
+        return self._batch(jax.lax.stop_gradient(fake))
+
+    def _d_batch(self, state: TrainState, key, data) -> DBatch:
+        """D's inputs for one update: a batch of training samples and a batch of G's."""
+        kx, kz, kg, kd1, kd2 = jax.random.split(key, 5)
+        real = self._batch(self.dataset.sample(data, kx, self.config.batch_size))
+        return DBatch(real, self._fakes(state, kz, kg), keys=(kd1, kd2))
+
+    def _g_batch(self, state: TrainState, key, data) -> GBatch:
+        """G's inputs for one update: the noise and the networks' dropout keys."""
+        kz, kg, kd = jax.random.split(key, 3)
+        return GBatch(self._batch(self.noise(kz, self.config.batch_size)), kg, kd)
+
     # -- implementation --------------------------------------------------------------------------
     def _shown_g_params(self, state):
         """G's parameters the views use: the EMA's while it is on and ``ema_view`` is set."""
@@ -366,9 +425,10 @@ class Trainer:
         use = state.hyper["ema_view"] > 0.5
         return jax.tree_util.tree_map(lambda e, p: jnp.where(use, e, p), state.g_ema, state.g_params)
 
-    def _generate_impl(self, state, z):
+    def _generate_impl(self, state, z, labels=None):
         return self.pair.generator.apply(
-            {"params": self._shown_g_params(state), "batch_stats": state.g_stats}, z, train=False
+            {"params": self._shown_g_params(state), "batch_stats": state.g_stats},
+            *conditioned(z, self._condition(self._labels(labels, z.shape[0]))), train=False,
         )
 
     def _pack(self, x):
@@ -380,16 +440,19 @@ class Trainer:
         x = jnp.moveaxis(x.reshape(b // m, m, *rest), 1, -1)
         return x.reshape(b // m, *rest[:-1], rest[-1] * m)
 
-    def _d_logits_each(self, state, x):
+    def _d_infer(self, d_params, d_stats, x, labels=None):
+        """D's output in inference mode (running averages, no dropout): a DiscriminatorOutput."""
+        return as_output(self.pair.discriminator.apply(
+            {"params": d_params, "batch_stats": d_stats}, *conditioned(x, labels), train=False))
+
+    def _d_logits_each(self, state, x, labels=None):
         """D's inference logits for each sample of ``x`` alone (packed with copies of itself)."""
         if self.config.pack > 1:
             x = self._pack(jnp.repeat(x, self.config.pack, axis=0))
-        return self.pair.discriminator.apply(
-            {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False
-        )
+        return self._d_infer(state.d_params, state.d_stats, x, labels).logit
 
-    def _discriminate_impl(self, state, x):
-        return jax.nn.sigmoid(self._d_logits_each(state, x))
+    def _discriminate_impl(self, state, x, labels=None):
+        return jax.nn.sigmoid(self._d_logits_each(state, x, self._condition(self._labels(labels, x.shape[0]))))
 
     def _input_noise(self, hyper, step, key, *xs):
         """Instance noise: N(0, σ²) added to D's inputs, σ annealed linearly to 0 over
@@ -412,51 +475,69 @@ class Trainer:
             total += 0.5 * hyper["r1_weight"] * penalties.r1_penalty(critic, real)
         return total
 
-    def _g_forward(self, g_params, g_stats, z, key):
+    def _g_forward(self, g_params, g_stats, z, labels, key):
+        """G in training mode: (samples, its new batch statistics)."""
         out, mut = self.pair.generator.apply(
-            {"params": g_params, "batch_stats": g_stats}, z, train=True,
+            {"params": g_params, "batch_stats": g_stats}, *conditioned(z, labels), train=True,
             rngs={"dropout": key}, mutable=["batch_stats"],
         )
         return out, mut.get("batch_stats", g_stats)
 
-    def _d_forward(self, d_params, d_stats, x, key):
-        logits, mut = self.pair.discriminator.apply(
-            {"params": d_params, "batch_stats": d_stats}, x, train=True,
+    def _d_forward(self, d_params, d_stats, x, labels, key):
+        """D in training mode: (its DiscriminatorOutput, its new batch statistics)."""
+        out, mut = self.pair.discriminator.apply(
+            {"params": d_params, "batch_stats": d_stats}, *conditioned(x, labels), train=True,
             rngs={"dropout": key}, mutable=["batch_stats"],
         )
-        return logits, mut.get("batch_stats", d_stats)
+        return as_output(out), mut.get("batch_stats", d_stats)
+
+    def _d_passes(self, d_params, d_stats, inputs, keys):
+        """D in training mode on each ``(x, labels)`` of ``inputs``: ([outputs], batch stats).
+
+        One pass per input, each normalised by its own batch statistics (real and fake go
+        through D as separate batches, as in the seeds' TF code and the DCGAN paper), or, given
+        a single key, one pass over the inputs concatenated: the same function for a D whose rows
+        are independent, in fewer, larger matrix products (unconditional inputs only).
+        """
+        if len(keys) == len(inputs):
+            outputs = []
+            for (x, labels), k in zip(inputs, keys):
+                out, d_stats = self._d_forward(d_params, d_stats, x, labels, k)
+                outputs.append(out)
+            return outputs, d_stats
+        (key,) = keys
+        out, d_stats = self._d_forward(d_params, d_stats, jnp.concatenate([x for x, _ in inputs]), None, key)
+        ends = np.cumsum([0] + [len(x) for x, _ in inputs])
+        return [jax.tree_util.tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], out)
+                for lo, hi in pairwise(ends)], d_stats
 
     def _d_update(self, state: TrainState, key, data):
-        c = self.config
-        kx, kz, kg, kd1, kd2 = jax.random.split(key, 5)
-        real = self._batch(self.dataset.sample(data, kx, c.batch_size))
-        z = self._batch(self.noise(kz, c.batch_size))
-        fake, _ = self._g_forward(state.g_params, state.g_stats, z, kg)
-        fake = self._batch(jax.lax.stop_gradient(fake))
+        batch = self._d_batch(state, key, data)
         hyper = state.hyper
-        smooth = hyper["label_smoothing"]
         # Extra randomness from fold_in, so the stream of a run without remedies is unchanged.
         k_noise, k_pen = jax.random.split(jax.random.fold_in(key, 7))
-        real, fake = self._input_noise(hyper, state.step, k_noise, real, fake)
+        real, fake = self._input_noise(hyper, state.step, k_noise, batch.real, batch.fake)
         real, fake = self._batch((self._pack(real), self._pack(fake)))
+        inputs = [(real, batch.real_labels), (fake, batch.fake_labels)]
+        if batch.labelled is not None:
+            inputs.insert(0, (batch.labelled, None))
 
         def loss_fn(d_params):
-            # Real and fake go through D as separate batches (their own BN statistics), as in
-            # the seeds' TF code and the DCGAN paper.
-            lr_, stats = self._d_forward(d_params, state.d_stats, real, kd1)
-            lf, stats = self._d_forward(d_params, stats, fake, kd2)
-            per_real, per_fake = self.loss.d_loss(lr_, lf, smooth)
-            loss = jnp.mean(per_real) + jnp.mean(per_fake)
-            critic = lambda x: self._d_forward(d_params, state.d_stats, x, kd1)[0]  # noqa: E731
+            outputs, stats = self._d_passes(d_params, state.d_stats, inputs, batch.keys)
+            lr_, lf = outputs[-2].logit, outputs[-1].logit
+            per_real, per_fake = self.loss.d_loss(lr_, lf, hyper["label_smoothing"])
+            adversarial = jnp.mean(per_real) + jnp.mean(per_fake)
+            loss, extra = self.objective.d_loss(adversarial, outputs, batch, self.config)
+            critic = lambda x: self._d_forward(d_params, state.d_stats, x, batch.real_labels,
+                                               batch.keys[0])[0].logit
             penalty = self._d_penalty(hyper, critic, real, fake, k_pen)
-            return loss + penalty, (stats, lr_, lf, loss)
+            return loss + penalty, (stats, lr_, lf, loss, extra)
 
-        (_, (stats, lr_, lf, loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
-        updates, d_opt = self.d_tx.update(grads, state.d_opt, state.d_params)
-        d_params = optax.apply_updates(state.d_params, updates)
+        (_, (stats, lr_, lf, loss, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
+        d_params, d_opt = apply_gradients(self.d_tx, grads, state.d_opt, state.d_params)
         if "weight_clip" in self.active:  # the original WGAN's Lipschitz constraint
             d_params = penalties.clip_weights(d_params, hyper["weight_clip"])
-        metrics = d_metrics(loss, lr_, lf)
+        metrics = {**d_metrics(loss, lr_, lf), **extra}
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
     def _g_sample_loss(self, logits, hyper, real_logits=None):
@@ -470,28 +551,26 @@ class Trainer:
     def _real_logits_for_g(self, state, key, data):
         """D's logits on a fresh real batch (relativistic losses only), as constants for G."""
         kx, kn, kd = jax.random.split(jax.random.fold_in(key, 11), 3)
-        real = self._batch(self.dataset.sample(data, kx, self.config.batch_size))
+        real, labels = self._batch(self._real_sample(data, kx, self.config.batch_size))
         (real,) = self._input_noise(state.hyper, state.step, kn, real)
-        logits, _ = self._d_forward(state.d_params, state.d_stats, self._pack(real), kd)
-        return jax.lax.stop_gradient(logits)
+        out, _ = self._d_forward(state.d_params, state.d_stats, self._pack(real), labels, kd)
+        return jax.lax.stop_gradient(out.logit)
 
     def _g_update(self, state: TrainState, key, data=None):
-        c = self.config
-        kz, kg, kd = jax.random.split(key, 3)
-        z = self._batch(self.noise(kz, c.batch_size))
+        batch = self._g_batch(state, key, data)
         real_logits = self._real_logits_for_g(state, key, data) if self.loss.relativistic else None
         k_noise = jax.random.fold_in(key, 7)
 
         def loss_fn(g_params):
-            fake, g_stats = self._g_forward(g_params, state.g_stats, z, kg)
+            fake, g_stats = self._g_forward(g_params, state.g_stats, batch.z, batch.labels, batch.g_key)
             (fake,) = self._input_noise(state.hyper, state.step, k_noise, fake)
             # D's BN statistics from this pass are discarded: only D's own update moves them.
-            logits, _ = self._d_forward(state.d_params, state.d_stats, self._pack(fake), kd)
-            return jnp.mean(self._g_sample_loss(logits, state.hyper, real_logits)), g_stats
+            out, _ = self._d_forward(state.d_params, state.d_stats, self._pack(fake), batch.labels, batch.d_key)
+            per_sample = self._g_sample_loss(out.logit, state.hyper, real_logits)
+            return self.objective.g_loss(per_sample, out, batch, self.config), g_stats
 
         (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
-        updates, g_opt = self.g_tx.update(grads, state.g_opt, state.g_params)
-        g_params = optax.apply_updates(state.g_params, updates)
+        g_params, g_opt = apply_gradients(self.g_tx, grads, state.g_opt, state.g_params)
         return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), loss
 
     def _ema_update(self, state: TrainState) -> TrainState:
@@ -506,7 +585,7 @@ class Trainer:
         """``g_steps`` generator updates (one key each; with one, the key itself), then the EMA."""
         keys = [key] if self.config.g_steps == 1 else list(jax.random.split(key, self.config.g_steps))
         for k in keys:
-            state, g_loss = self._g_update(state, k, data) if self.loss.relativistic else self._g_update(state, k)
+            state, g_loss = self._g_update(state, k, data)
         return self._ema_update(state), g_loss
 
     def _one_step(self, state: TrainState, data):
@@ -527,7 +606,7 @@ class Trainer:
         return state._replace(step=state.step + 1, finite=finite), metrics
 
     def _run_impl(self, state: TrainState, k: int, data):
-        return jax.lax.scan(lambda s, _: self._one_step(s, data), state, None, length=k)
+        return scan_steps(self._one_step, state, k, data)
 
     def _d_step_impl(self, state: TrainState, data):
         key, k_d = jax.random.split(state.key)
@@ -553,13 +632,14 @@ class Trainer:
         return self._discriminate_impl(state, points).reshape(size, size)
 
     def _g_loss_push_impl(self, state: TrainState, x, data=None):
+        labels = self._condition(self._labels(None, x.shape[0]))
         real_logits = None
         if data is not None:  # relativistic: D's scores on as many real samples, fixed key
-            real = self.dataset.sample(data, jax.random.PRNGKey(0), x.shape[0])
-            real_logits = self._d_logits_each(state, real)
+            real, real_labels = self._real_sample(data, jax.random.PRNGKey(0), x.shape[0])
+            real_logits = self._d_logits_each(state, real, real_labels)
 
         def total_loss(x):
-            logits = self._d_logits_each(state, x)
+            logits = self._d_logits_each(state, x, labels)
             # Summed, not averaged: each sample's gradient is that of its own loss.
             return jnp.sum(self._g_sample_loss(logits, state.hyper, real_logits))
 
@@ -618,3 +698,16 @@ def fetch_metrics(metrics) -> dict[str, np.ndarray]:
     """One device-to-host transfer for a dispatch's metrics."""
     host = jax.device_get(metrics)
     return {k: np.asarray(v, np.float64) for k, v in host.items()}
+
+
+OBJECTIVES.register("gan", Objective(
+    name="gan",
+    summary="The real/fake game: D tells training samples from G's, G makes D call them real.",
+    trainer=Trainer,
+    d_loss=adversarial_d_loss,
+    g_loss=adversarial_g_loss,
+))
+
+# The other games register themselves when imported; here, so that every entry point that
+# imports this module (build_trainer) finds them.
+from ganplay.engine import cgan, sgan  # noqa: F401

@@ -19,12 +19,13 @@ Two models, each with either head (``config.sgan_head``):
 * ``sgan64``: seed 003's 64x64 DCGAN-style pair, layer for layer (see :class:`Sgan64Discriminator`
   and :class:`Sgan64Generator`); ``width`` scales its channel counts for a CPU (1.0 is the seed).
 
-The discriminator's ``__call__(x, train)`` returns ``(head_logits, features)``: head logits
-``[B, K + 1]`` ("k+1") or ``[B, K]`` ("k"), and the penultimate features ``[B, F]`` that
-feature matching compares. How head logits become the real/fake logit and the class logits is
-:func:`real_logit` and :func:`class_logits`; :func:`supervised_cross_entropy` is the supervised
-loss. Gaussian noise and dropout draw from the ``dropout`` RNG stream and act only when
-``train=True``.
+The discriminator's ``__call__(x, train)`` returns a
+:class:`~ganplay.models.base.DiscriminatorOutput` with all three parts: the real/fake logit, the
+penultimate features ``[B, F]`` that feature matching compares, and the K class logits. Its last
+layer gives head logits ``[B, K + 1]`` ("k+1") or ``[B, K]`` ("k"); how they become the real/fake
+logit and the class logits is :func:`real_logit` and :func:`class_logits` (:func:`head_output`);
+:func:`supervised_cross_entropy` is the supervised loss. Gaussian noise and dropout draw from the
+``dropout`` RNG stream and act only when ``train=True``.
 
 The heads:
 
@@ -47,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganplay.errors import ConfigError
-from ganplay.models.base import MODELS, GanPair, ModelSpec
+from ganplay.models.base import MODELS, DiscriminatorOutput, GanPair, ModelSpec
 from ganplay.models.conv_transpose import Conv, ConvTranspose
 from ganplay.models.dcgan import Dropout, default_width, scaled
 
@@ -75,14 +76,27 @@ def class_logits(head_logits: jax.Array, head: str) -> jax.Array:
     return head_logits[:, 1:] if head == "k+1" else head_logits
 
 
-def supervised_cross_entropy(head_logits: jax.Array, labels: jax.Array, head: str) -> jax.Array:
-    """``[B]`` cross-entropy of the true classes ``labels`` (int, 0..K-1).
+def head_output(head_logits: jax.Array, features: jax.Array, head: str) -> DiscriminatorOutput:
+    """D's output from its last layer's logits and its features."""
+    return DiscriminatorOutput(real_logit(head_logits, head), features, class_logits(head_logits, head))
+
+
+def head_logits(out: DiscriminatorOutput, head: str) -> jax.Array:
+    """The last layer's logits back from D's output ("k+1": the fake logit is minus the real one,
+    exactly)."""
+    _check_head(head)
+    if head == "k+1":
+        return jnp.concatenate([-out.logit[:, None], out.class_logits], axis=-1)
+    return out.class_logits
+
+
+def supervised_cross_entropy(out: DiscriminatorOutput, labels: jax.Array, head: str) -> jax.Array:
+    """``[B]`` cross-entropy of the true classes ``labels`` (int, 0..K-1) from D's output.
 
     "k+1": seed 003's (K+1)-way softmax with the target at ``1 + label``; "k": the K-way softmax.
     """
-    _check_head(head)
     target = labels + 1 if head == "k+1" else labels
-    log_p = jax.nn.log_softmax(head_logits, axis=-1)
+    log_p = jax.nn.log_softmax(head_logits(out, head), axis=-1)
     return -jnp.take_along_axis(log_p, target[:, None].astype(jnp.int32), axis=-1)[:, 0]
 
 
@@ -134,6 +148,7 @@ class SganMlpDiscriminator(nn.Module):
 
     hidden: Sequence[int]
     n_out: int  # head logits: K + 1 or K
+    head: str = "k"  # how the head logits read (HEADS)
     input_noise: float = 0.3  # std, in [0, 1] pixel units
     hidden_noise: float = 0.5
 
@@ -162,7 +177,7 @@ class SganMlpDiscriminator(nn.Module):
         # The features are the last hidden layer's activations before its noise (their
         # layers[-3]), which is what G's feature matching compares.
         logits = WeightNormDense(self.n_out, name="head")(x)
-        return logits, features
+        return head_output(logits, features, self.head)
 
 
 class SganMlpGenerator(nn.Module):
@@ -200,7 +215,7 @@ def build_mlp(config, data_shape, n_classes: int = 10) -> GanPair:
         generator=SganMlpGenerator(tuple(_units(u, config.width) for u in MLP_G_HIDDEN),
                                    tuple(data_shape), name="generator"),
         discriminator=SganMlpDiscriminator(tuple(_units(u, config.width) for u in MLP_D_HIDDEN),
-                                           n_out, name="discriminator"),
+                                           n_out, config.sgan_head, name="discriminator"),
     )
 
 
@@ -227,6 +242,7 @@ class Sgan64Discriminator(nn.Module):
 
     width: float
     n_out: int
+    head: str = "k+1"  # how the head logits read (HEADS)
 
     @nn.compact
     def __call__(self, x, train: bool = True):
@@ -246,7 +262,7 @@ class Sgan64Discriminator(nn.Module):
         x = block(x, 4, 1024, 3, 1, "VALID", bn=False, dropout=False)
         features = jnp.mean(x, axis=(1, 2))  # global average pooling
         logits = nn.Dense(self.n_out, kernel_init=_GLOROT, name="logits")(features)
-        return logits, features
+        return head_output(logits, features, self.head)
 
 
 class Sgan64Generator(nn.Module):
@@ -279,7 +295,7 @@ def build_sgan64(config, data_shape, n_classes: int = 10) -> GanPair:
     return GanPair(
         generator=Sgan64Generator(config.width, data_shape[-1], name="generator"),
         discriminator=Sgan64Discriminator(config.width, head_size(n_classes, config.sgan_head),
-                                          name="discriminator"),
+                                          config.sgan_head, name="discriminator"),
     )
 
 

@@ -15,10 +15,14 @@ from ganplay.data.images import ImageDataset, load_dataset_files
 from ganplay.engine import build_trainer, fetch_metrics
 from ganplay.engine import sgan as sgan_engine
 from ganplay.engine.sgan import (
-    SganTrainer, SupervisedBaseline, budget_per_class, confusion_matrix, draw_label_budget,
+    SganTrainer,
+    SupervisedBaseline,
+    budget_per_class,
+    confusion_matrix,
+    draw_label_budget,
 )
 from ganplay.errors import DataError
-from ganplay.models.sgan import class_logits
+from ganplay.models.sgan import head_logits
 
 MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 # Tiny networks (D 62-31-16-16-16, G 31-31) keep each compile and step cheap.
@@ -158,9 +162,11 @@ def test_supervised_loss_has_no_gradient_wrt_unlabelled_images(trainer):
     def grads(data):
         def supervised(images):
             d = {**data, **images}
-            batches = trainer._d_batches(state, jax.random.PRNGKey(1), d)
-            _, aux = trainer._d_loss(state.d_params, state, batches, jax.random.PRNGKey(2))
-            return aux[1]  # the supervised cross-entropy
+            batch = trainer._d_batch(state, jax.random.PRNGKey(1), d)
+            passes = [(batch.labelled, None), (batch.real, None), (batch.fake, None)]
+            outputs, _ = trainer._d_passes(state.d_params, state.d_stats, passes, batch.keys)
+            _, metrics = trainer.objective.d_loss(jnp.float32(0.0), outputs, batch, trainer.config)
+            return metrics["sup_loss"]  # the supervised cross-entropy
 
         return jax.grad(supervised)({"images": data["images"], "labelled_images": data["labelled_images"]})
 
@@ -187,9 +193,8 @@ def test_discriminate_is_the_heads_p_real(trainer, split, head):
     state = t.init()
     x = t.generate(state, t.fixed_noise(6))
     p = np.asarray(t.discriminate(state, x), np.float64)
-    logits, _ = t.pair.discriminator.apply(
-        {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False)
-    logits = np.asarray(logits, np.float64)
+    out = t.pair.discriminator.apply({"params": state.d_params, "batch_stats": state.d_stats}, x, train=False)
+    logits = np.asarray(head_logits(out, head), np.float64)  # the head layer's own
     if head == "k+1":
         assert logits.shape == (6, 11)
         expected = 1.0 - 1.0 / (1.0 + np.exp(-logits[:, 0]))  # seed 003: logit 0 is "fake"
@@ -233,9 +238,9 @@ def test_test_accuracy_matches_a_direct_evaluation(trainer, trained):
     state = trained[0]
     acc, confusion = trainer.test_accuracy(state)
     x = (trainer.dataset.test_images.astype(np.float32) - 127.5) / 127.5
-    logits, _ = jax.jit(lambda x: trainer.pair.discriminator.apply(
+    out = jax.jit(lambda x: trainer.pair.discriminator.apply(
         {"params": state.d_params, "batch_stats": state.d_stats}, x, train=False))(x)
-    predicted = np.asarray(jnp.argmax(class_logits(logits, "k"), axis=-1))
+    predicted = np.asarray(jnp.argmax(out.class_logits, axis=-1))
     np.testing.assert_array_equal(confusion, confusion_matrix(trainer.dataset.test_labels, predicted, 10))
     assert acc == pytest.approx(np.mean(predicted == trainer.dataset.test_labels))
 

@@ -10,9 +10,15 @@ import pytest
 
 from ganplay.config import Config
 from ganplay.errors import ConfigError
-from ganplay.models import MODELS
+from ganplay.models import MODELS, DiscriminatorOutput
 from ganplay.models.sgan import (
-    WeightNormDense, class_logits, head_size, real_logit, supervised_cross_entropy,
+    WeightNormDense,
+    class_logits,
+    head_logits,
+    head_output,
+    head_size,
+    real_logit,
+    supervised_cross_entropy,
 )
 
 
@@ -73,10 +79,11 @@ def test_sgan64_feature_maps_follow_the_seed_comments():
         return out, {k: v["__call__"][0].shape for k, v in state["intermediates"].items()
                      if k.startswith(("conv", "deconv"))}
 
-    (logits, features), shapes = intermediates(pair.discriminator, d_vars, jnp.zeros((3, 64, 64, 1)))
+    out, shapes = intermediates(pair.discriminator, d_vars, jnp.zeros((3, 64, 64, 1)))
     assert shapes == {"conv1": (3, 32, 32, 128), "conv2": (3, 16, 16, 256),
                       "conv3": (3, 4, 4, 512), "conv4": (3, 2, 2, 1024)}
-    assert logits.shape == (3, 11) and features.shape == (3, 1024)  # pooled conv4
+    assert out.logit.shape == (3,) and out.class_logits.shape == (3, 10)
+    assert out.features.shape == (3, 1024)  # pooled conv4
     images, shapes = intermediates(pair.generator, g_vars, jnp.zeros((3, 100)))
     assert shapes == {"deconv1": (3, 4, 4, 512), "deconv2": (3, 16, 16, 256),
                       "deconv3": (3, 32, 32, 128), "deconv4": (3, 64, 64, 1)}
@@ -89,9 +96,10 @@ def test_sgan64_feature_maps_follow_the_seed_comments():
 def test_both_models_take_both_heads(name, shape, features, head, n_out):
     config, pair = _build(name, shape, width=0.25, sgan_head=head)
     g, d = _shapes(pair, config, shape)
-    logits, feats = jax.eval_shape(
-        lambda v, x: pair.discriminator.apply(v, x, train=False), d, jnp.zeros((5, *shape)))
-    assert logits.shape == (5, n_out) and feats.shape == (5, features)
+    out = jax.eval_shape(lambda v, x: pair.discriminator.apply(v, x, train=False), d, jnp.zeros((5, *shape)))
+    assert isinstance(out, DiscriminatorOutput)  # the one contract every D meets
+    assert out.logit.shape == (5,) and out.class_logits.shape == (5, 10) and out.features.shape == (5, features)
+    assert d["params"]["logits" if name == "sgan64" else "head"]["kernel"].shape[-1] == n_out
     images = jax.eval_shape(lambda v, z: pair.generator.apply(v, z, train=False), g,
                             jnp.zeros((5, config.z_dim)))
     assert images.shape == (5, *shape)
@@ -141,7 +149,9 @@ def test_k_plus_1_head_is_seed_003():
     np.testing.assert_allclose(p_real, expected, rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(np.asarray(class_logits(jnp.asarray(logits), "k+1")), logits[:, 1:])
     labels = rng.integers(0, 10, size=64)
-    ce = np.asarray(supervised_cross_entropy(jnp.asarray(logits), jnp.asarray(labels), "k+1"))
+    out = head_output(jnp.asarray(logits), None, "k+1")
+    np.testing.assert_array_equal(np.asarray(head_logits(out, "k+1")), logits)  # exactly, the fake logit too
+    ce = np.asarray(supervised_cross_entropy(out, jnp.asarray(labels), "k+1"))
     # softmax cross-entropy over all 11 logits against the "extended label": one-hot at 1 + y
     z = logits.astype(np.float64)
     log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
@@ -158,7 +168,7 @@ def test_k_head_is_salimans_z_over_z_plus_1():
     np.testing.assert_allclose(p_real, z / (z + 1.0), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(np.asarray(class_logits(jnp.asarray(logits), "k")), logits)
     labels = rng.integers(0, 10, size=64)
-    ce = np.asarray(supervised_cross_entropy(jnp.asarray(logits), jnp.asarray(labels), "k"))
+    ce = np.asarray(supervised_cross_entropy(head_output(jnp.asarray(logits), None, "k"), jnp.asarray(labels), "k"))
     zz = logits.astype(np.float64)
     log_p = zz - np.log(np.exp(zz - zz.max(1, keepdims=True)).sum(1, keepdims=True)) - zz.max(1, keepdims=True)
     np.testing.assert_allclose(ce, -log_p[np.arange(64), labels], rtol=1e-5, atol=1e-5)
