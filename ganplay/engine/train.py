@@ -707,7 +707,3 @@ OBJECTIVES.register("gan", Objective(
     d_loss=adversarial_d_loss,
     g_loss=adversarial_g_loss,
 ))
-
-# The other games register themselves when imported; here, so that every entry point that
-# imports this module (build_trainer) finds them.
-from ganplay.engine import cgan, sgan  # noqa: F401
