@@ -1,0 +1,494 @@
+"""Compare mode's engine: 2 to 4 runs (A, B, C, D) of one dataset, trained in lockstep.
+
+Runs that share every structural setting (they differ only in ``seed`` and live settings) train
+as one ``jax.vmap``-ed program, with the sweep's machinery (:mod:`ganplay.engine.sweep`); each
+member still gets its own :class:`~ganplay.engine.session.Session` for its history, quality
+metrics and snapshots, fed with its slice of the group's state and metrics. Runs that differ
+structurally (loss, model, batch size…) are sessions of their own, and a step of the comparison
+dispatches every unit before waiting for any, so they alternate on the device. Every advance
+moves every run by the same number of steps: the runs are always at the same step.
+
+A set of runs is saved as one ``.ganplay-compare`` file (a zip of ``compare.json`` and one run
+file per run) or as a folder of the same files; each run file is an ordinary run file that the
+main window opens on its own.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import math
+import tempfile
+import time
+import zipfile
+from collections import deque
+from dataclasses import fields
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ganplay.config import Config
+from ganplay.engine.checkpoint import read_run, restore_state
+from ganplay.engine.session import Chunk, Session, Snapshot
+from ganplay.engine.sweep import (
+    Run, format_value, initial_states, member_trainer, plan_groups, structural_key, vmapped_run,
+)
+from ganplay.engine.train import build_trainer, fetch_metrics
+from ganplay.errors import CheckpointError, ConfigError, GanplayError
+from ganplay.files import atomic_write_bytes
+
+NAMES = "ABCD"
+MAX_RUNS = len(NAMES)
+SUFFIX = ".ganplay-compare"
+INDEX = "compare.json"
+FORMAT = "ganplay-compare"
+VERSION = 1
+# Settings every run of a comparison shares: the runs are compared on the same data.
+SAME_DATA = ("dataset", "data_dir")
+# Metrics the table shows, from the per-step history (a trailing mean) and the quality series.
+STEP_METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
+RECENT_POINTS = 20  # history points averaged for the table (each point may already be a bin)
+
+
+def check_runs(configs: list[Config]) -> None:
+    """Raise ConfigError, naming the setting, unless ``configs`` can be compared."""
+    if not 1 <= len(configs) <= MAX_RUNS:
+        raise ConfigError(f"a comparison holds 1 to {MAX_RUNS} runs ({', '.join(NAMES)}), not {len(configs)}")
+    first = configs[0]
+    for name, c in zip(NAMES[1:], configs[1:]):
+        for key in SAME_DATA:
+            if getattr(c, key) != getattr(first, key):
+                raise ConfigError(f"run {name} has {key}={getattr(c, key) or '(automatic)'!s} but run A has "
+                                  f"{key}={getattr(first, key) or '(automatic)'!s}; the runs of a comparison "
+                                  f"share one dataset")
+
+
+def differences(a: Config, b: Config) -> list[tuple[str, object]]:
+    """(setting, b's value) for every setting where ``b`` differs from ``a``, in Config order."""
+    return [(f.name, getattr(b, f.name)) for f in fields(Config) if getattr(a, f.name) != getattr(b, f.name)]
+
+
+def diff_label(a: Config, b: Config, name: str = "B") -> str:
+    """``"B: label_smoothing 0.2"``: a run's name and what it changes from run A."""
+    changed = differences(a, b)
+    if not changed:
+        return f"{name}: same settings as A"
+    return f"{name}: " + ", ".join(f"{k} {_show(v)}" for k, v in changed)
+
+
+def _show(v) -> str:
+    return json.dumps(v, separators=(",", ":")) if isinstance(v, tuple) else format_value(v)
+
+
+def labels(configs: list[Config]) -> list[str]:
+    """Each run's title: A's is its model, loss and dataset; the others' what they change."""
+    a = configs[0]
+    return [f"A: {a.model}, {a.loss} on {a.dataset}"] + [diff_label(a, c, n) for n, c in zip(NAMES[1:], configs[1:])]
+
+
+# -- training units ---------------------------------------------------------------------------------
+class _Alone:
+    """One run trained by its own session (which may have several chunks in flight)."""
+
+    def __init__(self, index: int, session: Session):
+        self.indices = [index]
+        self.sessions = [session]
+        self._chunks: deque[Chunk] = deque()
+
+    def launch(self, k: int) -> None:
+        self._chunks.append(self.sessions[0].launch(k, display=False))
+
+    def wait(self) -> None:
+        jax.block_until_ready(self._chunks[0].metrics)
+
+    def finish(self) -> None:
+        self.sessions[0].finish(self._chunks.popleft())
+
+    def discard(self) -> None:
+        self._chunks.clear()
+        self.sessions[0].discard(None)
+
+
+class _Together:
+    """Runs of one structure trained as one vmapped program (``sweep.vmapped_run``).
+
+    The stacked state is the truth while training; after each chunk every member's session
+    receives its slice (one compiled split) and its row of the metrics, exactly as if it had
+    trained that chunk itself, so its history, quality monitor and snapshots work unchanged."""
+
+    def __init__(self, indices: list[int], trainer, sessions: list[Session], stacked):
+        self.indices = indices
+        self.trainer = trainer
+        self.sessions = sessions
+        self.states = stacked
+        self.program = vmapped_run(trainer, [s.config for s in sessions])
+        self._split = _splitter(len(sessions))
+        self._pending: deque = deque()  # (k, new stacked state, metrics, launch time) in flight
+        self._head = None  # the newest stacked state dispatched, None: ``states``
+
+    @classmethod
+    def start(cls, indices: list[int], trainer, configs: list[Config], states=None) -> "_Together":
+        """A fresh group (each member as ``build_trainer(config).init()``) or, with ``states``,
+        one continuing those member states."""
+        if states is None:
+            stacked = initial_states(trainer, configs)
+        else:
+            stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *states)
+        members = _splitter(len(configs))(stacked)
+        sessions = [Session(c, member_trainer(trainer, c), m) for c, m in zip(configs, members)]
+        return cls(indices, trainer, sessions, stacked)
+
+    @classmethod
+    def regroup(cls, indices: list[int], trainer, sessions: list[Session]) -> "_Together":
+        """The same group with fewer members (a run removed), their sessions kept."""
+        stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *[s.state for s in sessions])
+        return cls(indices, trainer, sessions, stacked)
+
+    def launch(self, k: int) -> None:
+        launched = self.sessions[0].quality.clock()
+        head = self.states if self._head is None else self._head
+        new, metrics = self.program(head, k, self.trainer.data_arrays)
+        self._head = new
+        self._pending.append((k, new, metrics, launched))
+
+    def wait(self) -> None:
+        jax.block_until_ready(self._pending[0][2])
+
+    def finish(self) -> None:
+        k, new, metrics, launched = self._pending.popleft()
+        if not self._pending:
+            self._head = None
+        m = fetch_metrics(metrics)  # each [n, k]: one transfer for the group
+        self.states = new
+        for i, (session, state) in enumerate(zip(self.sessions, self._split(new))):
+            session.finish(Chunk(k, state, {name: v[i] for name, v in m.items()}, launched, None))
+
+    def discard(self) -> None:
+        self._pending.clear()
+        self._head = None
+
+
+@functools.lru_cache(maxsize=None)
+def _splitter(n: int):
+    """A compiled function from a stacked state to its ``n`` members' states (one dispatch)."""
+    return jax.jit(lambda s: tuple(jax.tree_util.tree_map(lambda x, i=i: x[i], s) for i in range(n)))
+
+
+class Comparison:
+    """2 to 4 runs of one dataset at the same step (one run is allowed while a set is built)."""
+
+    def __init__(self, configs: list[Config], *, vmap: bool = True):
+        configs = list(configs)
+        check_runs(configs)
+        self.configs = configs
+        self.vmap = vmap
+        self._trainers: dict[str, object] = {}  # reused by reset: no second compile
+        self._inflight: deque[tuple[int, float]] = deque()  # (steps, dispatch time) of each tick
+        self._last_ready = 0.0
+        self.units = self._build(None)
+
+    # -- the runs ---------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(NAMES[: len(self.configs)])
+
+    @property
+    def labels(self) -> list[str]:
+        return labels(self.configs)
+
+    @property
+    def sessions(self) -> list[Session]:
+        """The runs' sessions, in run order."""
+        out: list = [None] * len(self.configs)
+        for unit in self.units:
+            for i, s in zip(unit.indices, unit.sessions):
+                out[i] = s
+        return out
+
+    @property
+    def step(self) -> int:
+        return self.sessions[0].step
+
+    @property
+    def groups(self) -> list[list[str]]:
+        """The training units by run name: ``[["A", "B"], ["C"]]`` (A and B vmapped together)."""
+        return [[NAMES[i] for i in u.indices] for u in self.units]
+
+    def _trainer(self, key: str, config: Config):
+        if key not in self._trainers:
+            self._trainers[key] = build_trainer(config)
+        return self._trainers[key]
+
+    def _build(self, states: list | None) -> list:
+        """The training units: vmapped groups where runs share a structure, sessions otherwise."""
+        runs = [Run(NAMES[i], c, ()) for i, c in enumerate(self.configs)]
+        units = []
+        for group in plan_groups(runs, MAX_RUNS if self.vmap else 1):
+            indices = [NAMES.index(r.name) for r in group]
+            configs = [r.config for r in group]
+            if len(group) > 1:
+                trainer = self._trainer("group " + structural_key(configs[0]), configs[0])
+                units.append(_Together.start(indices, trainer, configs,
+                                             None if states is None else [states[i] for i in indices]))
+                continue
+            i, config = indices[0], configs[0]
+            trainer = self._trainer("alone " + config.to_json(), config)
+            if states is None:
+                session = Session(config, trainer)
+            else:
+                session = Session(config, trainer, trainer.place(states[i]))
+            units.append(_Alone(i, session))
+        return units
+
+    def reset(self) -> None:
+        """Every run back to step 0 (its seed's first state); compiled programs are reused."""
+        self.discard()
+        self.close()
+        self.units = self._build(None)
+
+    def remove(self, index: int) -> None:
+        """Drop run ``index`` (the later runs are renamed: C becomes B); the others keep training."""
+        if len(self.configs) <= 1:
+            raise ConfigError("a comparison keeps at least one run")
+        if not 0 <= index < len(self.configs):
+            raise ConfigError(f"there is no run {index}; runs: {', '.join(self.names)}")
+        self.discard()
+        units = []
+        for unit in self.units:
+            keep = [(i - (i > index), s) for i, s in zip(unit.indices, unit.sessions) if i != index]
+            gone = [s for i, s in zip(unit.indices, unit.sessions) if i == index]
+            for s in gone:
+                s.close()
+            if not keep:
+                continue
+            if len(keep) == len(unit.indices):
+                unit.indices = [i for i, _ in keep]
+                units.append(unit)
+            elif len(keep) == 1:  # a group of one: the member's trainer view runs it alone
+                units.append(_Alone(keep[0][0], keep[0][1]))
+            else:
+                units.append(_Together.regroup([i for i, _ in keep], unit.trainer, [s for _, s in keep]))
+        del self.configs[index]
+        self.units = units
+
+    def close(self) -> None:
+        for s in self.sessions:
+            s.close()
+
+    # -- training ---------------------------------------------------------------------------------
+    def launch(self, k: int) -> None:
+        """Dispatch ``k`` steps of every run after the newest dispatched, without waiting. Every
+        unit is dispatched before any is waited for, so structurally different runs take turns
+        on the device without a gap; a window keeps one such tick queued while it records and
+        draws the last, so the device never waits for Python."""
+        for unit in self.units:
+            unit.launch(int(k))
+        self._inflight.append((int(k), time.perf_counter()))
+
+    def finish(self) -> tuple[int, float]:
+        """Wait for the oldest tick in flight and record it in every run; returns its steps and
+        the seconds it trained (from its dispatch, or the previous tick's end), not counting the
+        recording and quality evaluations that follow (timed with them, a chunk sizer shrinks
+        the chunks)."""
+        k, launched = self._inflight.popleft()
+        for unit in self.units:
+            unit.wait()
+        ready = time.perf_counter()
+        seconds = ready - max(launched, self._last_ready)
+        self._last_ready = ready
+        for unit in self.units:
+            unit.finish()
+        return k, seconds
+
+    def discard(self) -> None:
+        """Drop the ticks in flight (a run diverged before them): training resumes from ``step``."""
+        for unit in self.units:
+            unit.discard()
+        self._inflight.clear()
+
+    def advance(self, k: int) -> float:
+        """Train every run ``k`` steps; returns the seconds the training took."""
+        self.launch(k)
+        return self.finish()[1]
+
+    @property
+    def in_flight(self) -> int:
+        """Ticks dispatched and not yet recorded."""
+        return len(self._inflight)
+
+    @property
+    def head_step(self) -> int:
+        """The step every run will be at once the ticks in flight finish."""
+        return self.step + sum(k for k, _ in self._inflight)
+
+    def next_k(self, k: int) -> int:
+        """At most ``k`` steps after the newest dispatched, ending on the divergence guard's next
+        kept step (as the single window does), so every run keeps good states at the same steps."""
+        return self.sessions[0].good.limit(self.head_step, k)
+
+    def divergences(self) -> list[str]:
+        """One line per diverged run: ``"B: training diverged at step …"``."""
+        return [f"{n}: {s.divergence.message()}" for n, s in zip(self.names, self.sessions)
+                if s.divergence is not None]
+
+    def snapshots(self) -> list[Snapshot]:
+        return [s.snapshot() for s in self.sessions]
+
+    # -- files ------------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write the set as one file (``.ganplay-compare`` appended when missing), atomically."""
+        path = Path(path)
+        if not path.name.endswith(SUFFIX):
+            path = path.with_name(path.name + SUFFIX)
+        with tempfile.TemporaryDirectory(prefix="ganplay-compare-") as tmp:
+            names = self._write_runs(Path(tmp))
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # the run files are already npz
+                z.writestr(INDEX, self._index(names))
+                for name in names:
+                    z.write(Path(tmp) / name, name)
+        atomic_write_bytes(path, buf.getvalue())
+        return path
+
+    def save_folder(self, folder) -> Path:
+        """Write the set as a folder: ``compare.json`` and one run file per run (``A.npz``…)."""
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise GanplayError(f"{folder} is a file; choose a folder to save the runs in")
+        names = self._write_runs(folder)
+        atomic_write_bytes(folder / INDEX, self._index(names))
+        return folder
+
+    def _write_runs(self, folder: Path) -> list[str]:
+        names = [f"{n}.npz" for n in self.names]
+        for name, session in zip(names, self.sessions):
+            session.save(folder / name)
+        return names
+
+    def _index(self, files: list[str]) -> bytes:
+        index = {"format": FORMAT, "version": VERSION, "step": self.step,
+                 "runs": [{"name": n, "file": f, "label": lab}
+                          for n, f, lab in zip(self.names, files, self.labels)]}
+        return (json.dumps(index, indent=2) + "\n").encode()
+
+    @classmethod
+    def open(cls, path, *, vmap: bool = True) -> "Comparison":
+        """Continue a saved set, from its ``.ganplay-compare`` file or its folder; a file that
+        is not one, or runs that do not belong together, raise one line (CheckpointError)."""
+        path = Path(path)
+        if path.is_dir():
+            return cls._open_folder(path, path, vmap)
+        if not path.exists():
+            raise CheckpointError(f"{path}: no such file or folder")
+        with tempfile.TemporaryDirectory(prefix="ganplay-compare-") as tmp:
+            try:
+                with zipfile.ZipFile(path) as z:
+                    for member in z.namelist():
+                        if "/" in member or "\\" in member or member.startswith("."):
+                            raise CheckpointError(f"{path} is not a ganplay comparison (entry {member!r})")
+                    z.extractall(tmp)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                raise CheckpointError(f"{path} is not a readable ganplay comparison file ({exc})") from None
+            return cls._open_folder(Path(tmp), path, vmap)
+
+    @classmethod
+    def _open_folder(cls, folder: Path, shown: Path, vmap: bool) -> "Comparison":
+        try:
+            index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CheckpointError(f"{shown} is not a ganplay comparison (no {INDEX})") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{shown}: {INDEX} is corrupt ({exc})") from None
+        if not isinstance(index, dict) or index.get("format") != FORMAT:
+            raise CheckpointError(f"{shown} is not a ganplay comparison ({INDEX} has no format {FORMAT!r})")
+        if index.get("version") != VERSION:
+            raise CheckpointError(f"{shown} has comparison format version {index.get('version')}; "
+                                  f"this ganplay reads {VERSION}")
+        runs = index.get("runs")
+        if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) and isinstance(r.get("file"), str)
+                                                             for r in runs):
+            raise CheckpointError(f"{shown}: {INDEX} lists no runs")
+        configs, arrays, steps, files = [], [], [], []
+        for r in runs:
+            file = folder / Path(r["file"]).name  # never outside the folder
+            files.append(shown / file.name if shown != folder else file)
+            try:
+                header, a = read_run(file)
+            except CheckpointError as exc:  # name the set's own path, not a temporary folder
+                raise CheckpointError(str(exc).replace(str(file), str(files[-1]))) from None
+            try:
+                configs.append(Config.from_dict(header["config"]))
+            except (GanplayError, KeyError, TypeError) as exc:
+                raise CheckpointError(f"{file}: the stored config is invalid: {exc}") from None
+            arrays.append(a)
+            steps.append(int(header.get("step", -1)))
+        if len(set(steps)) > 1:
+            shown_steps = ", ".join(f"{n}: {s:,}" for n, s in zip(NAMES, steps))
+            raise CheckpointError(f"{shown}: the runs are at different steps ({shown_steps}); a comparison "
+                                  f"keeps its runs at one step")
+        try:
+            check_runs(configs)
+        except ConfigError as exc:
+            raise CheckpointError(f"{shown}: {exc}") from None
+        # The stored leaves are checked against a fresh state of each run's own structure.
+        comparison = cls(configs, vmap=vmap)
+        templates = [jax.device_get(s.state) for s in comparison.sessions]
+        states = [restore_state(f, t, a) for f, t, a in zip(files, templates, arrays)]
+        comparison.close()
+        comparison.units = comparison._build(states)
+        for session, a in zip(comparison.sessions, arrays):
+            if "history/step" in a:
+                session.history.load_state_dict(a)
+        return comparison
+
+
+# -- what the window shows and exports ---------------------------------------------------------------
+def latest_metrics(snap: Snapshot) -> dict[str, float]:
+    """A run's latest numbers for the table: the step, steps/s, a trailing mean of each per-step
+    metric and the newest value of each quality metric."""
+    out: dict[str, float] = {"step": float(snap.step), "steps/s": float(snap.steps_per_s)}
+    for key in STEP_METRICS:
+        values = snap.history.get(key)
+        if values is not None and len(values):
+            out[key] = float(np.mean(values[-RECENT_POINTS:]))
+    q = snap.extras.get("quality") or {}
+    for key, values in q.items():
+        if key != "step" and len(values):
+            out[key] = float(values[-1])
+    return out
+
+
+def comparison_csv(names: list[str], labels_: list[str], snapshots: list[Snapshot]) -> str:
+    """Per run, per logged step: the per-step metrics (as the bounded history holds them: a
+    long run's early steps are bin means) and the quality metrics at the steps they were measured."""
+    metric_cols: list[str] = []
+    quality_cols: list[str] = []
+    for snap in snapshots:
+        metric_cols += [k for k in snap.history if k != "step" and k not in metric_cols]
+        quality_cols += [k for k in (snap.extras.get("quality") or {}) if k != "step" and k not in quality_cols]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["run", "settings", "step", *metric_cols, *quality_cols])
+    for name, label, snap in zip(names, labels_, snapshots):
+        rows: dict[float, dict[str, float]] = {}
+        h = snap.history
+        for j, step in enumerate(h.get("step", ())):
+            rows.setdefault(float(step), {}).update({k: h[k][j] for k in metric_cols if k in h})
+        q = snap.extras.get("quality") or {}
+        for j, step in enumerate(q.get("step", ())):
+            rows.setdefault(float(step), {}).update({k: q[k][j] for k in quality_cols if k in q})
+        settings = label.partition(": ")[2]
+        for step in sorted(rows):
+            row = rows[step]
+            w.writerow([name, settings, f"{step:g}", *(_cell(row.get(k)) for k in (*metric_cols, *quality_cols))])
+    return buf.getvalue()
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    v = float(v)
+    return f"{v:.6g}" if math.isfinite(v) else str(v)

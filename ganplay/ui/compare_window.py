@@ -1,0 +1,589 @@
+"""Compare mode: 2 to 4 runs of one dataset side by side, trained in lockstep.
+
+Each run (A, B, C, D) gets its own scatter or sample grid, all on the same axes, titled with what
+it changes from run A ("B: label_smoothing 0.2"). The curves (losses, D's outputs, quality) are
+overlaid, one colour per run, and a table holds each run's latest numbers. Play, pause, step and
+reset act on every run, so they stay at the same step. Training happens in
+:class:`~ganplay.ui.compare_worker.CompareWorker` on its own thread; the window only draws the
+snapshots it hands over.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+    QLineEdit, QMainWindow, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout,
+    QWidget,
+)
+
+from ganplay.config import Config
+from ganplay.engine.compare import MAX_RUNS, NAMES, SAME_DATA, SUFFIX, check_runs, comparison_csv, labels, latest_metrics
+from ganplay.errors import ConfigError, GanplayError
+from ganplay.files import atomic_write_bytes
+from ganplay.ui.compare_worker import CompareWorker
+from ganplay.ui.image_views import ImageGridView
+from ganplay.ui.views import ScatterView, _fix_axis_widths, decimation, moving_average, DRAWN_POINTS
+from ganplay.ui.worker import WorkerThread
+
+REDRAW_MS = 25  # the timer draws only when new snapshots have arrived
+CURVES_HZ = 8  # curves and table redraw rate while training (as the main window's)
+CLOSE_WAIT_MS = 1500
+# One colour per run (Okabe–Ito: distinct for colour-blind eyes too): A blue, B vermilion,
+# C green, D purple.
+RUN_COLORS = ((0, 114, 178), (213, 94, 0), (0, 158, 115), (170, 68, 153))
+# Settings a new run may change (the runs share their data).
+CHANGEABLE = tuple(f for f in Config.__dataclass_fields__ if f not in (*SAME_DATA, "devices"))
+# The table: (column title, metric key, format); quality columns are added for the data.
+TABLE = (("Step", "step", "{:,.0f}"), ("Steps/s", "steps/s", "{:,.0f}"), ("D loss", "d_loss", "{:.3f}"),
+         ("G loss", "g_loss", "{:.3f}"), ("D(x)", "d_real", "{:.3f}"), ("D(G(z))", "d_fake", "{:.3f}"))
+QUALITY = {"modes": ("Modes", "{:.0f}"), "high_quality": ("High quality", "{:.1%}"), "kl": ("KL", "{:.3f}"),
+           "fid": ("FID", "{:.1f}"), "inception_score": ("IS", "{:.2f}")}
+# The quality curve: the first of these each run has.
+QUALITY_CURVE = (("modes", "modes captured"), ("fid", "classifier FID"), ("kl", "KL(real‖gen)"))
+QUALITY_LABELS = dict(QUALITY_CURVE)
+# (name, text, shortcut, handler, tooltip): the toolbar's actions.
+ACTIONS = (
+    ("play", "Play", "Space", "toggle_play", "Train every run, or pause them all (Space)"),
+    ("step", "Step", "S", "step_once", "One training step of every run (S)"),
+    ("reset", "Reset", "Ctrl+R", "reset", "Every run back to step 0 (Ctrl+R)"),
+    ("add", "Add run…", "Ctrl+N", "add_run_dialog",
+     "Add a run: a copy of the selected run (same seed) with the settings you change; every run restarts "
+     "from step 0 so all stay at one step (Ctrl+N)"),
+    ("remove", "Remove run", "Del", "remove_selected", "Remove the run selected in the table; the others go on (Del)"),
+    ("save", "Save set…", QKeySequence.Save, "save_set_dialog",
+     f"Save every run as one {SUFFIX} file (Ctrl+S)"),
+    ("save_folder", "Save as folder…", None, "save_folder_dialog",
+     "Save every run as a folder of run files (A.npz, B.npz…) with an index; each opens in the main window too"),
+    ("open", "Open set…", QKeySequence.Open, "open_set_dialog", f"Continue a saved set: a {SUFFIX} file (Ctrl+O)"),
+    ("open_folder", "Open folder…", None, "open_folder_dialog", "Continue a set saved as a folder"),
+    ("export_png", "Export PNG…", "Ctrl+E", "export_png_dialog", "Save a picture of the comparison (Ctrl+E)"),
+    ("export_csv", "Export CSV…", "Ctrl+Shift+C", "export_csv_dialog",
+     "Save every run's metrics per logged step as one CSV table (Ctrl+Shift+C)"),
+)
+
+
+def run_color_hex(i: int) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*RUN_COLORS[i])
+
+
+class AddRunDialog(QDialog):
+    """The settings a new run changes: rows of (setting, value), each value typed as ``--set``
+    would parse it. ``check`` returns the error line for a list of ``key=value`` (or "")."""
+
+    MAX_ROWS = 6
+
+    def __init__(self, base: Config, check, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Add run")
+        self.base = base
+        self.check = check
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"The new run copies run {base_name(parent, base)} (seed {base.seed}); change:"))
+        self.form = QFormLayout()
+        layout.addLayout(self.form)
+        self.rows: list[tuple[QComboBox, QLineEdit]] = []
+        self.more_button = QPushButton("Another setting")
+        self.more_button.setToolTip(f"Change one more setting (up to {self.MAX_ROWS})")
+        self.more_button.clicked.connect(lambda: self.add_row())
+        layout.addWidget(self.more_button)
+        self.error_label = QLabel("")
+        self.error_label.setStyleSheet("color: #b00020")
+        self.error_label.setWordWrap(True)
+        layout.addWidget(self.error_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.Ok)
+        self.ok_button.setToolTip("Add the run; every run restarts from step 0")
+        layout.addWidget(buttons)
+        self.add_row("label_smoothing")
+
+    def add_row(self, key: str = "lr_d") -> tuple[QComboBox, QLineEdit]:
+        box = QComboBox()
+        box.addItems(CHANGEABLE)
+        box.setToolTip("The setting to change (its name as in --set key=value)")
+        edit = QLineEdit()
+        edit.setToolTip("The new value, written as for --set (numbers, true/false, names; lists as JSON)")
+        box.currentTextChanged.connect(lambda k, e=edit: e.setText(_plain(getattr(self.base, k))))
+        box.setCurrentText(key)
+        edit.setText(_plain(getattr(self.base, key)))
+        row = QHBoxLayout()
+        row.addWidget(box)
+        row.addWidget(edit, 1)
+        self.form.addRow(f"Setting {len(self.rows) + 1}", row)
+        self.rows.append((box, edit))
+        self.more_button.setEnabled(len(self.rows) < self.MAX_ROWS)
+        return box, edit
+
+    def changes(self) -> list[str]:
+        return [f"{box.currentText()}={edit.text().strip()}" for box, edit in self.rows]
+
+    def accept(self) -> None:
+        problem = self.check(self.changes())
+        if problem:
+            self.error_label.setText(problem)
+            return
+        super().accept()
+
+
+def base_name(window, config: Config) -> str:
+    runs = getattr(window, "configs", [])
+    return NAMES[runs.index(config)] if config in runs else "A"
+
+
+def _plain(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, tuple):
+        return json.dumps(v)
+    return str(v)
+
+
+class RunView(QWidget):
+    """One run's picture: a scatter of real vs generated points, or a grid of generated images."""
+
+    def __init__(self, kind: str, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.kind = kind
+        if kind == "points":
+            self.view = ScatterView()
+            self.view.setMinimumSize(220, 220)
+        else:
+            self.view = ImageGridView("generated", n=5)
+            self.view.setMinimumSize(220, 220)
+        layout.addWidget(self.view)
+
+    def set_title(self, text: str, color: str) -> None:
+        plot = self.view if self.kind == "points" else self.view.plot
+        plot.setTitle(f"<b>{text}</b>", color=color, size="11pt")
+
+    def show_snapshot(self, snap) -> None:
+        if self.kind == "points":
+            self.view.show_snapshot(snap)
+            return
+        rows = snap.extras.get("class_rows") or 0
+        self.view.show_images(snap.generated, cols=len(snap.generated) // rows if rows else None)
+
+
+class OverlaidCurves(pg.PlotWidget):
+    """Metric curves of every run on one pair of axes, one colour per run; each run's first metric
+    drawn solid and its second dashed (the title says which is which)."""
+
+    def __init__(self, title: str, metrics: tuple[tuple[str, str], ...], y_range=None, parent=None):
+        super().__init__(parent)
+        self.title = title
+        self.metrics = metrics
+        self.setLabel("bottom", "step")
+        _fix_axis_widths(self)
+        if y_range is not None:
+            self.setYRange(*y_range, padding=0.02)
+        self.curves: list[dict[str, pg.PlotDataItem]] = []
+        self._axis_label = ""
+
+    def set_runs(self, names: list[str]) -> None:
+        for run in self.curves:
+            for item in run.values():
+                self.removeItem(item)
+        self.curves = []
+        styles = (Qt.SolidLine, Qt.DashLine)
+        for i, _ in enumerate(names):
+            self.curves.append({key: self.plot([], [], pen=pg.mkPen(RUN_COLORS[i], width=1.6, style=styles[j % 2]))
+                                for j, (key, _) in enumerate(self.metrics)})
+        key_text = ", ".join(f"{label} {'solid' if j == 0 else 'dashed'}" for j, (_, label) in enumerate(self.metrics))
+        runs = " ".join(f"<span style='color:{run_color_hex(i)}'>■ {n}</span>" for i, n in enumerate(names))
+        self.setTitle(f"{self.title} ({key_text}) &nbsp; {runs}" if len(self.metrics) > 1 else f"{self.title} &nbsp; {runs}")
+
+    def set_axis_label(self, text: str) -> None:
+        if text != self._axis_label:
+            self._axis_label = text
+            self.setLabel("left", text)
+
+    def pen_colors(self) -> list[str]:
+        """The colour of each run's curves (tests check that runs are told apart)."""
+        return [next(iter(run.values())).opts["pen"].color().name() for run in self.curves]
+
+    def show_series(self, i: int, steps: np.ndarray, series: dict[str, np.ndarray], smooth: bool = True) -> None:
+        keep = decimation(len(steps), DRAWN_POINTS)
+        for key, curve in self.curves[i].items():
+            values = series.get(key)
+            if values is None or len(values) != len(steps):
+                curve.setData([], [])
+                continue
+            values = np.asarray(values, np.float64)
+            curve.setData(np.asarray(steps, np.float64)[keep], (moving_average(values) if smooth else values)[keep])
+
+
+class CompareWindow(QMainWindow):
+    """Compare mode. ``configs`` are the runs (A first); one run is allowed while the set is
+    built: Add run (Ctrl+N) adds the next."""
+
+    snapshots_drawn = Signal(int)  # step of the snapshots just drawn (tests and benchmarks)
+
+    def __init__(self, configs: list[Config], parent=None):
+        super().__init__(parent)
+        configs = list(configs)
+        check_runs(configs)
+        self.configs = configs
+        self.quiet_errors = True  # errors are one line in the window, never a modal dialog
+        self.setWindowTitle(f"ganplay — compare runs on {configs[0].dataset}")
+        self.snapshots: list | None = None  # the newest drawn, one per run
+        self.running = False
+        self._frames: list[float] = []
+        self._fresh = False
+        self._curves_drawn_at = 0.0
+        self._build_actions()
+        self._build_views()
+        self.resize(1280, 800)
+        self._show_runs(configs)
+
+        self.worker = CompareWorker(configs)
+        self.worker.snapshots_ready.connect(self._on_snapshots)
+        self.worker.runs_changed.connect(self._on_runs_changed)
+        # Bound methods, not lambdas: a lambda would run in the worker's thread (no receiver to queue to).
+        self.worker.message.connect(self._on_message)
+        self.worker.failed.connect(self.show_error)
+        self.worker.diverged.connect(self.show_error)
+        self.worker.saved.connect(self._on_saved)
+        self.worker.running_changed.connect(self._on_running_changed)
+        self.worker_thread = WorkerThread(self.worker)
+        self.worker_thread.thread.setObjectName("ganplay-compare")
+        self.worker_thread.start()
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self._redraw)
+        self.redraw_timer.start()
+
+    # -- construction ---------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        bar = QToolBar("Compare")
+        bar.setObjectName("compare_toolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        for name, text, shortcut, handler, tip in ACTIONS:
+            action = QAction(text, self)
+            if shortcut is not None:
+                action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(getattr(self, handler))
+            self.addAction(action)
+            bar.addAction(action)
+            setattr(self, f"{name}_action", action)
+        self.error_label = QLabel("")
+        self.error_label.setStyleSheet("color: #b00020")
+        self.error_label.setToolTip("The last error or divergence, in one line")
+        self.rate_label = QLabel("")
+        self.rate_label.setToolTip("Steps per second of each run, and frames drawn per second")
+        self.statusBar().addPermanentWidget(self.error_label, 1)
+        self.statusBar().addPermanentWidget(self.rate_label)
+
+    def _build_views(self) -> None:
+        self.run_row = QWidget()
+        self.run_row.setObjectName("run_views")
+        self.run_layout = QHBoxLayout(self.run_row)
+        self.run_layout.setContentsMargins(0, 0, 0, 0)
+        self.run_views: list[RunView] = []
+        self.loss_plot = OverlaidCurves("Losses", (("d_loss", "D"), ("g_loss", "G")))
+        self.d_plot = OverlaidCurves("D output", (("d_real", "D(x)"), ("d_fake", "D(G(z))")), y_range=(0.0, 1.0))
+        self.quality_plot = OverlaidCurves("Quality", (("quality", "quality"),))
+        for plot, tip in ((self.loss_plot, "D's and G's losses of every run (a trailing mean), one colour per run"),
+                          (self.d_plot, "D's mean output on real and generated samples, one colour per run"),
+                          (self.quality_plot, "Each run's sample quality when it is measured, one colour per run")):
+            plot.setToolTip(tip)
+        curves = QWidget()
+        row = QHBoxLayout(curves)
+        row.setContentsMargins(0, 0, 0, 0)
+        for plot in (self.loss_plot, self.d_plot, self.quality_plot):
+            row.addWidget(plot)
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("metrics_table")
+        self.table.setToolTip("Each run's latest numbers (losses and D's outputs: a trailing mean); "
+                              "select a run to copy it with Add run or to remove it")
+        self.table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SingleSelection)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.run_row)
+        splitter.addWidget(curves)
+        splitter.addWidget(self.table)
+        splitter.setSizes([440, 220, 110])
+        self.setCentralWidget(splitter)
+
+    def _show_runs(self, configs: list[Config]) -> None:
+        """Rebuild the per-run views, curve items and table rows for a new set of runs."""
+        self.configs = configs
+        kind = "points" if _is_points(configs[0]) else "images"
+        for view in self.run_views:
+            self.run_layout.removeWidget(view)
+            view.deleteLater()
+        self.run_views = []
+        for i, text in enumerate(labels(configs)):
+            view = RunView(kind)
+            view.set_title(text, run_color_hex(i))
+            view.setToolTip(text)
+            if kind == "points" and self.run_views:  # the same axes for every run
+                view.view.setXLink(self.run_views[0].view)
+                view.view.setYLink(self.run_views[0].view)
+            self.run_layout.addWidget(view, 1)
+            self.run_views.append(view)
+        names = list(NAMES[: len(configs)])
+        for plot in (self.loss_plot, self.d_plot, self.quality_plot):
+            plot.set_runs(names)
+        self.table.setRowCount(len(configs))
+        self._columns: list[tuple[str, str, str]] = []
+        self.table.setColumnCount(0)
+        for i, text in enumerate(labels(configs)):
+            self._set_cell(i, 0, text.partition(": ")[0], bold=True, color=run_color_hex(i))
+        self.snapshots = None
+        self.remove_action.setEnabled(len(configs) > 1)
+        self.add_action.setEnabled(len(configs) < MAX_RUNS)
+
+    def _set_cell(self, row: int, col: int, text: str, bold: bool = False, color: str | None = None) -> None:
+        if col >= self.table.columnCount():
+            self.table.setColumnCount(col + 1)
+        item = self.table.item(row, col)
+        if item is None:
+            item = QTableWidgetItem()
+            self.table.setItem(row, col, item)
+        item.setText(text)
+        if bold:
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+        if color:
+            item.setForeground(QColor(color))
+
+    # -- commands ------------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self.running:
+            self.worker.pause()
+        else:
+            self.worker.play()
+
+    def play(self) -> None:
+        self.worker.play()
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def step_once(self) -> None:
+        self.worker.step(1)
+
+    def reset(self) -> None:
+        self.error_label.setText("")
+        self.worker.reset()
+
+    def selected_run(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else len(self.configs) - 1
+
+    def new_run(self, changes: list[str], source: int | None = None) -> Config:
+        """The run ``changes`` (``key=value``, as ``--set``) make of run ``source`` (the selected
+        run): same seed unless changed. ConfigError says what is wrong."""
+        if len(self.configs) >= MAX_RUNS:
+            raise ConfigError(f"a comparison holds at most {MAX_RUNS} runs; remove one first")
+        base = self.configs[self.selected_run() if source is None else source]
+        config = base.with_overrides([c for c in changes if c.strip()])
+        check_runs([*self.configs, config])
+        return config
+
+    def add_run(self, changes: list[str], source: int | None = None) -> bool:
+        """Add a run (every run restarts from step 0); an invalid change is one line, no run added."""
+        try:
+            config = self.new_run(changes, source)
+        except GanplayError as exc:
+            self.show_error(str(exc))
+            return False
+        self.error_label.setText("")
+        self.worker.set_runs([*self.configs, config])
+        return True
+
+    def add_run_dialog(self) -> AddRunDialog:
+        """Open the Add run dialog (not modal: returns it; OK adds the run)."""
+        base = self.configs[self.selected_run()]
+        dialog = AddRunDialog(base, self._check_changes, self)
+        dialog.accepted.connect(lambda: self.add_run(
+            dialog.changes(), self.configs.index(base) if base in self.configs else None))
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        self.add_dialog = dialog
+        return dialog
+
+    def _check_changes(self, changes: list[str]) -> str:
+        try:
+            self.new_run(changes)
+        except GanplayError as exc:
+            return str(exc)
+        return ""
+
+    def remove_selected(self) -> None:
+        if len(self.configs) > 1:
+            self.worker.remove(self.selected_run())
+
+    # -- files ---------------------------------------------------------------------------------------
+    def save_set(self, path: str, folder: bool = False) -> None:
+        self.worker.save(path, folder)
+
+    def open_set(self, path: str) -> None:
+        self.error_label.setText("")
+        self.worker.open(path)
+
+    def save_set_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save set", f"compare-{self.configs[0].dataset}{SUFFIX}",
+                                              f"ganplay comparisons (*{SUFFIX})")
+        if path:
+            self.save_set(path)
+
+    def save_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Save set as a folder of run files")
+        if path:
+            self.save_set(path, folder=True)
+
+    def open_set_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open set", "", f"ganplay comparisons (*{SUFFIX});;All files (*)")
+        if path:
+            self.open_set(path)
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a set saved as a folder")
+        if path:
+            self.open_set(path)
+
+    def export_png(self, path: str) -> None:
+        if not self.centralWidget().grab().save(str(path), "PNG"):
+            self.show_error(f"cannot write {path}; choose a writable folder")
+            return
+        self.statusBar().showMessage(f"saved {path}", 8000)
+
+    def export_csv(self, path: str) -> None:
+        if not self.snapshots:
+            self.show_error("nothing to export yet: no run has been drawn")
+            return
+        text = comparison_csv(list(NAMES[: len(self.configs)]), labels(self.configs), self.snapshots)
+        try:
+            atomic_write_bytes(path, text.encode())
+        except GanplayError as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"saved {path}", 8000)
+
+    def export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", f"compare-{self.configs[0].dataset}.png",
+                                              "PNG images (*.png)")
+        if path:
+            self.export_png(path)
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"compare-{self.configs[0].dataset}.csv",
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    # -- from the worker -----------------------------------------------------------------------------
+    def show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.statusBar().showMessage(text, 15000)
+
+    def _on_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _on_saved(self, path: str) -> None:
+        self.statusBar().showMessage(f"saved {path}", 8000)
+
+    def _on_runs_changed(self, text: str) -> None:
+        configs = [Config.from_dict(d) for d in json.loads(text)]
+        self._show_runs(configs)
+
+    def _on_running_changed(self, running: bool) -> None:
+        self.running = running
+        self.play_action.setText("Pause" if running else "Play")
+
+    def _on_snapshots(self, _step: int) -> None:
+        self._fresh = True
+
+    def _redraw(self) -> None:
+        if not self._fresh:
+            return
+        self._fresh = False
+        snaps = self.worker.latest_snapshots()
+        if not snaps or len(snaps) != len(self.run_views):
+            return  # a set changing: its views come with runs_changed
+        for view, snap in zip(self.run_views, snaps):
+            view.show_snapshot(snap)
+        now = time.perf_counter()
+        # Curves and the table at CURVES_HZ while training (every frame when paused): profiled
+        # with 4 runs, setting and painting the curves was most of a frame's cost.
+        if not self.running or now - self._curves_drawn_at >= 1.0 / CURVES_HZ:
+            self._curves_drawn_at = now
+            self._draw_curves(snaps)
+        self.snapshots = snaps
+        self._frames = [t for t in self._frames if now - t < 1.0] + [now]
+        rates = " · ".join(f"{n} {s.steps_per_s:,.0f}" for n, s in zip(NAMES, snaps))
+        self.rate_label.setText(f"step {snaps[0].step:,} · steps/s {rates} · {len(self._frames)} fps")
+        self.snapshots_drawn.emit(snaps[0].step)
+
+    def _draw_curves(self, snaps) -> None:
+        for i, snap in enumerate(snaps):
+            h = snap.history
+            self.loss_plot.show_series(i, h["step"], h)
+            self.d_plot.show_series(i, h["step"], h)
+            q = snap.extras.get("quality") or {}
+            key = next((k for k, _ in QUALITY_CURVE if k in q), None)
+            if key is not None:
+                self.quality_plot.set_axis_label(QUALITY_LABELS[key])
+            self.quality_plot.show_series(i, q.get("step", np.zeros(0)), {"quality": q.get(key)} if key else {},
+                                          smooth=False)
+        self._fill_table(snaps)
+
+    def _fill_table(self, snaps) -> None:
+        rows = [latest_metrics(s) for s in snaps]
+        columns = [*TABLE, *((QUALITY[k][0], k, QUALITY[k][1]) for k in QUALITY if any(k in r for r in rows))]
+        if columns != self._columns:  # a new set, or its first quality measurement
+            self._columns = columns
+            self.table.setColumnCount(len(columns) + 2)
+            self.table.setHorizontalHeaderLabels(["Run", "Settings", *(t for t, _, _ in columns)])
+            header = self.table.horizontalHeader()
+            header.setSectionResizeMode(QHeaderView.ResizeToContents)
+            header.setSectionResizeMode(1, QHeaderView.Stretch)
+            for i, text in enumerate(labels(self.configs)):
+                self._set_cell(i, 1, text.partition(": ")[2])
+        for i, row in enumerate(rows):
+            for j, (_, key, fmt) in enumerate(columns):
+                value = row.get(key)
+                self._set_cell(i, j + 2, fmt.format(value) if value is not None and np.isfinite(value) else "")
+
+    def steps(self) -> list[int]:
+        """Each run's step in the newest drawn snapshots (empty before the first)."""
+        return [s.step for s in self.snapshots or ()]
+
+    # -- shutdown ------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.redraw_timer.stop()
+        if not self.worker_thread.stop(CLOSE_WAIT_MS):
+            WorkerThread.orphans.add(self.worker_thread)
+        QCoreApplication.sendPostedEvents()
+        super().closeEvent(event)
+
+
+def _is_points(config: Config) -> bool:
+    from ganplay.data import DATASETS
+
+    return DATASETS.get(config.dataset).kind == "points"
+
+
+def open_compare(config: Config, parent=None) -> CompareWindow:
+    """Open Compare mode with ``config`` as run A (the main window's "Compare runs…" action)."""
+    window = CompareWindow([config], parent)
+    if parent is not None:
+        window.setWindowFlag(Qt.Window, True)  # its own window, not drawn inside the parent
+    window.show()
+    return window

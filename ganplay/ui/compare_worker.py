@@ -1,0 +1,309 @@
+"""Compare mode's training thread: a QObject worker that owns a :class:`Comparison`.
+
+The same recipe as :mod:`ganplay.ui.worker`: the loop blocks its thread's event loop, so the
+window talks to it through a command queue and ``threading.Event`` flags; the window receives
+lists of finished NumPy snapshots (one per run) through a one-slot mailbox, never the training
+state. Every command acts on all runs at once, so they stay at one step.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from ganplay.config import Config
+from ganplay.engine.compare import Comparison
+from ganplay.engine.session import ChunkSizer
+from ganplay.errors import GanplayError
+from ganplay.logs import log_failure
+
+log = logging.getLogger(__name__)
+
+STALE_S = 1 / 30  # publish at least this often while playing (the frame-rate goal)
+
+
+class CompareWorker(QObject):
+    snapshots_ready = Signal(int)  # step of the snapshots waiting in ``latest_snapshots()``
+    runs_changed = Signal(str)  # the runs' configs as a JSON list (a new set, a removal, an open)
+    message = Signal(str)  # status-bar text
+    failed = Signal(str)  # an error the user must see, one line
+    diverged = Signal(str)  # a run blew up: training paused
+    running_changed = Signal(bool)
+    saved = Signal(str)
+    finished = Signal()
+
+    def __init__(self, configs: list[Config], max_fps: float = 60.0):
+        super().__init__()
+        self._configs = list(configs)
+        self._commands: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._min_emit_s = 1.0 / max_fps
+        self.comparison: Comparison | None = None  # worker thread only
+        self._playing = False
+        self._pending_steps = 0
+        self._sizer = ChunkSizer()
+        self._lock = threading.Lock()
+        self._mailbox = None
+        self._mailbox_read = True
+        self._publish_soon = False
+        self._last_emit = 0.0
+
+    # -- called from the GUI thread (thread-safe) ---------------------------------------------------
+    def play(self):
+        self._post("play")
+
+    def pause(self):
+        self._post("pause")
+
+    def step(self, n: int = 1):
+        self._post("step", int(n))
+
+    def reset(self):
+        self._post("reset")
+
+    def set_runs(self, configs: list[Config]):
+        """A new set of runs, all from step 0 (adding a run restarts them together)."""
+        self._post("runs", list(configs))
+
+    def remove(self, index: int):
+        """Drop one run; the others go on from where they are."""
+        self._post("remove", int(index))
+
+    def save(self, path: str, folder: bool = False):
+        self._post("save", str(path), bool(folder))
+
+    def open(self, path: str):
+        self._post("open", str(path))
+
+    def latest_snapshots(self):
+        """The newest list of snapshots (one per run), or None."""
+        with self._lock:
+            self._mailbox_read = True
+            return self._mailbox
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+
+    def _post(self, *cmd):
+        if cmd[0] not in self._handlers:
+            raise ValueError(f"unknown compare command {cmd[0]!r}; known: {', '.join(sorted(self._handlers))}")
+        self._commands.put(cmd)
+        self._wake.set()
+
+    # -- worker thread ------------------------------------------------------------------------------
+    def run(self):
+        try:
+            self._rebuild(self._configs)
+            self._loop()
+        except Exception as exc:  # last resort: report, never die silently
+            self._report("the training thread stopped", exc)
+            traceback.print_exc()
+        finally:
+            self.finished.emit()
+            QThread.currentThread().quit()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            self._drain_commands()
+            if self._stop.is_set():
+                break
+            c = self.comparison
+            if c is None or not (self._playing or self._pending_steps):
+                self._settle()
+                if c is not None and self._publish_soon:
+                    self._publish_soon = False
+                    self._publish()
+                self._wake.wait(0.1)
+                self._wake.clear()
+                continue
+            if not c.in_flight and not self._launch():
+                continue
+            # While playing, the next tick is queued before the last one is recorded and drawn
+            # (as the main window's worker does): the device trains on while this thread
+            # records, evaluates and copies out snapshots.
+            if self._playing and c.in_flight < 2:
+                self._launch()
+            self._complete()
+
+    def _launch(self) -> bool:
+        """Dispatch the next tick of every run; False if there is none to run or it failed."""
+        c = self.comparison
+        wanted = self._sizer.k if self._playing else self._pending_steps - (c.head_step - c.step)
+        k = c.next_k(wanted)
+        if k <= 0:
+            return False
+        try:
+            c.launch(k)
+        except Exception as exc:  # a compile failure, out of memory: pause, report
+            self._fail(exc)
+            return False
+        return True
+
+    def _fail(self, exc: Exception):
+        self.comparison.discard()
+        self._set_playing(False)
+        self._pending_steps = 0
+        self._report(f"training stopped at step {self.comparison.step:,}", exc)
+
+    def _settle(self):
+        """Record the ticks in flight, if any (before a command changes the runs)."""
+        while self.comparison is not None and self.comparison.in_flight:
+            self._complete()
+
+    def _complete(self):
+        """Record the oldest tick in flight; pause on a divergence; publish when due."""
+        c = self.comparison
+        try:
+            k, seconds = c.finish()
+        except Exception as exc:  # an XLA runtime error, a bug: pause, report
+            self._fail(exc)
+            return
+        self._sizer.update(k, seconds)
+        if not self._playing:
+            self._pending_steps = max(0, self._pending_steps - k)
+        problems = c.divergences()
+        if problems:
+            c.discard()  # a tick queued after the diverged one
+            self._set_playing(False)
+            self._pending_steps = 0
+            self.diverged.emit("; ".join(problems) + ". Training is paused: reset the runs (Ctrl+R) or "
+                               "remove the diverged run to go on with the others.")
+        now = time.perf_counter()
+        wanted = self._mailbox_read or now - self._last_emit >= STALE_S
+        if not self._playing or (wanted and now - self._last_emit >= self._min_emit_s):
+            self._publish()
+
+    def _publish(self):
+        snaps = self.comparison.snapshots()
+        with self._lock:
+            self._mailbox = snaps
+            self._mailbox_read = False
+        self._last_emit = time.perf_counter()
+        self.snapshots_ready.emit(snaps[0].step)
+
+    def _drain_commands(self):
+        while True:
+            try:
+                cmd, *args = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self._settle()  # every command sees the runs with nothing in flight
+            self._handlers[cmd](*args)
+
+    @property
+    def _handlers(self) -> dict:
+        return {"play": self._on_play, "pause": self._on_pause, "step": self._on_step,
+                "reset": self._on_reset, "runs": self._rebuild, "remove": self._on_remove,
+                "save": self._on_save, "open": self._on_open}
+
+    def _set_playing(self, playing: bool):
+        if playing != self._playing:
+            self._playing = playing
+            self.running_changed.emit(playing)
+
+    def _on_play(self):
+        if self.comparison is None:
+            return
+        if self.comparison.divergences():
+            self.message.emit("a run has diverged: reset the runs or remove that run before playing")
+            return
+        self._set_playing(True)
+
+    def _on_pause(self):
+        self._set_playing(False)
+        self._publish_soon = True
+
+    def _on_step(self, n: int):
+        self._set_playing(False)
+        if self.comparison is not None and self.comparison.divergences():
+            self.message.emit("a run has diverged: reset the runs or remove that run before stepping")
+            return
+        self._pending_steps += n
+
+    def _on_reset(self):
+        if self.comparison is None:
+            self._rebuild(self._configs)
+            return
+        self._set_playing(False)
+        self._pending_steps = 0
+        self._guard("reset", self.comparison.reset)
+        self._sizer = ChunkSizer()
+        self.message.emit("every run restarted from step 0")
+        self._publish()
+
+    def _on_remove(self, index: int):
+        if self.comparison is None:
+            return
+        if not self._guard("remove the run", lambda: self.comparison.remove(index)):
+            return
+        self._configs = list(self.comparison.configs)
+        self._announce()
+
+    def _on_save(self, path: str, folder: bool):
+        if self.comparison is None:
+            self.failed.emit("nothing to save: no runs are loaded")
+            return
+        saved = []
+        if self._guard(f"cannot save {path}", lambda: saved.append(
+                self.comparison.save_folder(path) if folder else self.comparison.save(path))):
+            self.saved.emit(str(saved[0]))
+
+    def _on_open(self, path: str):
+        self._set_playing(False)
+        self._pending_steps = 0
+        self.message.emit(f"opening {path}…")
+        opened = []
+        if not self._guard(f"cannot open {path}", lambda: opened.append(Comparison.open(path))):
+            return  # the runs stay as they were
+        self._replace(opened[0])
+        self.message.emit(f"opened {path} at step {opened[0].step:,}")
+
+    def _rebuild(self, configs: list[Config]):
+        """A new set of runs from step 0 (the first set, or runs added)."""
+        self._set_playing(False)
+        self._pending_steps = 0
+        self.message.emit(f"building {len(configs)} run{'s' * (len(configs) > 1)}…")
+        built = []
+        if self._guard("cannot build the runs", lambda: built.append(Comparison(configs))):
+            self._replace(built[0])
+            groups = [g for g in built[0].groups if len(g) > 1]
+            together = "; " + ", ".join("+".join(g) for g in groups) + " train together (vmap)" if groups else ""
+            self.message.emit(f"ready: {len(configs)} run{'s' * (len(configs) > 1)} at step 0{together}")
+
+    def _replace(self, comparison: Comparison):
+        if self.comparison is not None:
+            self.comparison.close()
+        self.comparison = comparison
+        self._configs = list(comparison.configs)
+        self._sizer = ChunkSizer()
+        self._announce()
+
+    def _announce(self):
+        self.runs_changed.emit(json.dumps([c.to_dict() for c in self._configs]))
+        self._publish()
+
+    def _guard(self, what: str, action) -> bool:
+        """Run ``action``; a GanplayError becomes its one line, anything else a logged report."""
+        try:
+            action()
+        except GanplayError as exc:
+            log_failure(str(exc), self._configs[0] if self._configs else None)
+            self.failed.emit(str(exc))
+            return False
+        except Exception as exc:
+            self._report(what, exc)
+            return False
+        return True
+
+    def _report(self, what: str, exc: Exception):
+        log.debug("compare worker error", exc_info=True)
+        path = log_failure(f"{what}: {type(exc).__name__}: {exc}", self._configs[0] if self._configs else None, exc)
+        where = f" Details are in {path}." if path else ""
+        self.failed.emit(f"{what}: {type(exc).__name__}: {exc}.{where}")

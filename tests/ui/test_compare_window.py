@@ -1,0 +1,108 @@
+"""Compare mode driven as a user would: add run B with one knob changed, play, pause, check both
+runs are at one step with curves in two colours, export, save the set and reopen it."""
+import csv
+
+import pytest
+from PySide6.QtGui import QImage
+
+from ganplay.config import Config
+from ganplay.ui.compare_window import CompareWindow, open_compare
+
+WAIT = 300_000  # only catches hangs: compiles on a loaded machine take a while
+BASE = Config.for_model("toy-mlp", dataset="ring8", hidden=16, batch_size=32)
+
+
+@pytest.fixture
+def make_compare(qtbot):
+    made = []
+
+    def make(configs=(BASE,)):
+        w = CompareWindow(list(configs))
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        if w.isVisible():
+            w.close()
+
+
+def table_steps(w):
+    col = [w.table.horizontalHeaderItem(j).text() for j in range(w.table.columnCount())].index("Step")
+    return [w.table.item(i, col).text() for i in range(w.table.rowCount())]
+
+
+def test_compare_two_runs_in_step_then_save_and_reopen(qtbot, make_compare, tmp_path):
+    w = make_compare()
+    qtbot.waitUntil(lambda: w.steps() == [0], timeout=WAIT)
+    w.add_action.trigger()
+    dialog = w.add_dialog
+    box, edit = dialog.rows[0]
+    assert box.currentText() == "label_smoothing" and edit.text() == "0.0"
+    edit.setText("0.9")  # out of range: one line in the dialog, which stays open
+    dialog.ok_button.click()
+    assert dialog.isVisible() and "label_smoothing=0.9 is out of range" in dialog.error_label.text()
+    edit.setText("0.2")
+    dialog.ok_button.click()
+    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: len(w.steps()) == 2, timeout=WAIT)
+    assert [v.toolTip() for v in w.run_views] == ["A: toy-mlp, ns on ring8", "B: label_smoothing 0.2"]
+    assert w.configs[1] == BASE.replace(label_smoothing=0.2)  # same seed
+
+    w.play_action.trigger()
+    qtbot.waitUntil(lambda: min(w.steps()) > 0, timeout=WAIT)
+    w.play_action.trigger()  # pause
+    qtbot.waitUntil(lambda: not w.running, timeout=WAIT)
+    comparison = w.worker.comparison
+    qtbot.waitUntil(lambda: w.steps() == [comparison.step] * 2, timeout=WAIT)  # the frame after pausing
+    step = comparison.step
+    assert [s.step for s in comparison.sessions] == [step, step]
+    assert table_steps(w) == [f"{step:,}"] * 2
+    colors = w.loss_plot.pen_colors()
+    assert len(colors) == 2 and colors[0] != colors[1]
+    assert all(len(run["d_loss"].xData) > 0 for run in w.loss_plot.curves)
+
+    w.export_csv(str(tmp_path / "compare.csv"))
+    with open(tmp_path / "compare.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["run"] for r in rows} == {"A", "B"} and max(float(r["step"]) for r in rows) == step
+    w.export_png(str(tmp_path / "compare.png"))
+    assert QImage(str(tmp_path / "compare.png")).width() > 600
+
+    w.save_set(str(tmp_path / "pair"))
+    saved = tmp_path / "pair.ganplay-compare"
+    qtbot.waitUntil(saved.exists, timeout=WAIT)  # written whole (atomically) or not at all
+    w2 = make_compare()
+    w2.open_set(str(saved))
+    qtbot.waitUntil(lambda: w2.steps() == [step, step], timeout=WAIT)
+    assert w2.configs == w.configs
+    assert [v.toolTip() for v in w2.run_views] == [v.toolTip() for v in w.run_views]
+    assert table_steps(w2) == table_steps(w)
+
+
+def test_bad_changes_and_bad_files_are_one_line_and_change_nothing(qtbot, make_compare, tmp_path):
+    w = make_compare([BASE, BASE.replace(seed=1)])
+    qtbot.waitUntil(lambda: len(w.steps()) == 2, timeout=WAIT)
+    assert [v.toolTip() for v in w.run_views][1] == "B: seed 1"
+    assert not w.add_run(["no_such_setting=1"])
+    assert "unknown setting 'no_such_setting'" in w.error_label.text()
+    assert not w.add_run(["loss=hinge", "label_smoothing=0.1"])  # hinge has no targets to smooth
+    assert "label_smoothing=0.1 has no meaning for loss=hinge" in w.error_label.text()
+    bad = tmp_path / "bad.ganplay-compare"
+    bad.write_bytes(b"junk")
+    w.open_set(str(bad))
+    qtbot.waitUntil(lambda: "not a readable ganplay comparison file" in w.error_label.text(), timeout=WAIT)
+    assert "\n" not in w.error_label.text() and len(w.configs) == 2
+
+
+def test_open_compare_starts_from_the_main_windows_run(qtbot):
+    w = open_compare(BASE)
+    qtbot.addWidget(w)
+    try:
+        assert w.isVisible() and w.configs == [BASE]
+        assert w.add_action.isEnabled() and not w.remove_action.isEnabled()
+        assert all(a.toolTip() for a in w.actions())
+    finally:
+        w.close()
