@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.message_box: QMessageBox | None = None  # the latest error dialog (non-blocking)
         self.divergence_box: QMessageBox | None = None
         self.abort_download = None  # set while a download dialog runs; closing calls it
+        self.compare_windows: list = []  # Compare mode windows opened from here (closed with it)
         self.recorder: GifRecorder | None = None
         self._curves_drawn_at = 0.0
         self._slow_turn = 0
@@ -247,6 +248,14 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.open()
         self.losses_help_box = box
+
+    def open_compare(self) -> None:
+        """Compare mode, seeded with this run's settings as run A. Opened without a parent (so
+        closing it stops its own training thread); this window closes it when it closes."""
+        from ganplay.ui.compare_window import open_compare
+
+        self.compare_windows = [w for w in self.compare_windows if w.isVisible()]
+        self.compare_windows.append(open_compare(self.config))
 
     # -- commands --------------------------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -596,6 +605,8 @@ class MainWindow(QMainWindow):
         for box in (self.message_box, self.divergence_box):
             if box is not None:
                 box.close()
+        for compare in self.compare_windows:
+            compare.close()
         self.settings.setValue("config", json.dumps(self.config.to_dict()))
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState(LAYOUT_VERSION))

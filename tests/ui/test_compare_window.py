@@ -106,3 +106,14 @@ def test_open_compare_starts_from_the_main_windows_run(qtbot):
         assert all(a.toolTip() for a in w.actions())
     finally:
         w.close()
+
+
+def test_main_window_opens_compare_on_its_run_and_closes_it_with_itself(make_window, qtbot):
+    w = make_window()
+    w.compare_action.trigger()
+    assert len(w.compare_windows) == 1
+    compare = w.compare_windows[0]
+    assert compare.isVisible() and compare.configs == [w.config]
+    qtbot.waitUntil(lambda: compare.steps() == [0], timeout=WAIT)
+    w.close()
+    assert not compare.isVisible()

@@ -50,6 +50,8 @@ ACTIONS = (
     ActionSpec("record", "Record GIF…", "Ctrl+Shift+G", "toggle_recording",
                "Record the top view every N steps into an animated GIF; again to stop and save"),
     ActionSpec("quit", "Quit", "Ctrl+Q", "close", "Close ganplay"),
+    ActionSpec("compare", "Compare runs…", "Ctrl+Shift+M", "open_compare",
+               "Open this run beside copies of it with other settings (2-4 runs in lockstep, same seed)"),
     ActionSpec("reset_layout", "Reset layout", "Ctrl+Shift+L", "reset_layout",
                "Put every panel and plot back where it was at first start"),
     ActionSpec("losses_help", "Losses and penalties", QKeySequence.HelpContents, "show_losses_help",
@@ -59,7 +61,7 @@ ACTIONS = (
 # Menus in menu-bar order; None is a separator. The View menu's dock switches come first, then these.
 MENUS = {
     "&File": ("open", "save", "import", None, "export_png", "export_window", "export_csv", "record", None, "quit"),
-    "&Run": ("play", "step", "step_d", "step_g", "reset", "rollback", "noise", "baseline"),
+    "&Run": ("play", "step", "step_d", "step_g", "reset", "rollback", "noise", "baseline", None, "compare"),
     "&View": (None, "reset_layout"),
     "&Presets": (),
     "&Help": ("losses_help",),
