@@ -88,11 +88,9 @@ def config_from_args(args):
 
         values.update(PRESETS.get(preset).overrides)
     if args.config:
-        try:
-            with open(args.config, encoding="utf-8") as f:
-                values.update(Config.from_json(f.read()).to_dict())
-        except OSError as exc:
-            raise GanplayError(f"cannot read --config {args.config}: {exc.strerror or exc}") from None
+        from ganplay.config import load_config
+
+        values.update(load_config(args.config).to_dict())  # its errors name the file
     for key, flag in (("model", args.model), ("dataset", args.dataset), ("seed", args.seed),
                       ("data_dir", args.data_dir)):
         if flag is not None:

@@ -362,3 +362,24 @@ def _validate_mixture(c: Config) -> None:
 
 def _plain(rows: Any) -> Any:
     return json.loads(json.dumps(rows))
+
+
+# -- files ------------------------------------------------------------------------------------
+def save_config(config: Config, path) -> None:
+    """Write ``config`` as JSON (File ▸ Save config…), atomically: ``--config FILE`` reads it back."""
+    from ganplay.files import atomic_write_bytes
+
+    atomic_write_bytes(path, (config.to_json() + "\n").encode("utf-8"))
+
+
+def load_config(path) -> Config:
+    """Read and validate a config file; every failure is one ConfigError line naming the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return Config.from_json(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -22,7 +22,7 @@ from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.guard import Divergence, GoodStates, keep_every
 from ganplay.engine.history import MetricHistory
 from ganplay.engine.quality import QualityMonitor, is_conditional
-from ganplay.engine.train import Trainer, build_trainer, fetch_metrics, find_fault, live_values
+from ganplay.engine.train import FAULTS, Trainer, build_trainer, fetch_metrics, find_fault, live_values
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
@@ -36,6 +36,9 @@ INTERPOLATION_POINTS = 64  # points along the interpolation path (2-D data)
 INTERPOLATION_IMAGES = 10  # frames of an image interpolation
 CLASS_GRID_COLUMNS = 8  # conditional GANs: images per class row (one noise vector per column)
 OVERLAYS = ("field", "arrows", "manifold", "interpolation")
+D_NUMBERS = ("d_real", "d_fake", "d_loss")  # what D's sub-step shows (mean D(x), D(G(z)), L_D)
+D_FAULTS = frozenset(code for code, (network, _) in FAULTS.items() if network == "discriminator")
+SUBSTEPS = ("sample", "d", "g")  # step-by-step: draw the batch, update D, update G
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,23 @@ class Chunk:
     metrics: dict
     launched: float  # the quality clock at dispatch
     display: dict | None  # device arrays of what a snapshot of ``state`` draws
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    """A training step taken apart for step-by-step mode (see ``Session.substep``).
+
+    The whole step runs when it is sampled (``Trainer.run(start, 1)``: the very step that Play
+    runs); the D and G sub-steps then reveal its halves. ``at`` is the state the next sub-step
+    expects: if anything else moved the run on, the cycle starts again from a new sample.
+    """
+
+    done: str  # the last sub-step shown: "sample" or "d"
+    at: object
+    start: object  # the state before the step
+    after: object  # the state after the step
+    metrics: dict  # its metrics (device arrays, [1] each)
+    launched: float
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,7 @@ class Session:
         self.inflight_steps = 0
         self._last_ready = 0.0
         self._display_cache = None  # (state, key, device arrays) computed right after a chunk
+        self._step_cache: tuple[object, int] | None = None  # (state, its step): no device sync per read
         self.state = state
         self.history = MetricHistory(self.trainer.metric_names)
         self._display_z = self.trainer.fixed_noise(self._n_display())
@@ -113,6 +134,7 @@ class Session:
         # Switched by the GUI; read by ``snapshot`` (plain bools: no lock needed).
         self.overlays = {name: False for name in OVERLAYS}
         self._view: tuple[float, float, float, float] | None = None
+        self._default_view: tuple[float, float, float, float] | None = None
         self._noise_salt = 1  # 1 is the run's fixed noise (samples.npy's); refresh_noise moves on
         self._interpolation_z = self._interpolation_noise()
         self._manifold_z = manifold_noise(self.config) if self.kind == "points" else None
@@ -123,6 +145,8 @@ class Session:
         self.conditional = is_conditional(self.trainer)
         self.draw_class: int | None = None
         self._grid_z = self.trainer.fixed_noise(CLASS_GRID_COLUMNS, salt=3) if self.conditional else None
+        self._cycle: _Cycle | None = None  # step-by-step mode: the step being taken apart
+        self._substep_shown: tuple[object, dict] | None = None  # (state, extras) of the last sub-step
 
     @property
     def state(self):
@@ -137,7 +161,10 @@ class Session:
 
     @property
     def step(self) -> int:
-        return int(self.state.step)
+        cached = self._step_cache
+        if cached is None or cached[0] is not self._state:
+            cached = self._step_cache = (self._state, int(self._state.step))
+        return cached[1]
 
     @property
     def head_step(self) -> int:
@@ -203,6 +230,7 @@ class Session:
         seconds = ready - max(chunk.launched, self._last_ready)
         self._last_ready = ready
         self._state = chunk.state
+        self._step_cache = (chunk.state, first - 1 + chunk.k)
         self.inflight_steps = max(0, self.inflight_steps - chunk.k)
         if self.inflight_steps == 0:
             self._head = None
@@ -261,6 +289,94 @@ class Session:
         self.good.offer(self.state, self.step, self.divergence is None)  # a G step may end a block
         return m
 
+    # -- step-by-step ---------------------------------------------------------------------------
+    def substep(self, upto: str | None = None) -> list[str]:
+        """Advance step-by-step mode: sample (draw the batch), then D's update, then G's.
+
+        With ``upto`` ("sample", "d" or "g") the cycle runs on to that sub-step, starting a new
+        one if it is already there or past it (so the D key alone is sample + D update, the G key
+        alone a whole step); without, it runs the next one. Returns the sub-steps that ran.
+
+        A finished cycle is exactly one training step (the same program, keys and state as
+        ``advance(1)``) and enters the history as one. A cycle left after its D sub-step leaves
+        an extra D update, like ``step_d``. The next snapshot's ``extras["substep"]`` says what
+        ran: {"phase", "metrics" (what is known so far: d_real, d_fake, d_loss after "d", g_loss
+        after "g")}, and for 2-D data "batch_real"/"batch_fake" (the batch D's update used:
+        float32 [n, 2], x and G(z)) and, after "g", "previous_fake" (``generated`` before G's
+        update, so the scatter can draw what moved).
+        """
+        if upto is not None and upto not in SUBSTEPS:
+            raise ValueError(f"sub-step {upto!r} is not one of {', '.join(SUBSTEPS)}")
+        if self.inflight_steps:
+            raise RuntimeError("finish the chunks in flight before stepping sub-step by sub-step")
+        cycle = self._cycle if self._cycle is not None and self._cycle.at is self._state else None
+        done = SUBSTEPS.index(cycle.done) if cycle is not None else -1
+        goal = (done + 1) % len(SUBSTEPS) if upto is None else SUBSTEPS.index(upto)
+        if goal <= done:
+            done = -1
+        ran = []
+        for phase in SUBSTEPS[done + 1:goal + 1]:
+            getattr(self, f"_substep_{phase}")()
+            ran.append(phase)
+        return ran
+
+    def _substep_sample(self) -> None:
+        start = self._state
+        after, metrics = self.trainer.run(start, 1)
+        self._cycle = _Cycle("sample", start, start, after, metrics, self.quality.clock())
+        extras = {"phase": "sample", "metrics": {}}
+        if self.kind == "points" and not self.conditional:
+            extras.update(self._step_batch(start))
+        self._show_substep(extras)
+
+    def _substep_d(self) -> None:
+        c = self._cycle
+        m = {k: float(v[0]) for k, v in fetch_metrics(c.metrics).items()}
+        d_ok = int(m["fault"]) not in D_FAULTS
+        # The step's D half: D, its statistics and optimizer after the update, G as before. The
+        # key moves on as the whole step's does, so a cycle abandoned here never reuses a key.
+        mid = self.trainer.place(c.start._replace(
+            key=c.after.key, d_params=c.after.d_params, d_stats=c.after.d_stats, d_opt=c.after.d_opt,
+            finite=jnp.logical_and(c.start.finite, d_ok)))
+        self.state = mid
+        self._cycle = _Cycle("d", mid, c.start, c.after, c.metrics, c.launched)
+        if not d_ok and self.divergence is None:
+            self.divergence = Divergence(*find_fault({"fault": np.asarray([m["fault"]])}, self.step + 1))
+        previous = self._substep_shown[1] if self._substep_shown else {}
+        shown = {k: previous[k] for k in ("batch_real", "batch_fake") if k in previous}
+        self._show_substep({"phase": "d", "metrics": {k: m[k] for k in D_NUMBERS}, **shown})
+
+    def _substep_g(self) -> None:
+        c = self._cycle
+        before = None
+        if self.kind == "points":  # where the displayed samples were before G's update
+            before = np.asarray(jax.device_get(self.trainer.generate(self._state, self._display_z)), np.float32)
+        self._cycle = None
+        self.state = c.start  # ``finish`` records the step from where it began
+        m = self.finish(Chunk(1, c.after, c.metrics, c.launched, None))
+        extras = {"phase": "g", "metrics": {k: float(m[k][0]) for k in (*D_NUMBERS, "g_loss")}}
+        if before is not None:
+            extras["previous_fake"] = before
+        self._show_substep(extras)
+
+    def _step_batch(self, state) -> dict:
+        """The real batch and G(z) that the next step's first D update trains on (2-D data).
+
+        It mirrors the key schedule of ``Trainer._one_step`` and ``_d_update`` (split the state's
+        key in 3, D's part in ``d_steps``, the first of those in 5: x, z, …); tests check it
+        against the step's own D(x) and D(G(z)), so a change there cannot go unnoticed.
+        """
+        n = min(self.config.batch_size, DISPLAY_POINTS)
+        _, k_d, _ = jax.random.split(state.key, 3)
+        kx, kz = jax.random.split(jax.random.split(k_d, self.config.d_steps)[0], 5)[:2]
+        real = self.trainer.sample_real(kx, self.config.batch_size)[:n]
+        fake = self.trainer.generate(state, self.trainer.noise(kz, self.config.batch_size)[:n])
+        real, fake = jax.device_get((real, fake))
+        return {"batch_real": np.asarray(real, np.float32), "batch_fake": np.asarray(fake, np.float32)}
+
+    def _show_substep(self, extras: dict) -> None:
+        self._substep_shown = (self._state, extras)
+
     def close(self) -> None:
         """Stop background work (a classifier training for FID) when the session is dropped."""
         self.quality.close()
@@ -289,9 +405,12 @@ class Session:
         """The range set by ``set_view``, or the real data's bounding box plus a margin."""
         if self._view is not None:
             return self._view
-        lo, hi = self._real.min(axis=0), self._real.max(axis=0)
-        pad = 0.15 * np.maximum(hi - lo, 1e-3)
-        return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+        if self._default_view is None:  # (read twice per chunk: computed once)
+            lo, hi = self._real.min(axis=0), self._real.max(axis=0)
+            pad = 0.15 * np.maximum(hi - lo, 1e-3)
+            self._default_view = (float(lo[0] - pad[0]), float(hi[0] + pad[0]),
+                                  float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+        return self._default_view
 
     def _interpolation_noise(self) -> jax.Array:
         ends = np.asarray(self.trainer.fixed_noise(2, salt=500_000 + self._noise_salt), np.float64)
@@ -442,6 +561,9 @@ class Session:
         extras.update(shown)
         if self.accuracy is not None:
             extras["sgan"] = self._accuracy_extras()
+        shown = self._substep_shown
+        if shown is not None and shown[0] is self._state:  # only until the run moves on
+            extras["substep"] = shown[1]
         return Snapshot(
             extras=extras,
             step=self.step,
@@ -528,6 +650,43 @@ class RateMeter:
         t1 = self._events[-1][0]
         steps = sum(s for _, s in self._events[1:])
         return steps / (t1 - t0) if t1 > t0 else 0.0
+
+
+class Pacer:
+    """Slow motion: step n (counted from ``restart``) is due at t0 + n / rate on a monotonic clock.
+
+    Deadlines, not sleeps after each step, so the time a step takes does not add up into drift:
+    at 1 step/s the counter gains one a second however long each dispatch lasts. A run further
+    behind than ``max_lag_s`` (a compile, a blocked thread) starts counting again from now
+    instead of bursting to catch up. ``clock`` is injectable for tests.
+    """
+
+    def __init__(self, rate: float, clock=time.monotonic, max_lag_s: float = 1.0):
+        if not (rate > 0 and np.isfinite(rate)):
+            raise ValueError(f"speed {rate!r} steps/s must be a positive number")
+        self.rate = float(rate)
+        self.clock = clock
+        self.max_lag_s = max(float(max_lag_s), 1.0 / self.rate)
+        self.restart()
+
+    def restart(self) -> None:
+        """The next step is due at once; those after it every 1/rate seconds."""
+        self._t0: float | None = None
+        self._n = 0
+
+    def wait_s(self) -> float:
+        """Seconds until the next step is due (<= 0: due now)."""
+        now = self.clock()
+        if self._t0 is None:
+            self._t0 = now
+        due = self._t0 + self._n / self.rate
+        if now - due > self.max_lag_s:  # far behind: count from now
+            self._t0, self._n, due = now, 0, now
+        return due - now
+
+    def tick(self) -> None:
+        """One step was dispatched; the next is due 1/rate after this one's deadline."""
+        self._n += 1
 
 
 class ChunkSizer:

@@ -16,11 +16,12 @@ import threading
 import time
 import traceback
 import weakref
+from collections import deque
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from ganplay.config import Config
-from ganplay.engine.session import ChunkSizer, Session
+from ganplay.engine.session import SUBSTEPS, ChunkSizer, Pacer, Session
 from ganplay.errors import GanplayError
 from ganplay.logs import log_failure
 
@@ -28,6 +29,16 @@ log = logging.getLogger(__name__)
 
 
 STALE_S = 1 / 30  # publish at least this often while playing, read or not (the frame-rate goal)
+SPEEDS = (None, 100.0, 10.0, 1.0)  # the speed control's steps/s (None: as fast as it goes)
+PIPELINE_DEPTH = 2  # chunks kept in flight while playing (the device trains on while the window paints)
+MAX_PACED_RATE = 1000.0  # above this a paced run would be slower than an unpaced one anyway
+
+
+SUBSTEP_MESSAGES = {
+    "sample": "sampled a batch: real x and noise z",
+    "d": "updated D on that batch",
+    "g": "updated G: one step done",
+}
 
 
 class TrainingWorker(QObject):
@@ -41,8 +52,10 @@ class TrainingWorker(QObject):
     target_reached = Signal(int)
     finished = Signal()
 
-    def __init__(self, config: Config, max_fps: float = 60.0):
+    def __init__(self, config: Config, max_fps: float = 60.0, clock=time.monotonic):
         super().__init__()
+        self._clock = clock  # the pacer's (tests inject a fake one)
+        self._pacer: Pacer | None = None  # slow motion: None runs as fast as it goes
         self._config = config
         self._commands: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -66,7 +79,8 @@ class TrainingWorker(QObject):
         self._frame_every: int | None = None
         self._frame_unread = False
         self._read = threading.Event()
-        self._inflight = None  # a chunk dispatched and not yet recorded (worker thread only)
+        # Chunks dispatched and not yet recorded, oldest first (worker thread only).
+        self._inflight: deque = deque()
         self._last_emit = 0.0
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
@@ -101,6 +115,23 @@ class TrainingWorker(QObject):
     def step_g(self):
         """One generator update only."""
         self._post("step_g")
+
+    def substep(self, upto: str | None = None):
+        """Step-by-step mode: the next sub-step (sample, D update, G update), or on to ``upto``;
+        the snapshot that follows carries ``extras["substep"]`` (see ``Session.substep``)."""
+        if upto is not None and upto not in SUBSTEPS:
+            raise ValueError(f"sub-step {upto!r} is not one of {', '.join(SUBSTEPS)}")
+        self._post("substep", upto)
+
+    def set_speed(self, steps_per_s: float | None):
+        """Slow motion while playing: at most this many steps a second, each one published
+        (None: as fast as it goes, today's chunks)."""
+        if steps_per_s is not None:
+            steps_per_s = float(steps_per_s)
+            if not (0 < steps_per_s <= MAX_PACED_RATE):
+                raise ValueError(f"speed {steps_per_s:g} steps/s is out of range; allowed: (0, "
+                                 f"{MAX_PACED_RATE:g}] or None (max)")
+        self._post("speed", steps_per_s)
 
     def refresh_noise(self):
         """New fixed noise for the displayed samples."""
@@ -180,24 +211,30 @@ class TrainingWorker(QObject):
                     self._publish()
                 self._wait()
                 continue
-            if self._inflight is None:
+            if self._playing and self._pacer is not None:
+                self._paced_step()
+                continue
+            if not self._inflight:
                 k = self._next_k()
                 if k <= 0:
                     self._reach_target()
                     continue
-                self._inflight = self._launch(k)
-                if self._inflight is None:
+                chunk = self._launch(k)
+                if chunk is None:
                     continue
-            # While playing, the next chunk is queued before the last one is recorded and drawn:
-            # the device trains on while this thread waits for the GIL, copies out a snapshot and
-            # hands it over (in the window that cost a fifth of the headless speed).
-            nxt = None
-            if self._playing:
+                self._inflight.append(chunk)
+            # While playing, the next chunks are queued before the oldest is recorded and drawn:
+            # the device trains on while this thread waits for the GIL (the window painting),
+            # copies out a snapshot and hands it over (with one chunk queued, the window still
+            # cost a fifth of the headless speed).
+            while self._playing and len(self._inflight) < PIPELINE_DEPTH:
                 k = self._next_k()
-                if k > 0:
-                    nxt = self._launch(k)
-            chunk, self._inflight = self._inflight, nxt
-            self._complete(chunk)
+                chunk = self._launch(k) if k > 0 else None
+                if chunk is None:
+                    break
+                self._inflight.append(chunk)
+            if self._inflight:  # (a failed launch has dropped them all)
+                self._complete(self._inflight.popleft())
 
     def _next_k(self) -> int:
         """Steps for the next dispatch: the sizer's, or what a step request, a target, the next
@@ -215,6 +252,22 @@ class TrainingWorker(QObject):
         # than its spacing, however many steps the sizer puts in a dispatch.
         return s.good.limit(s.head_step, k) if k > 0 else k
 
+    def _paced_step(self):
+        """Slow motion: one step when it is due (no chunk queued behind it), then its snapshot."""
+        wait = self._pacer.wait_s()
+        if wait > 0:  # sleep until it is due, or until a command arrives
+            if self._wake.wait(wait):
+                self._wake.clear()
+            return
+        k = min(self._next_k(), 1)
+        if k <= 0:
+            self._reach_target()
+            return
+        chunk = self._launch(k)
+        if chunk is not None:
+            self._pacer.tick()
+            self._complete(chunk)
+
     def _launch(self, k: int):
         try:
             return self.session.launch(k)
@@ -223,18 +276,21 @@ class TrainingWorker(QObject):
             return None
 
     def _fail(self, exc: Exception):
-        if self._inflight is not None:
-            self.session.discard(self._inflight)
-            self._inflight = None
+        self._drop_inflight()
         self._set_playing(False)
         self._pending_steps = 0
         self._report_crash(f"training stopped at step {self.session.step:,}", exc)
 
+    def _drop_inflight(self):
+        """Forget the chunks in flight: training resumes from the newest recorded state."""
+        if self._inflight:
+            self.session.discard(self._inflight[0])
+            self._inflight.clear()
+
     def _settle(self):
         """Record the chunk in flight, if any (before a command changes the run)."""
-        if self._inflight is not None and self.session is not None:
-            chunk, self._inflight = self._inflight, None
-            self._complete(chunk)
+        while self._inflight and self.session is not None:
+            self._complete(self._inflight.popleft())
 
     def _complete(self, chunk):
         s = self.session
@@ -247,9 +303,7 @@ class TrainingWorker(QObject):
         if not self._playing:
             self._pending_steps = max(0, self._pending_steps - chunk.k)
         if s.divergence is not None:
-            if self._inflight is not None:  # queued from the diverged state: drop it
-                s.discard(self._inflight)
-                self._inflight = None
+            self._drop_inflight()  # queued from the diverged state
             self._on_divergence()
         now = time.perf_counter()
         done_target = self._target is not None and s.step >= self._target
@@ -262,7 +316,8 @@ class TrainingWorker(QObject):
             self._wait_until_read()
             self._publish(frame=True)
             self._last_emit = now
-        elif (now - self._last_emit >= self._min_emit_s and wanted) or not self._playing or done_target:
+        elif ((now - self._last_emit >= self._min_emit_s and wanted) or not self._playing or done_target
+              or self._pacer is not None):  # slow motion: every step is seen
             self._publish()
             self._last_emit = now
         if done_target:
@@ -338,6 +393,7 @@ class TrainingWorker(QObject):
             "reset": lambda: self._rebuild(self._config, announce=True, reason="reset"),
             "rollback": self._rollback, "overlays": self._on_overlays, "view": self._on_view,
             "step_d": lambda: self._single("step_d"), "step_g": lambda: self._single("step_g"),
+            "substep": self._on_substep, "speed": self._on_speed,
             "refresh_noise": lambda: self._single("refresh_noise"), "baseline": self._start_baseline,
             "draw_class": self._on_draw_class, "save": self._save, "open": self._open,
             "config": self._apply_config,
@@ -347,11 +403,16 @@ class TrainingWorker(QObject):
         if self.session is not None and self.session.divergence is not None:
             self.message.emit("the run has diverged: roll back or reset before playing")
             return
+        if self._pacer is not None:
+            self._pacer.restart()
         self._set_playing(True)
 
     def _on_pause(self):
         self._set_playing(False)
         self._publish_soon = True  # show where it stopped (a snapshot may have been held back)
+
+    def _on_speed(self, rate: float | None):
+        self._pacer = None if rate is None else Pacer(rate, self._clock)
 
     def _on_step(self, n: int):
         self._set_playing(False)
@@ -406,6 +467,25 @@ class TrainingWorker(QObject):
         except Exception as exc:
             self._report_crash(f"{cmd} failed", exc)
             return
+        self._publish()
+
+    def _on_substep(self, upto: str | None):
+        s = self.session
+        if s is None:
+            return
+        if s.divergence is not None:
+            self.message.emit("the run has diverged: roll back or reset first")
+            return
+        self._set_playing(False)
+        self._pending_steps = 0
+        try:
+            ran = s.substep(upto)
+        except Exception as exc:  # an XLA error, out of memory: report, keep the window
+            self._report_crash("the sub-step failed", exc)
+            return
+        self.message.emit(" → ".join(SUBSTEP_MESSAGES[p] for p in ran) + f" (step {s.step:,})")
+        if s.divergence is not None:
+            self._on_divergence()
         self._publish()
 
     def _configure_session(self):
