@@ -7,14 +7,26 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
-from ganplay.config import Config
+from ganplay.commandline import command_for
+from ganplay.config import Config, save_config
 from ganplay.engine.train import describe_devices, run_devices
 from ganplay.errors import GanplayError
 from ganplay.models import MODELS
 from ganplay.presets import PRESETS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
+from ganplay.ui.explain_strip import ExplainStrip
+from ganplay.ui.mixture_editor import MixtureEditor
 from ganplay.ui.panels.actions import install_actions
 from ganplay.ui.panels.control_panel import TOOLTIPS, ControlPanel  # noqa: F401  (TOOLTIPS: re-exported)
 from ganplay.ui.panels.image_panel import ImagePanel
@@ -29,7 +41,7 @@ from ganplay.ui.panels.metric_docks import (
 from ganplay.ui.panels.toy_panel import ToyPanel
 from ganplay.ui.recorder import GifRecorder
 from ganplay.ui.remedies_panel import losses_help_html
-from ganplay.ui.worker import TrainingWorker, WorkerThread
+from ganplay.ui.worker import SPEEDS, TrainingWorker, WorkerThread
 
 REDRAW_MS = 25  # 40 fps ceiling; the timer draws only when a new snapshot has arrived
 CURVES_HZ = 8  # loss/accuracy/quality curves redraw rate while training runs
@@ -75,9 +87,10 @@ class MainWindow(QMainWindow):
         self.compare_windows: list = []  # Compare mode windows opened from here (closed with it)
         self.recorder: GifRecorder | None = None
         self._curves_drawn_at = 0.0
+        self._strip_drawn_at = 0.0
         self._slow_turn = 0
         self.docks: dict[str, QDockWidget] = {}
-        self._extra_docks: list[tuple[QDockWidget, Qt.DockWidgetArea]] = []
+        self._extra_docks: list[tuple[QDockWidget, Qt.DockWidgetArea, str | None]] = []
         self._layout_restored = False
         self._played = False  # the status bar says what to try first until the first Play
 
@@ -117,7 +130,8 @@ class MainWindow(QMainWindow):
         cp.play_button.clicked.connect(self.toggle_play)
         cp.step_button.clicked.connect(self.step_once)
         cp.reset_button.clicked.connect(self.reset)
-        for a, b in ((self.play_action, cp.play_button), (self.step_action, cp.step_button),
+        cp.speed_box.currentIndexChanged.connect(lambda i: self.set_speed(SPEEDS[i]))
+        for a, b in ((self.play_action, cp.play_button), (self.full_step_action, cp.step_button),
                      (self.reset_action, cp.reset_button)):
             b.setToolTip(a.toolTip())
 
@@ -154,20 +168,30 @@ class MainWindow(QMainWindow):
             setattr(self, spec.attr, view)
             self.add_dock(spec.name, spec.title, view, Qt.BottomDockWidgetArea, tip=spec.tip, default=False)
         self.curve_views = [self.loss_view, self.d_view, self.acc_view, self.quality_view]
-        arrange_default(self, self.docks)
+        self.explain_strip = ExplainStrip(self.config)
+        self.explain_strip.box_clicked.connect(self.show_box_view)
+        self.add_dock("explain_dock", "Explain: the game", self.explain_strip, Qt.TopDockWidgetArea,
+                      tip="The game in one line, with live numbers; hover a box for what it is, click it for its view")
+        self.mixture_editor = MixtureEditor(self.config)
+        self.mixture_editor.config_changed.connect(self.apply_config)
+        self.add_dock("mixture_dock", "gmm2 mixture", self.mixture_editor, Qt.LeftDockWidgetArea,
+                      tip="Make your own 2-D distribution: weights, means and variances of gmm2's Gaussians",
+                      tab_with=CONTROLS_DOCK)
+        arrange_default(self, self._own_docks(), self._extra_docks)
 
     def add_dock(self, name: str, title: str, widget: QWidget, area=Qt.BottomDockWidgetArea, *,
-                 tip: str = "", default: bool = True) -> QDockWidget:
+                 tip: str = "", default: bool = True, tab_with: str | None = None) -> QDockWidget:
         """Dock ``widget`` in ``area`` under the stable objectName ``name`` (saved layouts key on it)
         and list it in the View menu. Call while the window is built (before the saved layout is
-        restored) for its place to be restored; Reset layout puts it back in ``area``."""
+        restored) for its place to be restored; Reset layout puts it back in ``area`` (tabbed
+        behind the dock named ``tab_with``, when given)."""
         dock = make_dock(self, name, title, widget, tip)
         self.docks[name] = dock
         self.addDockWidget(area, dock)
         view_menu = self.menus["View"]
         view_menu.insertAction(view_menu.actions()[-2], dock.toggleViewAction())  # above "—, Reset layout"
         if default:
-            self._extra_docks.append((dock, area))
+            self._extra_docks.append((dock, area, tab_with))
         return dock
 
     def _build_status_bar(self) -> None:
@@ -190,7 +214,7 @@ class MainWindow(QMainWindow):
     # -- layout ------------------------------------------------------------------------------------------
     def _own_docks(self) -> dict[str, QDockWidget]:
         """The controls and metric docks (those added with ``add_dock`` by others excluded)."""
-        return {k: v for k, v in self.docks.items() if all(v is not d for d, _ in self._extra_docks)}
+        return {k: v for k, v in self.docks.items() if all(v is not d for d, *_ in self._extra_docks)}
 
     def reset_layout(self) -> None:
         """Every dock back where a first start puts it: docked, shown, default sizes."""
@@ -210,6 +234,9 @@ class MainWindow(QMainWindow):
     # -- controls <-> config ---------------------------------------------------------------------------
     def _load_controls(self, config: Config) -> None:
         self.control_panel.load(config)
+        for view in (getattr(self, "explain_strip", None), getattr(self, "mixture_editor", None)):
+            if view is not None:
+                view.set_config(config)
 
     def apply_config(self, config: Config) -> None:
         """Send a config to the worker (live change or clean restart) and mirror it in the controls."""
@@ -272,6 +299,68 @@ class MainWindow(QMainWindow):
 
     def step_once(self) -> None:
         self.worker.step(1)
+
+    def substep(self) -> None:
+        self.worker.substep()
+
+    def substep_d(self) -> None:
+        self.worker.substep("d")
+
+    def substep_g(self) -> None:
+        self.worker.substep("g")
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        """Slow motion (None: as fast as it goes); the speed box follows."""
+        self.worker.set_speed(steps_per_s)
+        box = self.control_panel.speed_box
+        if box.currentIndex() != SPEEDS.index(steps_per_s):
+            box.setCurrentIndex(SPEEDS.index(steps_per_s))
+        self.statusBar().showMessage(
+            "full speed" if steps_per_s is None else f"slow motion: {steps_per_s:g} steps/s, each one drawn", 4000)
+
+    def slower(self) -> None:
+        i = self.control_panel.speed_box.currentIndex()
+        self.set_speed(SPEEDS[min(i + 1, len(SPEEDS) - 1)])
+
+    def faster(self) -> None:
+        i = self.control_panel.speed_box.currentIndex()
+        self.set_speed(SPEEDS[max(i - 1, 0)])
+
+    def show_box_view(self, key: str) -> None:
+        """The Explain strip's box ``key`` was clicked: bring up the view that shows that part."""
+        points = self.top_stack.currentIndex() == 0
+        if key == "discriminator" and points:
+            self.overlay_boxes["field"].setChecked(True)  # D is its decision field
+        elif key == "generator" and points:
+            self.overlay_boxes["manifold"].setChecked(True)  # G is how it warps the noise
+        elif key in ("d_loss", "g_loss"):
+            self.docks["losses_dock"].show()
+            self.docks["losses_dock"].raise_()
+        elif key == "z" and points:
+            self.overlay_boxes["interpolation"].setChecked(True)  # a path through noise space
+        self.top_stack.currentWidget().setFocus()
+        self.statusBar().showMessage(self.explain_strip.boxes[key].tip, 8000)
+
+    def copy_command(self) -> None:
+        step = self._latest.step if self._latest is not None else 0
+        line = command_for(self.config, steps=max(step, 1000), out="ganplay-run")
+        QApplication.clipboard().setText(line)
+        self.statusBar().showMessage(f"copied: {line}", 10000)
+
+    def save_config_dialog(self) -> None:
+        name = f"{self.config.model}-{self.config.dataset}.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save config", name, "Config files (*.json)")
+        if path:
+            self.save_config(path)
+
+    def save_config(self, path: str) -> bool:
+        try:
+            save_config(self.config, path)
+        except (GanplayError, OSError) as exc:
+            self.show_error("Cannot save the config", f"{exc}\n\nChoose another folder or free some space.")
+            return False
+        self.statusBar().showMessage(f"saved the settings to {path} (ganplay train --config {path} …)", 10000)
+        return True
 
     def reset(self) -> None:
         self.rollback_action.setEnabled(False)
@@ -571,6 +660,10 @@ class MainWindow(QMainWindow):
             self._slow_turn += 1
             self._curves_drawn_at = now
         self.sgan_panel.setVisible(snap.extras.get("sgan") is not None)
+        # The strip's numbers: every frame when stepping, 4 times a second while playing.
+        if self.explain_strip.isVisible() and (not self._running or now - self._strip_drawn_at >= 0.25):
+            self.explain_strip.show_snapshot(snap)
+            self._strip_drawn_at = now
         self._drawn = snap
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
         if self.recorder is not None and self.recorder.wants(snap.step):

@@ -80,11 +80,11 @@ class MixtureEditor(QWidget):
         for b in (self.add_button, self.remove_button, self.defaults_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        buttons.addWidget(self.apply_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         layout.addLayout(buttons)
+        layout.addWidget(self.apply_button)  # a row of its own: its text grows when it switches data
         layout.addWidget(self.message)
         self.set_config(self._config)
 

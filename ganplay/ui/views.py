@@ -13,6 +13,7 @@ G_COLOR = (20, 160, 90)
 MANIFOLD_COLOR = (90, 90, 90)
 ARROW_COLOR = (30, 30, 30)
 PATH_COLOR = (200, 20, 120)
+MOVED_LINES = 400  # step-by-step mode: lines from where G's update moved this many points
 
 
 class ScatterView(pg.PlotWidget):
@@ -59,6 +60,14 @@ class ScatterView(pg.PlotWidget):
                                     symbolBrush=pg.mkBrush(*PATH_COLOR), symbolPen=None)
         self.path.setVisible(False)
         self.addItem(self.path)
+        # Step-by-step mode: rings on the batch the step uses, and a line from each generated
+        # point to where G's update moved it.
+        self.batch_real = pg.ScatterPlotItem(size=10, pen=pg.mkPen(*REAL_COLOR, 230, width=1.5), brush=None)
+        self.batch_fake = pg.ScatterPlotItem(size=10, pen=pg.mkPen(*FAKE_COLOR, 230, width=1.5), brush=None)
+        self.moved = pg.PlotCurveItem(pen=pg.mkPen(*G_COLOR, 200, width=1), connect="pairs")
+        for item in (self.batch_real, self.batch_fake, self.moved):
+            item.setVisible(False)
+            self.addItem(item)
         self.drawn = pg.ScatterPlotItem(size=6, pen=pg.mkPen("k"), brush=pg.mkBrush(250, 200, 0, 220))
         self.addItem(self.drawn)
         self.drawn_points: list[tuple[float, float]] = []
@@ -95,9 +104,27 @@ class ScatterView(pg.PlotWidget):
         if path is not None and np.ndim(path) == 2:
             self.path.setData(path[:, 0], path[:, 1])
         self.path.setVisible(path is not None and np.ndim(path) == 2)
+        self._show_substep(snap, ex.get("substep"))
         if self._autorange_pending:
             self._fit(snap.real)
             self._autorange_pending = False
+
+    def _show_substep(self, snap, sub) -> None:
+        """Step-by-step mode: ring the batch a sample/D sub-step drew; after G's update, a line
+        from each generated point's previous place to its new one. Hidden once training plays."""
+        batch = sub is not None and sub.get("phase") in ("sample", "d") and "batch_real" in sub
+        if batch:
+            self.batch_real.setData(pos=sub["batch_real"])
+            self.batch_fake.setData(pos=sub["batch_fake"])
+        self.batch_real.setVisible(batch)
+        self.batch_fake.setVisible(batch)
+        before = sub.get("previous_fake") if sub is not None else None
+        if before is not None:  # a few hundred lines: all 2,500 would hide the points
+            n = min(len(before), len(snap.generated), MOVED_LINES)
+            pairs = np.empty((2 * n, 2), np.float64)
+            pairs[0::2], pairs[1::2] = before[:n], snap.generated[:n]
+            self.moved.setData(pairs[:, 0], pairs[:, 1])
+        self.moved.setVisible(before is not None)
 
     def view_extent(self) -> tuple[float, float, float, float]:
         (x0, x1), (y0, y1) = self.getViewBox().viewRange()

@@ -26,9 +26,16 @@ class ActionSpec:
 
 ACTIONS = (
     ActionSpec("play", "Play/Pause", "Space", "toggle_play", "Start or pause training"),
-    ActionSpec("step", "Step", "S", "step_once", "Run one training step (D then G)"),
-    ActionSpec("step_d", "Step D only", "D", "step_d", "One discriminator update; the step count stays"),
-    ActionSpec("step_g", "Step G only", "G", "step_g", "One generator update"),
+    ActionSpec("step", "Sub-step", "S", "substep",
+               "Step by step: the next sub-step — sample a batch, then D's update, then G's (the Explain "
+               "strip highlights it, the scatter rings the batch and shows what G's update moved)"),
+    ActionSpec("step_d", "On to D's update", "D", "substep_d",
+               "Step by step: run on to D's update (sampling first if needed)"),
+    ActionSpec("step_g", "On to G's update", "G", "substep_g",
+               "Step by step: run on to G's update, which completes the training step"),
+    ActionSpec("full_step", "One whole step", "Shift+S", "step_once", "One whole training step (D then G)"),
+    ActionSpec("slower", "Slower", "[", "slower", "Slow motion: max → 100 → 10 → 1 steps/s"),
+    ActionSpec("faster", "Faster", "]", "faster", "Back towards full speed: 1 → 10 → 100 steps/s → max"),
     ActionSpec("noise", "New noise", "N", "refresh_noise", "New fixed noise for the displayed samples"),
     ActionSpec("reset", "Reset", "Ctrl+R", "reset", "Restart the run from step 0"),
     ActionSpec("rollback", "Roll back", "Ctrl+Z", "rollback",
@@ -49,6 +56,10 @@ ACTIONS = (
                "Save the loss/accuracy/quality history shown in the plots"),
     ActionSpec("record", "Record GIF…", "Ctrl+Shift+G", "toggle_recording",
                "Record the top view every N steps into an animated GIF; again to stop and save"),
+    ActionSpec("save_config", "Save config…", "Ctrl+Shift+S", "save_config_dialog",
+               "Save the settings as a JSON file (ganplay train --config FILE reads it back)"),
+    ActionSpec("copy_command", "Copy as command", "Ctrl+Alt+C", "copy_command",
+               "Copy the ganplay train … line that reproduces this run to the clipboard"),
     ActionSpec("quit", "Quit", "Ctrl+Q", "close", "Close ganplay"),
     ActionSpec("compare", "Compare runs…", "Ctrl+Shift+M", "open_compare",
                "Open this run beside copies of it with other settings (2-4 runs in lockstep, same seed)"),
@@ -60,8 +71,11 @@ ACTIONS = (
 
 # Menus in menu-bar order; None is a separator. The View menu's dock switches come first, then these.
 MENUS = {
-    "&File": ("open", "save", "import", None, "export_png", "export_window", "export_csv", "record", None, "quit"),
-    "&Run": ("play", "step", "step_d", "step_g", "reset", "rollback", "noise", "baseline", None, "compare"),
+    "&File": ("open", "save", "save_config", "import", None, "export_png", "export_window", "export_csv", "record",
+              None, "quit"),
+    "&Edit": ("copy_command",),
+    "&Run": ("play", "full_step", "step", "step_d", "step_g", None, "slower", "faster", None, "reset", "rollback",
+             "noise", "baseline", None, "compare"),
     "&View": (None, "reset_layout"),
     "&Presets": (),
     "&Help": ("losses_help",),

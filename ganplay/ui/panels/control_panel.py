@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -28,6 +29,14 @@ from ganplay.models import MODELS
 from ganplay.ui.remedies_panel import PLAIN_ONLY, TOY_ONLY, build_remedies_group
 from ganplay.ui.remedies_panel import TOOLTIPS as REMEDY_TOOLTIPS
 from ganplay.ui.widgets import choice_box, float_box, int_box
+from ganplay.ui.worker import SPEEDS
+
+
+def speed_text(steps_per_s: float | None) -> str:
+    """The speed box's label for a speed (None: as fast as it goes)."""
+    if steps_per_s is None:
+        return "max"
+    return f"{steps_per_s:g} step/s" if steps_per_s == 1 else f"{steps_per_s:g} steps/s"
 
 TOOLTIPS = {
     "model": "Which generator/discriminator pair to train.",
@@ -134,6 +143,15 @@ class ControlPanel(QScrollArea):
             b.setFocusPolicy(Qt.NoFocus)  # Space is Play/Pause for the window, not a button press
             buttons.addWidget(b)
         layout.addLayout(buttons)
+        speed_row = QHBoxLayout()
+        speed_row.addWidget(QLabel("Speed"))
+        self.speed_box = QComboBox()
+        self.speed_box.addItems([speed_text(v) for v in SPEEDS])
+        self.speed_box.setFocusPolicy(Qt.NoFocus)
+        self.speed_box.setToolTip("Slow motion for a lecture: at most this many training steps a second, "
+                                  "each one drawn ([ slower, ] faster)")
+        speed_row.addWidget(self.speed_box, 1)
+        layout.addLayout(speed_row)
         layout.addStretch(1)
 
         for key, widget in c.items():

@@ -8,8 +8,8 @@ full height.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 from ganplay.ui.image_views import ConfusionMatrixView, accuracy_view
 from ganplay.ui.views import QualityView, d_output_view, loss_view
 
-LAYOUT_VERSION = 2  # saveState/restoreState: bump when the docks change, so old states are ignored
+LAYOUT_VERSION = 3  # saveState/restoreState: bump when the docks change, so old states are ignored
 BOTTOM_SHARE = 0.36  # of the window's height, for the metric docks in the default layout
 CONTROLS_SHARE = 0.28  # of the window's width at most, for the controls in the default layout
 
@@ -61,7 +61,8 @@ def make_dock(window: QMainWindow, name: str, title: str, widget: QWidget, tip: 
 def arrange_default(window: QMainWindow, docks: dict[str, QDockWidget], extra=()) -> None:
     """Put the controls and the metric docks where a first start puts them (docked, shown, sized).
 
-    ``extra`` is (dock, area) pairs for docks added by others, put back in their own area.
+    ``extra`` is (dock, area, tab_with) for docks added by others, put back in their own area
+    (behind ``tab_with``, a dock name, when given).
     """
     window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
     window.setCorner(Qt.TopLeftCorner, Qt.LeftDockWidgetArea)
@@ -69,10 +70,12 @@ def arrange_default(window: QMainWindow, docks: dict[str, QDockWidget], extra=()
         dock.setFloating(False)
         window.removeDockWidget(dock)
     window.addDockWidget(Qt.LeftDockWidgetArea, docks[CONTROLS_DOCK])
-    for dock, area in extra:
+    for dock, area, tab_with in extra:
         dock.setFloating(False)
         window.removeDockWidget(dock)
         window.addDockWidget(area, dock)
+        if tab_with is not None:
+            window.tabifyDockWidget(docks.get(tab_with) or tab_with, dock)
     fronts = []
     for column in DEFAULT_COLUMNS:
         front = docks[column[0]]
@@ -82,7 +85,9 @@ def arrange_default(window: QMainWindow, docks: dict[str, QDockWidget], extra=()
             window.tabifyDockWidget(front, docks[name])
     for dock in docks.values():
         dock.show()
-    for front in fronts:
+    for dock, _area, _tab in extra:
+        dock.show()
+    for front in [*fronts, docks[CONTROLS_DOCK]]:
         front.raise_()  # the first of each tab group is the one shown
     size_default(window, docks)
 

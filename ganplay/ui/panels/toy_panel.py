@@ -4,9 +4,8 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QPushButton, QVBoxLayout, QWidget
 
-from ganplay.ui.widgets import tool_bar
-
 from ganplay.ui.views import ScatterView
+from ganplay.ui.widgets import tool_bar
 
 OVERLAYS = (
     ("field", "Decision field", "D's probability that a point is real, as a heat map under the points"),
