@@ -296,7 +296,9 @@ def _validate_remedies(config: Config) -> None:
     objective = spec.objective
     if objective == "gan":
         return
-    if config.loss not in ("ns", "minimax"):
+    # The conditional game's class input does not touch the loss: every loss trains it (tested in
+    # tests/engine/test_objectives.py). The semi-supervised D's loss is its own mix of terms.
+    if objective == "sgan" and config.loss not in ("ns", "minimax"):
         raise ConfigError(f"loss={config.loss} is not offered for model {config.model} (objective {objective}); "
                           f"its step uses ns or minimax")
     for name, off in _PLAIN_ONLY.items():
