@@ -100,6 +100,7 @@ ABLATION = {  # grid25, 20,000 steps: the defaults, each part of the preset alon
     "EMA 0.999 alone": {"ema_decay": 0.999},
     "linear lr decay alone": {"lr_schedule": "linear"},
     "G 4x256, D 128 alone": {"g_depth": 4, "hidden": 256, "d_hidden": 128},
+    "pack 2 alone": {"pack": 2},
 }
 
 

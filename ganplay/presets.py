@@ -43,15 +43,16 @@ _add("seed-002", "Seed 002's own toy GAN: its two-Gaussian mixture with z 256, b
 _add("ring8-collapse", "Mode collapse: seed 002's settings on the ring of eight Gaussians settle on a "
      "few of the modes (compare ring8-solved).",
      model="toy-mlp", dataset="ring8", **SEED_002)
-_add("ring8-solved", "All eight modes of the ring: the R1 penalty γ = 0.1 keeps D flat on the data, an "
-     "EMA of G's weights and a linearly decaying learning rate let the points settle.",
-     steps=10000, model="toy-mlp", dataset="ring8", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
-     schedule_steps=10000)
-_add("grid25-solved", "All 25 modes of the 5x5 grid: the R1 penalty γ = 0.1 (coverage), a deeper and "
-     "wider G (4 x 256) beside a 128-wide D (sharper modes), an EMA of G and a decaying learning rate "
-     "(the plain GAN finds 11-17 modes).",
-     model="toy-mlp", dataset="grid25", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
+_add("ring8-solved", "All eight modes of the ring: the R1 penalty γ = 0.1 keeps D flat on the data, a "
+     "deeper and wider G (4 x 256) beside a 128-wide D keeps the points tight, and an EMA of G's "
+     "weights with a linearly decaying learning rate lets them settle (98-99% high quality on seeds 0-2).",
+     steps=20000, model="toy-mlp", dataset="ring8", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
      schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128)
+_add("grid25-solved", "All 25 modes of the 5x5 grid: the R1 penalty γ = 0.1 (coverage), a deeper and "
+     "wider G (4 x 256) beside a 128-wide D (sharper modes), PacGAN's pairs (pack 2), an EMA of G and a "
+     "decaying learning rate (the plain GAN finds 11-17 modes; this one 89-93% high quality on seeds 0-2).",
+     model="toy-mlp", dataset="grid25", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
+     schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2)
 _add("wgan-gp", "WGAN-GP: a critic (no sigmoid) with the gradient penalty λ = 10, five critic steps per "
      "G step and Adam(1e-4, 0, 0.9) as in Gulrajani et al. (2017).",
      steps=10000, model="toy-mlp", dataset="ring8", loss="wgan", gp_weight=10.0, d_steps=5,
