@@ -58,7 +58,9 @@ class ToyDiscriminator(nn.Module):
         average = self.variable("batch_stats", "minibatch_std", lambda: jnp.zeros((), jnp.float32))
         if not train:
             return average.value
-        std = jnp.mean(jnp.std(h, axis=0))
+        # sqrt(var + ε) as Karras et al. (2018): jnp.std's gradient is infinite where a feature has
+        # no spread (a dead ReLU unit), which turned R1's double backward into NaN at step 1.
+        std = jnp.mean(jnp.sqrt(jnp.var(h, axis=0) + 1e-8))
         if not self.is_initializing():
             average.value = 0.99 * average.value + 0.01 * std
         return std

@@ -284,3 +284,21 @@ def test_minibatch_std_lets_d_see_a_collapsed_batch():
 def test_toy_only_d_options_are_refused_for_image_models(setting):
     with pytest.raises(ConfigError, match=rf"{setting}=True is offered for the toy models"):
         Config.for_model("gia-mlp", dataset="mnist", **{setting: True})
+
+
+def test_minibatch_std_has_finite_gradients_on_a_fully_collapsed_batch():
+    # A batch of one point repeated has no spread in any feature: jnp.std's gradient there is
+    # infinite, which made D's update (and R1's double backward) NaN at step 1.
+    t = build_trainer(toy(minibatch_std=True, r1_weight=0.1))
+    state = t.init()
+    copies = jnp.ones((32, 2), jnp.float32)
+
+    def mean_logit(params, x):
+        out = t.pair.discriminator.apply({"params": params, "batch_stats": state.d_stats}, x, train=True,
+                                         mutable=["batch_stats"])[0]
+        return jnp.mean(getattr(out, "logit", out))
+
+    grads = jax.grad(mean_logit)(state.d_params, copies)
+    assert all(np.isfinite(np.asarray(g)).all() for g in jax.tree_util.tree_leaves(grads))
+    x_grad = jax.grad(lambda x: mean_logit(state.d_params, x))(copies)  # what R1 differentiates again
+    assert np.isfinite(np.asarray(x_grad)).all()
