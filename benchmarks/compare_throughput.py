@@ -28,7 +28,7 @@ CHUNK = 200
 
 
 def live_runs(base, n: int):
-    return [base.replace(label_smoothing=0.1 * i) for i in range(n)]
+    return [base.replace(label_smoothing=round(0.1 * i, 2)) for i in range(n)]
 
 
 def together_rate(configs, steps: int, vmap: bool) -> float:
@@ -59,7 +59,7 @@ def one_after_another_rate(configs, steps: int) -> float:
 
 
 def window_rate(configs, seconds: float):
-    """(frames/s, steps/s per run, dispatch size) of a CompareWindow playing ``configs``."""
+    """(frames/s, steps/s per run, its TickSizer) of a CompareWindow playing ``configs``."""
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -92,9 +92,9 @@ def window_rate(configs, seconds: float):
     loop.exec()
     elapsed = time.perf_counter() - t0
     steps = w.steps()[0] - s0
-    k = w.worker._sizer.k
+    sizer = w.worker._sizer
     w.close()
-    return len(frames) / elapsed, steps / elapsed, k
+    return len(frames) / elapsed, steps / elapsed, sizer
 
 
 def main(argv=None) -> int:
@@ -102,6 +102,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=2000, help="steps per run in (a)")
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per window in (b)")
     p.add_argument("--skip-headless", action="store_true", help="measure the windows (b) only")
+    p.add_argument("--skip-windows", action="store_true", help="measure headless (a) only")
     args = p.parse_args(argv)
     from ganplay.config import Config
 
@@ -117,6 +118,9 @@ def main(argv=None) -> int:
             print(f"  hidden {hidden:3d} batch {batch:3d}, {n} runs: together (vmap) {vmapped:8,.0f}   "
                   f"alternating {alternating:8,.0f}   one after another {alone:8,.0f}   "
                   f"ratio vmap/alone {vmapped / alone:.2f}, alternating/alone {alternating / alone:.2f}")
+    if args.skip_windows:
+        print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+        return 0
     print(f"(b) CompareWindow playing offscreen, toy-mlp grid25 (defaults), {args.seconds:.0f} s after 2,000 steps")
     base = Config.for_model("toy-mlp", dataset="grid25")
     cases = (("2 runs, label_smoothing (vmapped)", live_runs(base, 2)),
@@ -128,8 +132,10 @@ def main(argv=None) -> int:
     rate, fps = gui_rate(base, args.seconds)[:2]
     print(f"  {'main window, 1 run (peer)':44s} {fps:5.1f} frames/s   {rate:8,.0f} steps/s")
     for name, configs in cases:
-        fps, rate, k = window_rate(configs, args.seconds)
-        print(f"  {name:44s} {fps:5.1f} frames/s   {rate:8,.0f} steps/s per run   ({k} steps per dispatch)")
+        fps, rate, sizer = window_rate(configs, args.seconds)
+        tried = ", ".join(f"{k}: {1000 * s:.0f} ms" for k, s in sizer.measured.items())
+        print(f"  {name:44s} {fps:5.1f} frames/s   {rate:8,.0f} steps/s per run   ({sizer.k} steps per tick; "
+              f"ticks measured {tried})")
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     return 0
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from ganplay.config import Config
 from ganplay.engine.checkpoint import read_run, restore_state
+from ganplay.engine.quality import EVAL_BUDGET, QualityMonitor
 from ganplay.engine.session import Chunk, Session, Snapshot
 from ganplay.engine.sweep import (
     Run, format_value, initial_states, member_trainer, plan_groups, structural_key, vmapped_run,
@@ -51,6 +52,9 @@ SAME_DATA = ("dataset", "data_dir")
 # Metrics the table shows, from the per-step history (a trailing mean) and the quality series.
 STEP_METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
 RECENT_POINTS = 20  # history points averaged for the table (each point may already be a bin)
+# A tick (every run trains k steps, is recorded and handed to the window) should take one frame
+# at 34 frames/s: the window, painting in between, then stays above 30.
+TICK_S = 1 / 34
 
 
 def check_runs(configs: list[Config]) -> None:
@@ -90,6 +94,66 @@ def labels(configs: list[Config]) -> list[str]:
 
 
 # -- training units ---------------------------------------------------------------------------------
+class EvaluationBudget:
+    """One quality-evaluation budget for every run of a comparison.
+
+    A run's own monitor would count each tick, which trains every run, as its own training
+    time, so n runs would spend up to n x 4% on evaluation. Here evaluation takes at most
+    ``EVAL_BUDGET`` of the time the comparison trains, all runs together; the runs take turns
+    (the one with fewest evaluations first, one evaluation per tick after each run's first), so
+    a frame never waits for several evaluations and every run's curve gets as many points."""
+
+    def __init__(self, budget: float = EVAL_BUDGET):
+        self.budget = budget
+        self.train_seconds = 0.0
+        self.monitors: list[SharedQuality] = []
+        self._evaluated = False  # an evaluation ran in this tick
+        self._preparing: SharedQuality | None = None
+
+    def tick(self, seconds: float) -> None:
+        """A tick trained every run for ``seconds``; evaluations may follow it."""
+        self.train_seconds += max(0.0, float(seconds))
+        self._evaluated = False
+
+    def evaluated(self) -> None:
+        self._evaluated = True
+
+    @property
+    def eval_seconds(self) -> float:
+        return sum(m.eval_seconds for m in self.monitors)
+
+    def due(self, monitor: SharedQuality) -> bool:
+        if not monitor.ready:  # ``maybe_evaluate`` then only starts training its classifier:
+            # one run at a time, the others then load it from the classifier cache.
+            if self._preparing is None or self._preparing.ready or self._preparing not in self.monitors:
+                self._preparing = monitor
+            return monitor is self._preparing
+        if monitor.evaluations == 0:  # every curve starts at once
+            return True
+        if self._evaluated or self.eval_seconds > self.budget * self.train_seconds:
+            return False
+        return monitor is min((m for m in self.monitors if m.ready), key=lambda m: m.evaluations)
+
+
+class SharedQuality(QualityMonitor):
+    """A run's quality monitor that spends the comparison's :class:`EvaluationBudget`."""
+
+    def __init__(self, trainer, shared: EvaluationBudget):
+        super().__init__(trainer, background=True)
+        self.shared = shared
+
+    def record_training(self, seconds: float) -> None:
+        """Ignored: the comparison records each tick once, for all runs (``EvaluationBudget.tick``)."""
+
+    def due(self) -> bool:
+        return self.shared.due(self)
+
+    def evaluate(self, state, step: int, samples=None):
+        result = super().evaluate(state, step, samples)
+        self.shared.evaluated()
+        return result
+
+
 class _Alone:
     """One run trained by its own session (which may have several chunks in flight)."""
 
@@ -99,7 +163,9 @@ class _Alone:
         self._chunks: deque[Chunk] = deque()
 
     def launch(self, k: int) -> None:
-        self._chunks.append(self.sessions[0].launch(k, display=False))
+        # What a snapshot draws is dispatched right behind the chunk: drawn later, it would wait
+        # for the next tick, already queued on the device (the profile's largest cost).
+        self._chunks.append(self.sessions[0].launch(k))
 
     def wait(self) -> None:
         jax.block_until_ready(self._chunks[0].metrics)
@@ -116,8 +182,11 @@ class _Together:
     """Runs of one structure trained as one vmapped program (``sweep.vmapped_run``).
 
     The stacked state is the truth while training; after each chunk every member's session
-    receives its slice (one compiled split) and its row of the metrics, exactly as if it had
-    trained that chunk itself, so its history, quality monitor and snapshots work unchanged."""
+    receives its slice and its row of the metrics, exactly as if it had trained that chunk
+    itself, so its history, quality monitor and snapshots work unchanged. The slices, and what
+    each member's snapshot draws, are dispatched right behind the chunk: dispatched after it is
+    recorded, they would wait for the next chunk, already queued (with 4 runs, that wait was
+    most of a tick)."""
 
     def __init__(self, indices: list[int], trainer, sessions: list[Session], stacked):
         self.indices = indices
@@ -126,7 +195,7 @@ class _Together:
         self.states = stacked
         self.program = vmapped_run(trainer, [s.config for s in sessions])
         self._split = _splitter(len(sessions))
-        self._pending: deque = deque()  # (k, new stacked state, metrics, launch time) in flight
+        self._pending: deque = deque()  # (k, new stacked state, members, displays, metrics, launch time)
         self._head = None  # the newest stacked state dispatched, None: ``states``
 
     @classmethod
@@ -151,20 +220,23 @@ class _Together:
         launched = self.sessions[0].quality.clock()
         head = self.states if self._head is None else self._head
         new, metrics = self.program(head, k, self.trainer.data_arrays)
+        members = self._split(new)
+        # Session's own display dispatch (samples, D's scores, overlays), on each member's slice.
+        displays = [s._display_device(m) for s, m in zip(self.sessions, members)]
         self._head = new
-        self._pending.append((k, new, metrics, launched))
+        self._pending.append((k, new, members, displays, metrics, launched))
 
     def wait(self) -> None:
-        jax.block_until_ready(self._pending[0][2])
+        jax.block_until_ready(self._pending[0][4])
 
     def finish(self) -> None:
-        k, new, metrics, launched = self._pending.popleft()
+        k, new, members, displays, metrics, launched = self._pending.popleft()
         if not self._pending:
             self._head = None
         m = fetch_metrics(metrics)  # each [n, k]: one transfer for the group
         self.states = new
-        for i, (session, state) in enumerate(zip(self.sessions, self._split(new))):
-            session.finish(Chunk(k, state, {name: v[i] for name, v in m.items()}, launched, None))
+        for i, (session, state, shown) in enumerate(zip(self.sessions, members, displays)):
+            session.finish(Chunk(k, state, {name: v[i] for name, v in m.items()}, launched, shown))
 
     def discard(self) -> None:
         self._pending.clear()
@@ -188,7 +260,8 @@ class Comparison:
         self._trainers: dict[str, object] = {}  # reused by reset: no second compile
         self._inflight: deque[tuple[int, float]] = deque()  # (steps, dispatch time) of each tick
         self._last_ready = 0.0
-        self.units = self._build(None)
+        self.budget = EvaluationBudget()
+        self._set_units(self._build(None))
 
     # -- the runs ---------------------------------------------------------------------------------
     @property
@@ -243,11 +316,23 @@ class Comparison:
             units.append(_Alone(i, session))
         return units
 
+    def _set_units(self, units: list) -> None:
+        """Train ``units`` from now on; every run's quality monitor spends ``budget``."""
+        self.units = units
+        monitors = []
+        for s in self.sessions:
+            if not isinstance(s.quality, SharedQuality):
+                s.quality.close()
+                s.quality = SharedQuality(s.trainer, self.budget)
+            monitors.append(s.quality)
+        self.budget.monitors = monitors
+
     def reset(self) -> None:
         """Every run back to step 0 (its seed's first state); compiled programs are reused."""
         self.discard()
         self.close()
-        self.units = self._build(None)
+        self.budget = EvaluationBudget()
+        self._set_units(self._build(None))
 
     def remove(self, index: int) -> None:
         """Drop run ``index`` (the later runs are renamed: C becomes B); the others keep training."""
@@ -272,7 +357,7 @@ class Comparison:
             else:
                 units.append(_Together.regroup([i for i, _ in keep], unit.trainer, [s for _, s in keep]))
         del self.configs[index]
-        self.units = units
+        self._set_units(units)
 
     def close(self) -> None:
         for s in self.sessions:
@@ -299,6 +384,7 @@ class Comparison:
         ready = time.perf_counter()
         seconds = ready - max(launched, self._last_ready)
         self._last_ready = ready
+        self.budget.tick(seconds)
         for unit in self.units:
             unit.finish()
         return k, seconds
@@ -369,9 +455,10 @@ class Comparison:
         return names
 
     def _index(self, files: list[str]) -> bytes:
+        # A run file holds no quality history (``Session.save`` writes none): it is kept here.
         index = {"format": FORMAT, "version": VERSION, "step": self.step,
-                 "runs": [{"name": n, "file": f, "label": lab}
-                          for n, f, lab in zip(self.names, files, self.labels)]}
+                 "runs": [{"name": n, "file": f, "label": lab, "quality": _quality_lists(s.quality)}
+                          for n, f, lab, s in zip(self.names, files, self.labels, self.sessions)]}
         return (json.dumps(index, indent=2) + "\n").encode()
 
     @classmethod
@@ -438,11 +525,113 @@ class Comparison:
         templates = [jax.device_get(s.state) for s in comparison.sessions]
         states = [restore_state(f, t, a) for f, t, a in zip(files, templates, arrays)]
         comparison.close()
-        comparison.units = comparison._build(states)
-        for session, a in zip(comparison.sessions, arrays):
+        comparison._set_units(comparison._build(states))
+        for session, a, r in zip(comparison.sessions, arrays, runs):
             if "history/step" in a:
                 session.history.load_state_dict(a)
+            _load_quality(session.quality, r.get("quality"), shown)
         return comparison
+
+
+def _quality_lists(monitor: QualityMonitor) -> dict[str, list]:
+    """A run's quality series as JSON lists (NaN, a diverged generator's score, as null)."""
+    return {k: [float(x) if math.isfinite(x) else None for x in v] for k, v in monitor.series().items()}
+
+
+def _load_quality(monitor: QualityMonitor, series, shown: Path) -> None:
+    """Put series saved by :func:`_quality_lists` back into a fresh monitor (a set from before
+    they were saved has none); a malformed entry raises CheckpointError."""
+    if series is None:
+        return
+    try:
+        steps = [int(s) for s in series["step"]]
+        columns = {k: [np.nan if x is None else float(x) for x in series.get(k, [None] * len(steps))]
+                   for k in monitor.columns}
+        rows = [{k: v[j] for k, v in columns.items()} for j in range(len(steps))]
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CheckpointError(f"{shown}: a run's quality history in {INDEX} is malformed ({exc})") from None
+    for step, row in zip(steps, rows):
+        monitor.history.append(step, row)
+
+
+class TickSizer:
+    """Steps per tick for a window playing a comparison: the most that keep a tick (every run
+    trains ``k`` steps, is recorded and drawn) within ``target_s``, one frame.
+
+    It is fed the wall time between ticks while playing, all of it: the window paces the ticks
+    (one per frame drawn), and recording 2-4 runs and drawing them is a fixed cost of every
+    tick; a sizer that saw only the device time picked ticks that took seconds. A tick's time
+    is modelled as ``a + b * k`` (fixed cost plus the steps), fitted on every size measured;
+    with one size known, the next is proportional to it, and at least twice as large when a
+    tick is short (a fixed cost makes proportion timid). When the fixed cost alone is near a
+    frame, the steps get a fifth of each tick. Every new size compiles a program (seconds each
+    on a loaded machine), so sizes change at most ``max_changes`` times, only when the ideal
+    is more than 1.3x away; the first ticks at each size (its compile, the pipeline
+    refilling) are not measured.
+    """
+
+    def __init__(self, target_s: float = TICK_S, k: int = 1, max_k: int = 1024, max_changes: int = 4,
+                 samples: int = 8, skip: int = 3):
+        self.target_s = target_s
+        self.k = int(k)
+        self.max_k = max_k
+        self.max_changes = max_changes
+        self.samples = samples
+        self.skip = skip
+        self.changes = 0
+        self.measured: dict[int, float] = {}  # size -> median seconds per tick
+        self._times: list[float] = []
+        self._skip = skip
+
+    @classmethod
+    def for_kind(cls, kind: str) -> TickSizer:
+        """A sizer starting at 4 steps for 2-D data (a toy step is cheap), 1 for images."""
+        return cls(k=4 if kind == "points" else 1)
+
+    @property
+    def settled(self) -> bool:
+        return self.changes >= self.max_changes
+
+    def update(self, k: int, seconds: float) -> None:
+        """A tick of ``k`` steps took ``seconds`` of wall time (from the previous tick's end)."""
+        if k != self.k or self.settled:
+            return
+        if self._skip:
+            self._skip -= 1
+            return
+        self._times.append(float(seconds))
+        if len(self._times) < self.samples:
+            return
+        self.measured[k] = float(np.median(self._times))
+        self._times.clear()
+        ideal = self.ideal()
+        if abs(math.log2(ideal / self.k)) <= math.log2(1.3):
+            self.changes = self.max_changes  # close enough: measure no more
+            return
+        self.k = ideal
+        self.changes += 1
+        self._skip = self.skip
+
+    def ideal(self) -> int:
+        """The size the measurements so far point to (from 8 up, a multiple of 4)."""
+        t, k = self.target_s, self.k
+        ks = np.asarray(sorted(self.measured), np.float64)
+        ws = np.asarray([self.measured[s] for s in sorted(self.measured)])
+        b = a = 0.0
+        if len(ks) >= 2:
+            b, a = np.polyfit(ks, ws, 1)
+            a = max(a, 0.0)
+        if b > 0:
+            ideal = (t - a) / b if a < 0.8 * t else 0.25 * a / b
+        else:  # one size known (or noise hides the steps' share): in proportion
+            w = self.measured[k]
+            if w < t:
+                ideal = max(k * t / w, 2.0 * k)
+            else:  # (at one step, try two: is the tick's time the steps' or a fixed cost's?)
+                ideal = 2.0 if k == 1 and len(ks) == 1 else k * t / w
+        ideal = min(max(ideal, k / 16, 1.0), k * 16.0, self.max_k)
+        # Rounded down: the frame is the goal, the steps get what fits in it.
+        return int(ideal) if ideal < 8 else 4 * int(ideal / 4)
 
 
 # -- what the window shows and exports ---------------------------------------------------------------

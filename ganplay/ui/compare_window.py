@@ -31,8 +31,8 @@ from ganplay.ui.image_views import ImageGridView
 from ganplay.ui.views import ScatterView, _fix_axis_widths, decimation, moving_average, DRAWN_POINTS
 from ganplay.ui.worker import WorkerThread
 
-REDRAW_MS = 25  # the timer draws only when new snapshots have arrived
-CURVES_HZ = 8  # curves and table redraw rate while training (as the main window's)
+REDRAW_MS = 16  # the timer draws only when new snapshots have arrived (the worker sends ~36/s)
+CURVES_HZ = 4  # curves and table redraw rate while training (2-4 runs: 4x the curves of the main window)
 CLOSE_WAIT_MS = 1500
 # One colour per run (Okabe–Ito: distinct for colour-blind eyes too): A blue, B vermilion,
 # C green, D purple.
@@ -177,9 +177,14 @@ class OverlaidCurves(pg.PlotWidget):
     """Metric curves of every run on one pair of axes, one colour per run; each run's first metric
     drawn solid and its second dashed (the title says which is which)."""
 
-    def __init__(self, title: str, metrics: tuple[tuple[str, str], ...], y_range=None, parent=None):
+    def __init__(self, title: str, metrics: tuple[tuple[str, str], ...], y_range=None, run_key: bool = True,
+                 points: bool = False, parent=None):
         super().__init__(parent)
         self.title = title
+        self.points = points  # a dot at each value: measurements are few (a run's first is alone)
+        # The runs' colours in the title (one plot of a row says them: a title too long for its
+        # plot widened it under its neighbour).
+        self.run_key = run_key
         self.metrics = metrics
         self.setLabel("bottom", "step")
         _fix_axis_widths(self)
@@ -195,10 +200,13 @@ class OverlaidCurves(pg.PlotWidget):
         self.curves = []
         styles = (Qt.SolidLine, Qt.DashLine)
         for i, _ in enumerate(names):
-            self.curves.append({key: self.plot([], [], pen=pg.mkPen(RUN_COLORS[i], width=1.6, style=styles[j % 2]))
+            dots = {"symbol": "o", "symbolSize": 5, "symbolPen": None, "symbolBrush": RUN_COLORS[i]} if self.points else {}
+            self.curves.append({key: self.plot([], [], pen=pg.mkPen(RUN_COLORS[i], width=1.6, style=styles[j % 2]),
+                                               **dots)
                                 for j, (key, _) in enumerate(self.metrics)})
         key_text = ", ".join(f"{label} {'solid' if j == 0 else 'dashed'}" for j, (_, label) in enumerate(self.metrics))
-        runs = " ".join(f"<span style='color:{run_color_hex(i)}'>■ {n}</span>" for i, n in enumerate(names))
+        runs = " ".join(f"<span style='color:{run_color_hex(i)}'>■ {n}</span>" for i, n in enumerate(names)
+                        if self.run_key)
         self.setTitle(f"{self.title} ({key_text}) &nbsp; {runs}" if len(self.metrics) > 1 else f"{self.title} &nbsp; {runs}")
 
     def set_axis_label(self, text: str) -> None:
@@ -239,6 +247,7 @@ class CompareWindow(QMainWindow):
         self._frames: list[float] = []
         self._fresh = False
         self._curves_drawn_at = 0.0
+        self._following = False  # a scatter's range is being copied to the others
         self._build_actions()
         self._build_views()
         self.resize(1280, 800)
@@ -292,8 +301,9 @@ class CompareWindow(QMainWindow):
         self.run_layout.setContentsMargins(0, 0, 0, 0)
         self.run_views: list[RunView] = []
         self.loss_plot = OverlaidCurves("Losses", (("d_loss", "D"), ("g_loss", "G")))
-        self.d_plot = OverlaidCurves("D output", (("d_real", "D(x)"), ("d_fake", "D(G(z))")), y_range=(0.0, 1.0))
-        self.quality_plot = OverlaidCurves("Quality", (("quality", "quality"),))
+        self.d_plot = OverlaidCurves("D output", (("d_real", "D(x)"), ("d_fake", "D(G(z))")), y_range=(0.0, 1.0),
+                                     run_key=False)
+        self.quality_plot = OverlaidCurves("Quality", (("quality", "quality"),), points=True)
         for plot, tip in ((self.loss_plot, "D's and G's losses of every run (a trailing mean), one colour per run"),
                           (self.d_plot, "D's mean output on real and generated samples, one colour per run"),
                           (self.quality_plot, "Each run's sample quality when it is measured, one colour per run")):
@@ -330,15 +340,17 @@ class CompareWindow(QMainWindow):
             view = RunView(kind)
             view.set_title(text, run_color_hex(i))
             view.setToolTip(text)
-            if kind == "points" and self.run_views:  # the same axes for every run
-                view.view.setXLink(self.run_views[0].view)
-                view.view.setYLink(self.run_views[0].view)
+            if kind == "points":  # the same axes for every run
+                view.view.getViewBox().sigRangeChanged.connect(self._follow_range)
             self.run_layout.addWidget(view, 1)
             self.run_views.append(view)
         names = list(NAMES[: len(configs)])
         for plot in (self.loss_plot, self.d_plot, self.quality_plot):
             plot.set_runs(names)
         self.table.setRowCount(len(configs))
+        # Every run's row in view: the header and the rows (the splitter keeps the rest).
+        rows = self.table.verticalHeader().defaultSectionSize() * len(configs)
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + rows + 4)
         self._columns: list[tuple[str, str, str]] = []
         self.table.setColumnCount(0)
         for i, text in enumerate(labels(configs)):
@@ -347,6 +359,22 @@ class CompareWindow(QMainWindow):
         self.remove_action.setEnabled(len(configs) > 1)
         self.add_action.setEnabled(len(configs) < MAX_RUNS)
 
+    def _follow_range(self, source, ranges) -> None:
+        """Give every run's scatter the range one was given (fitted, panned or zoomed).
+
+        Not ``setXLink``: pyqtgraph lines linked views up by their place on screen, which
+        shifted the range of views side by side (run D's axes started at -6 instead of -4)."""
+        if self._following:
+            return
+        self._following = True
+        try:
+            for view in self.run_views:
+                box = view.view.getViewBox()
+                if box is not source:
+                    box.setRange(xRange=ranges[0], yRange=ranges[1], padding=0)
+        finally:
+            self._following = False
+
     def _set_cell(self, row: int, col: int, text: str, bold: bool = False, color: str | None = None) -> None:
         if col >= self.table.columnCount():
             self.table.setColumnCount(col + 1)
@@ -354,7 +382,8 @@ class CompareWindow(QMainWindow):
         if item is None:
             item = QTableWidgetItem()
             self.table.setItem(row, col, item)
-        item.setText(text)
+        if item.text() != text:  # an unchanged text costs no re-layout of the sized columns
+            item.setText(text)
         if bold:
             font = item.font()
             font.setBold(True)

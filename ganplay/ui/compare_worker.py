@@ -17,14 +17,14 @@ import traceback
 from PySide6.QtCore import QObject, QThread, Signal
 
 from ganplay.config import Config
-from ganplay.engine.compare import Comparison
-from ganplay.engine.session import ChunkSizer
+from ganplay.engine.compare import Comparison, TickSizer
 from ganplay.errors import GanplayError
 from ganplay.logs import log_failure
 
 log = logging.getLogger(__name__)
 
 STALE_S = 1 / 30  # publish at least this often while playing (the frame-rate goal)
+FRAME_WAIT_S = 0.1  # the longest a tick waits for the window to take the last snapshot
 
 
 class CompareWorker(QObject):
@@ -37,22 +37,23 @@ class CompareWorker(QObject):
     saved = Signal(str)
     finished = Signal()
 
-    def __init__(self, configs: list[Config], max_fps: float = 60.0):
+    def __init__(self, configs: list[Config]):
         super().__init__()
         self._configs = list(configs)
         self._commands: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._min_emit_s = 1.0 / max_fps
         self.comparison: Comparison | None = None  # worker thread only
         self._playing = False
         self._pending_steps = 0
-        self._sizer = ChunkSizer()
+        self._sizer = self._new_sizer()
         self._lock = threading.Lock()
         self._mailbox = None
         self._mailbox_read = True
+        self._taken = threading.Event()  # set when the window takes the snapshots
         self._publish_soon = False
         self._last_emit = 0.0
+        self._last_tick: float | None = None  # when the last tick was recorded while playing
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def play(self):
@@ -85,11 +86,13 @@ class CompareWorker(QObject):
         """The newest list of snapshots (one per run), or None."""
         with self._lock:
             self._mailbox_read = True
+            self._taken.set()
             return self._mailbox
 
     def stop(self):
         self._stop.set()
         self._wake.set()
+        self._taken.set()
 
     def _post(self, *cmd):
         if cmd[0] not in self._handlers:
@@ -127,8 +130,12 @@ class CompareWorker(QObject):
                 continue
             # While playing, the next tick is queued before the last one is recorded and drawn
             # (as the main window's worker does): the device trains on while this thread
-            # records, evaluates and copies out snapshots.
+            # records, evaluates and copies out snapshots. It is queued once the window has
+            # taken the last snapshot: ticks the window cannot show cost recording time and
+            # take the GIL from its painting (4 runs once recorded 50 ticks/s, drew 7 frames/s).
             if self._playing and c.in_flight < 2:
+                if not self._mailbox_read:
+                    self._taken.wait(FRAME_WAIT_S)
                 self._launch()
             self._complete()
 
@@ -161,11 +168,16 @@ class CompareWorker(QObject):
         """Record the oldest tick in flight; pause on a divergence; publish when due."""
         c = self.comparison
         try:
-            k, seconds = c.finish()
+            k, _ = c.finish()
         except Exception as exc:  # an XLA runtime error, a bug: pause, report
             self._fail(exc)
             return
-        self._sizer.update(k, seconds)
+        # The sizer gets the wall time between ticks while playing: a frame's worth of time, as
+        # the window sees it (recording and handing over every run included).
+        done = time.perf_counter()
+        if self._playing and self._last_tick is not None:
+            self._sizer.update(k, done - self._last_tick)
+        self._last_tick = done if self._playing else None
         if not self._playing:
             self._pending_steps = max(0, self._pending_steps - k)
         problems = c.divergences()
@@ -175,9 +187,9 @@ class CompareWorker(QObject):
             self._pending_steps = 0
             self.diverged.emit("; ".join(problems) + ". Training is paused: reset the runs (Ctrl+R) or "
                                "remove the diverged run to go on with the others.")
-        now = time.perf_counter()
-        wanted = self._mailbox_read or now - self._last_emit >= STALE_S
-        if not self._playing or (wanted and now - self._last_emit >= self._min_emit_s):
+        # While playing, a new snapshot once the window has taken the last (the ticks are
+        # paced by it), or after STALE_S when it is slow to.
+        if not self._playing or self._mailbox_read or done - self._last_emit >= STALE_S:
             self._publish()
 
     def _publish(self):
@@ -185,6 +197,7 @@ class CompareWorker(QObject):
         with self._lock:
             self._mailbox = snaps
             self._mailbox_read = False
+            self._taken.clear()
         self._last_emit = time.perf_counter()
         self.snapshots_ready.emit(snaps[0].step)
 
@@ -206,6 +219,7 @@ class CompareWorker(QObject):
     def _set_playing(self, playing: bool):
         if playing != self._playing:
             self._playing = playing
+            self._last_tick = None
             self.running_changed.emit(playing)
 
     def _on_play(self):
@@ -234,7 +248,7 @@ class CompareWorker(QObject):
         self._set_playing(False)
         self._pending_steps = 0
         self._guard("reset", self.comparison.reset)
-        self._sizer = ChunkSizer()
+        self._sizer = self._new_sizer()
         self.message.emit("every run restarted from step 0")
         self._publish()
 
@@ -282,8 +296,12 @@ class CompareWorker(QObject):
             self.comparison.close()
         self.comparison = comparison
         self._configs = list(comparison.configs)
-        self._sizer = ChunkSizer()
+        self._sizer = self._new_sizer()
         self._announce()
+
+    def _new_sizer(self) -> TickSizer:
+        c = self.comparison
+        return TickSizer.for_kind(c.sessions[0].kind) if c is not None else TickSizer()
 
     def _announce(self):
         self.runs_changed.emit(json.dumps([c.to_dict() for c in self._configs]))

@@ -11,7 +11,7 @@ import pytest
 
 from ganplay.config import Config
 from ganplay.engine.compare import (
-    Comparison, check_runs, comparison_csv, diff_label, labels, latest_metrics,
+    Comparison, EvaluationBudget, TickSizer, check_runs, comparison_csv, diff_label, labels, latest_metrics,
 )
 from ganplay.engine.session import Session
 from ganplay.errors import CheckpointError, ConfigError
@@ -116,6 +116,59 @@ def test_removing_a_run_keeps_the_others_training_in_step():
     assert [s.step for s in comparison.sessions] == [0, 0]
 
 
+def test_runs_share_one_evaluation_budget_and_take_turns():
+    comparison = Comparison([BASE, SMOOTH, HINGE])
+    for _ in range(40):
+        comparison.advance(5)
+    budget = comparison.budget
+    assert all(s.quality.shared is budget for s in comparison.sessions)
+    # Each tick's time is counted once for all runs, not once by each run's monitor.
+    assert budget.train_seconds > 0 and all(s.quality.train_seconds == 0 for s in comparison.sessions)
+    evals = [s.quality.evaluations for s in comparison.sessions]
+    assert min(evals) >= 1 and max(evals) - min(evals) <= 1  # in turn: the same count each
+
+
+class FakeMonitor:
+    def __init__(self, ready=True, evaluations=1, eval_seconds=0.0):
+        self.ready, self.evaluations, self.eval_seconds = ready, evaluations, eval_seconds
+
+
+def test_the_budget_lets_one_run_evaluate_per_tick_the_one_with_fewest_evaluations():
+    budget = EvaluationBudget(budget=0.04)
+    a, b, c = FakeMonitor(evaluations=3), FakeMonitor(evaluations=2), FakeMonitor(evaluations=2)
+    budget.monitors = [a, b, c]
+    budget.tick(10.0)  # 0.4 s may be spent
+    assert [budget.due(m) for m in (a, b, c)] == [False, True, False]
+    budget.evaluated()
+    assert not budget.due(b)  # one per tick
+    budget.tick(0.01)
+    b.evaluations, b.eval_seconds = 3, 0.5  # over budget now: nobody, except a first evaluation
+    assert not any(budget.due(m) for m in (a, b, c))
+    fresh = FakeMonitor(evaluations=0)
+    budget.monitors.append(fresh)
+    assert budget.due(fresh)
+    # Runs whose classifier is not ready are let prepare it one at a time.
+    x, y = FakeMonitor(ready=False), FakeMonitor(ready=False)
+    budget.monitors += [x, y]
+    assert budget.due(x) and not budget.due(y)
+    x.ready = True
+    assert budget.due(y)
+
+
+@pytest.mark.parametrize("fixed, per_step, start, best", [
+    (0.010, 0.002, 4, 8),  # 2 toy runs: a tick of 8 steps fits a frame
+    (0.002, 0.0005, 4, 52),  # one small run: far more
+    (0.015, 0.012, 4, 1),  # 4 runs on a loaded machine: one step per frame
+    (0.040, 0.001, 1, 10),  # the fixed cost alone exceeds a frame: the steps get a fifth of a tick
+])
+def test_the_tick_sizer_finds_the_largest_tick_within_a_frame_in_few_compiles(fixed, per_step, start, best):
+    sizer = TickSizer(k=start)
+    for _ in range(200):
+        sizer.update(sizer.k, fixed + per_step * sizer.k)
+    assert sizer.settled and sizer.changes <= sizer.max_changes and len(sizer.measured) <= 4
+    assert abs(np.log2(sizer.k / best)) <= 0.5, (sizer.k, sizer.measured)
+
+
 # -- files -------------------------------------------------------------------------------------------
 def test_a_saved_set_reopens_and_continues_as_if_never_saved(trained, tmp_path):
     path = trained.save(tmp_path / "set")
@@ -129,6 +182,10 @@ def test_a_saved_set_reopens_and_continues_as_if_never_saved(trained, tmp_path):
     for mine, theirs in zip(opened.sessions, trained.sessions):
         assert_same_params(mine.state, theirs.state, atol=0)
         np.testing.assert_array_equal(mine.history.values("g_loss"), theirs.history.values("g_loss"))
+        saved, reopened = theirs.quality.series(), mine.quality.series()  # the quality curves too
+        assert len(saved["step"]) >= 1 and saved.keys() == reopened.keys()
+        for key in saved:
+            np.testing.assert_array_equal(reopened[key], saved[key])
     opened.advance(50)
     again = Comparison.open(path)
     again.advance(50)

@@ -117,3 +117,26 @@ def test_main_window_opens_compare_on_its_run_and_closes_it_with_itself(make_win
     qtbot.waitUntil(lambda: compare.steps() == [0], timeout=WAIT)
     w.close()
     assert not compare.isVisible()
+
+
+def test_image_runs_show_sample_grids_and_each_runs_quality_points(qtbot, make_compare, mnist_dir):
+    base = Config.for_model("gia-mlp", dataset="mnist", data_dir=str(mnist_dir))
+    w = make_compare([base, base.replace(label_smoothing=0.1)])
+    qtbot.waitUntil(lambda: len(w.steps()) == 2, timeout=WAIT)
+    assert [v.kind for v in w.run_views] == ["images", "images"]
+    w.play()
+
+    def measured():  # FID of both runs (the classifier is prepared by one run, then loaded)
+        return w.snapshots and all(len(s.extras["quality"]["step"]) for s in w.snapshots)
+
+    qtbot.waitUntil(measured, timeout=WAIT)
+    w.pause()
+    qtbot.waitUntil(lambda: not w.running and w.steps() == [w.worker.comparison.step] * 2, timeout=WAIT)
+    w._draw_curves(w.snapshots)  # (paused: the next frame draws them too)
+    for view in w.run_views:  # a 5 x 5 grid of 28 x 28 samples, not blank
+        grid = view.view.last_grid
+        assert min(grid.shape[:2]) >= 5 * 28 and grid.max() > grid.min()
+    for run in w.quality_plot.curves:  # a run's first FID alone is a dot, not an invisible line
+        assert len(run["quality"].xData) >= 1 and run["quality"].opts["symbol"] == "o"
+    header = [w.table.horizontalHeaderItem(j).text() for j in range(w.table.columnCount())]
+    assert "FID" in header
