@@ -35,7 +35,13 @@ from ganplay.engine.checkpoint import read_run, restore_state
 from ganplay.engine.quality import EVAL_BUDGET, QualityMonitor
 from ganplay.engine.session import Chunk, Session, Snapshot
 from ganplay.engine.sweep import (
-    Run, format_value, initial_states, member_trainer, plan_groups, structural_key, vmapped_run,
+    Run,
+    format_value,
+    initial_states,
+    member_trainer,
+    plan_groups,
+    structural_key,
+    vmapped_run,
 )
 from ganplay.engine.train import build_trainer, fetch_metrics
 from ganplay.errors import CheckpointError, ConfigError, GanplayError
@@ -199,7 +205,7 @@ class _Together:
         self._head = None  # the newest stacked state dispatched, None: ``states``
 
     @classmethod
-    def start(cls, indices: list[int], trainer, configs: list[Config], states=None) -> "_Together":
+    def start(cls, indices: list[int], trainer, configs: list[Config], states=None) -> _Together:
         """A fresh group (each member as ``build_trainer(config).init()``) or, with ``states``,
         one continuing those member states."""
         if states is None:
@@ -211,7 +217,7 @@ class _Together:
         return cls(indices, trainer, sessions, stacked)
 
     @classmethod
-    def regroup(cls, indices: list[int], trainer, sessions: list[Session]) -> "_Together":
+    def regroup(cls, indices: list[int], trainer, sessions: list[Session]) -> _Together:
         """The same group with fewer members (a run removed), their sessions kept."""
         stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *[s.state for s in sessions])
         return cls(indices, trainer, sessions, stacked)
@@ -243,7 +249,7 @@ class _Together:
         self._head = None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _splitter(n: int):
     """A compiled function from a stacked state to its ``n`` members' states (one dispatch)."""
     return jax.jit(lambda s: tuple(jax.tree_util.tree_map(lambda x, i=i: x[i], s) for i in range(n)))
@@ -462,7 +468,7 @@ class Comparison:
         return (json.dumps(index, indent=2) + "\n").encode()
 
     @classmethod
-    def open(cls, path, *, vmap: bool = True) -> "Comparison":
+    def open(cls, path, *, vmap: bool = True) -> Comparison:
         """Continue a saved set, from its ``.ganplay-compare`` file or its folder; a file that
         is not one, or runs that do not belong together, raise one line (CheckpointError)."""
         path = Path(path)
@@ -482,7 +488,7 @@ class Comparison:
             return cls._open_folder(Path(tmp), path, vmap)
 
     @classmethod
-    def _open_folder(cls, folder: Path, shown: Path, vmap: bool) -> "Comparison":
+    def _open_folder(cls, folder: Path, shown: Path, vmap: bool) -> Comparison:
         try:
             index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -17,18 +17,47 @@ import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QMainWindow, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from ganplay.config import Config
-from ganplay.engine.compare import MAX_RUNS, NAMES, SAME_DATA, SUFFIX, check_runs, comparison_csv, labels, latest_metrics
+from ganplay.engine.compare import (
+    MAX_RUNS,
+    NAMES,
+    SAME_DATA,
+    SUFFIX,
+    check_runs,
+    comparison_csv,
+    labels,
+    latest_metrics,
+)
 from ganplay.errors import ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes
 from ganplay.ui.compare_worker import CompareWorker
 from ganplay.ui.image_views import ImageGridView
-from ganplay.ui.views import ScatterView, _fix_axis_widths, decimation, moving_average, DRAWN_POINTS
+from ganplay.ui.views import (
+    DRAWN_POINTS,
+    ScatterView,
+    _fix_axis_widths,
+    decimation,
+    moving_average,
+)
 from ganplay.ui.worker import WorkerThread
 
 REDRAW_MS = 16  # the timer draws only when new snapshots have arrived (the worker sends ~36/s)

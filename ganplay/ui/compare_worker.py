@@ -40,7 +40,7 @@ class CompareWorker(QObject):
     def __init__(self, configs: list[Config]):
         super().__init__()
         self._configs = list(configs)
-        self._commands: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.comparison: Comparison | None = None  # worker thread only

@@ -11,7 +11,14 @@ import pytest
 
 from ganplay.config import Config
 from ganplay.engine.compare import (
-    Comparison, EvaluationBudget, TickSizer, check_runs, comparison_csv, diff_label, labels, latest_metrics,
+    Comparison,
+    EvaluationBudget,
+    TickSizer,
+    check_runs,
+    comparison_csv,
+    diff_label,
+    labels,
+    latest_metrics,
 )
 from ganplay.engine.session import Session
 from ganplay.errors import CheckpointError, ConfigError
