@@ -298,10 +298,14 @@ def test_full_disk_in_the_gui_save_is_a_dialog(qtbot, make_window, tmp_path, mon
     w.quiet_errors = False
     qtbot.waitUntil(lambda: w._latest is not None, timeout=30_000)
     _fill_disk(monkeypatch)
-    with qtbot.waitSignal(w.worker.failed, timeout=30_000) as blocker:
-        w.save_run(str(tmp_path / "mine.npz"))
-    assert "No space left on device" in blocker.args[0]
-    qtbot.waitUntil(lambda: w.message_box is not None and w.message_box.isVisible())
+    failed = []
+    w.worker.failed.connect(failed.append)
+    # Polled, not qtbot.waitSignal: once, on a fresh clone, waitSignal's nested event loop never
+    # returned here (its 30 s timeout did not fire either; both threads idle for 4 minutes).
+    w.save_run(str(tmp_path / "mine.npz"))
+    qtbot.waitUntil(lambda: bool(failed), timeout=300_000)
+    assert "No space left on device" in failed[0]
+    qtbot.waitUntil(lambda: w.message_box is not None and w.message_box.isVisible(), timeout=300_000)
     w.message_box.close()
     assert list(tmp_path.glob("*mine*")) == []
 
