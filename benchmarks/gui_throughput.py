@@ -1,17 +1,24 @@
 """toy-mlp steps/s headless vs inside the real window (offscreen), measured in one run.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/gui_throughput.py [--seconds 20]
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_throughput.py [--seconds 20] [--rounds 4]
 
 Headless: the engine's Session advanced in 200-step dispatches (what `ganplay train` does).
 GUI: the MainWindow playing, worker thread sizing its own dispatches, the redraw timer drawing
-every snapshot. Reports both rates, their ratio, and the GUI's frame-time percentiles; and the
-process's CPU time per step in both, whose ratio moves far less than the rates' on a machine that
-other work shares (it says how much the window adds per step, whatever share of the cores it gets).
+every snapshot.
+
+The two alternate in short rounds (headless, window, headless, window, ..., headless; the window
+paused while headless runs), and each window round is compared with the mean of the headless
+rounds either side of it. On a shared machine whose load drifts by the minute, one long headless
+run before and one after the window gave ratios 0.05-0.1 apart from run to run; the median of
+the interleaved rounds moves far less. Also reported: frame rate and frame-gap percentiles, and
+the process's CPU time per step in both, with the GUI thread's share (how much the window adds
+per step, whatever share of the cores it gets).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -20,68 +27,107 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 
-def headless_rate(config, seconds: float) -> tuple[float, float]:
-    """(steps/s, CPU seconds per step) of the engine alone."""
-    from ganplay.engine.session import Session
+class Headless:
+    """The engine alone, in ``ganplay train``'s 200-step dispatches."""
 
-    s = Session(config)
-    s.advance(200)  # compile
-    t0, c0, steps = time.perf_counter(), time.process_time(), 0
-    while time.perf_counter() - t0 < seconds:
-        s.advance(200)
-        steps += 200
-    return steps / (time.perf_counter() - t0), (time.process_time() - c0) / steps
+    def __init__(self, config):
+        from ganplay.engine.session import Session
+
+        self.session = Session(config)
+        self.session.advance(200)  # compile
+
+    def measure(self, seconds: float) -> tuple[float, float]:
+        """(steps/s, CPU seconds per step)."""
+        t0, c0, steps = time.perf_counter(), time.process_time(), 0
+        while time.perf_counter() - t0 < seconds:
+            self.session.advance(200)
+            steps += 200
+        return steps / (time.perf_counter() - t0), (time.process_time() - c0) / steps
 
 
-def gui_rate(config, seconds: float, chunk: int | None = None):
-    import numpy as np
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
+class Window:
+    """The MainWindow, played for a round at a time inside a real event loop (as the app runs:
+    a processEvents() polling loop would itself eat a core)."""
 
-    from ganplay.ui.main_window import MainWindow
+    def __init__(self, config, chunk: int | None = None):
+        from PySide6.QtCore import QEventLoop, QSettings
+        from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([])
-    settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
-    w = MainWindow(config, settings=settings, restore=False)
-    w.show()
-    frames: list[float] = []
-    w.snapshot_drawn.connect(lambda _s: frames.append(time.perf_counter()))
-    w.play()
-    loop = QEventLoop()
-    # Warm-up (compiles, chunk sizing) until step 2,000, then the measurement: both inside a real
-    # event loop, as the app runs (a processEvents() polling loop would itself eat a core).
-    def run_until(step: int) -> None:
-        deadline = time.perf_counter() + 120
+        from ganplay.ui.main_window import MainWindow
+
+        self.app = QApplication.instance() or QApplication([])
+        settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
+        self.w = MainWindow(config, settings=settings, restore=False)
+        self.w.resize(1280, 800)
+        self.w.show()
+        self.frames: list[float] = []
+        self.w.snapshot_drawn.connect(lambda _s: self.frames.append(time.perf_counter()))
+        self.loop = QEventLoop()
+        self.w.play()
+        self._run_until(lambda: self.step >= 6000)  # compiles, the worker's dispatch sizing
+        if chunk:  # a fixed dispatch size: compares overheads at equal chunks, whatever the load
+            from ganplay.engine.session import ChunkSizer
+
+            self.w.worker._sizer = ChunkSizer(k=chunk, max_changes=0)
+            target = self.step + 50 * chunk
+            self._run_until(lambda: self.step >= target)  # its scan compiled before any round
+        self.pause()
+
+    @property
+    def step(self) -> int:
+        s = self.w.worker.session
+        return -1 if s is None else s.step
+
+    def _run_until(self, done, limit_s: float = 120.0) -> None:
+        from PySide6.QtCore import QTimer
+
+        deadline = time.perf_counter() + limit_s
         poll = QTimer()
-        poll.timeout.connect(lambda: ((w.worker.session is not None and w.worker.session.step >= step)
-                                      or time.perf_counter() > deadline) and loop.quit())
+        poll.timeout.connect(lambda: (done() or time.perf_counter() > deadline) and self.loop.quit())
         poll.start(20)
-        loop.exec()
+        self.loop.exec()
         poll.stop()
 
-    run_until(2000)
-    if chunk:  # a fixed dispatch size: compares overheads at equal chunks, whatever the load
-        from ganplay.engine.session import ChunkSizer
+    def pause(self) -> None:
+        """Pause and let the worker settle, so the next headless round has the CPUs."""
+        self.w.pause()
+        self._run_until(lambda: not self.w._running, limit_s=10)
+        self._run_until(lambda: False, limit_s=0.3)
 
-        w.worker._sizer = ChunkSizer(k=chunk, max_changes=0)
-        run_until(w.worker.session.step + 50 * chunk)  # its scan compiled before the clock starts
-    frames.clear()
-    s0, t0, c0, g0 = w.worker.session.step, time.perf_counter(), time.process_time(), time.thread_time()
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-    steps = w.worker.session.step - s0
-    elapsed = time.perf_counter() - t0
-    cpu = (time.process_time() - c0) / max(steps, 1)
-    gui_thread = (time.thread_time() - g0) / max(steps, 1)  # painting, event handling
-    print(f"  the window's worker dispatches {w.worker._sizer.k} steps at a time")
-    w.close()
-    gaps = np.diff(frames) * 1000 if len(frames) > 2 else np.array([np.nan])
-    return steps / elapsed, len(frames) / elapsed, np.percentile(gaps, [50, 90, 99]), cpu, gui_thread
+    def measure(self, seconds: float):
+        """(steps/s, frames/s, frame gaps in ms, CPU s/step, GUI-thread CPU s/step, steps per
+        dispatch at the end)."""
+        from PySide6.QtCore import QTimer
+
+        import numpy as np
+
+        self.w.play()
+        self._run_until(lambda: False, limit_s=1.0)  # back at speed (the pipeline refilled)
+        self.frames.clear()
+        s0, t0, c0, g0 = self.step, time.perf_counter(), time.process_time(), time.thread_time()
+        QTimer.singleShot(int(seconds * 1000), self.loop.quit)
+        self.loop.exec()
+        steps, elapsed = self.step - s0, time.perf_counter() - t0
+        cpu = (time.process_time() - c0) / max(steps, 1)
+        gui_thread = (time.thread_time() - g0) / max(steps, 1)  # painting, event handling
+        frames = list(self.frames)
+        k = self.w.worker._sizer.k
+        self.pause()
+        gaps = np.diff(frames) * 1000 if len(frames) > 2 else np.array([np.nan])
+        return steps / elapsed, len(frames) / elapsed, gaps, cpu, gui_thread, k
+
+    def close(self) -> int:
+        k = self.w.worker._sizer.k
+        self.w.close()
+        return k
 
 
 def main(argv=None) -> int:
+    import numpy as np
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--seconds", type=float, default=20.0, help="window time in all (headless: a bit more)")
+    p.add_argument("--rounds", type=int, default=4, help="window rounds, each between two headless ones")
     p.add_argument("--dataset", default="gmm2")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--chunk", type=int, help="fix the worker's steps per dispatch (default: its sizer's)")
@@ -89,18 +135,35 @@ def main(argv=None) -> int:
     from ganplay.config import Config
 
     config = Config.for_model("toy-mlp", dataset=args.dataset, batch_size=args.batch_size)
-    # Headless before and after the window (the machine's load drifts): the ratio is to their mean.
-    (before, cpu_before) = headless_rate(config, args.seconds)
-    gui, fps, pct, cpu_gui, cpu_paint = gui_rate(config, args.seconds, args.chunk)
-    (after, cpu_after) = headless_rate(config, args.seconds)
-    head, cpu_head = (before + after) / 2, (cpu_before + cpu_after) / 2
-    print(f"toy-mlp {args.dataset} batch {args.batch_size}")
-    print(f"  headless   {head:10,.0f} steps/s   (before {before:,.0f}, after {after:,.0f})")
-    print(f"  in the GUI {gui:10,.0f} steps/s   ratio {gui / head:.2f}")
-    print(f"  redraw     {fps:10.1f} frames/s  frame gap p50/p90/p99 {pct[0]:.1f}/{pct[1]:.1f}/{pct[2]:.1f} ms")
+    per_round = args.seconds / args.rounds
+    headless, window = Headless(config), Window(config, args.chunk)
+    heads = [headless.measure(per_round)]
+    rounds = []
+    for _ in range(args.rounds):
+        rounds.append(window.measure(per_round))
+        heads.append(headless.measure(per_round))
+    window.close()
+
+    head_rates = [h[0] for h in heads]
+    ratios = [r[0] / ((a + b) / 2) for r, a, b in zip(rounds, head_rates, head_rates[1:])]
+    fps = [r[1] for r in rounds]
+    gaps = np.concatenate([r[2] for r in rounds])
+    cpu_head = statistics.mean(h[1] for h in heads)
+    cpu_gui = statistics.mean(r[3] for r in rounds)
+    cpu_paint = statistics.mean(r[4] for r in rounds)
+    gui_rate = statistics.mean(r[0] for r in rounds)
+    print(f"toy-mlp {args.dataset} batch {args.batch_size}: {args.rounds} window rounds of {per_round:.1f} s, "
+          "each between two headless rounds")
+    print(f"  headless   {statistics.mean(head_rates):10,.0f} steps/s   rounds: "
+          + " ".join(f"{x:,.0f}" for x in head_rates))
+    print(f"  in the GUI {gui_rate:10,.0f} steps/s   rounds: " + " ".join(f"{r[0]:,.0f}" for r in rounds))
+    print(f"  ratio      {statistics.median(ratios):10.2f} median  rounds: " + " ".join(f"{x:.2f}" for x in ratios))
+    print(f"  redraw     {statistics.median(fps):10.1f} frames/s median  rounds: " + " ".join(f"{x:.1f}" for x in fps)
+          + f"; frame gap p50/p90/p99 {' / '.join(f'{x:.1f}' for x in np.percentile(gaps, [50, 90, 99]))} ms")
+    print("  dispatch   " + " ".join(f"{r[5]}" for r in rounds) + " steps at the end of each window round")
     print(f"  CPU/step   headless {1e3 * cpu_head:.2f} ms, in the GUI {1e3 * cpu_gui:.2f} ms   "
           f"ratio {cpu_head / cpu_gui:.2f}; of the GUI's, the GUI thread {1e3 * cpu_paint:.2f} ms "
-          f"({1e3 * cpu_paint * gui / max(fps, 1e-9):.1f} ms a frame)")
+          f"({1e3 * cpu_paint * gui_rate / max(statistics.median(fps), 1e-9):.1f} ms a frame)")
     print(f"  load       {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) on {os.cpu_count()} CPUs")
     return 0
 

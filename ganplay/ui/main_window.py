@@ -45,6 +45,8 @@ from ganplay.ui.worker import SPEEDS, TrainingWorker, WorkerThread
 
 REDRAW_MS = 25  # 40 fps ceiling; the timer draws only when a new snapshot has arrived
 CURVES_HZ = 8  # loss/accuracy/quality curves redraw rate while training runs
+LABELS_HZ = 5  # the status bar's step/quality/rate labels while training runs (each set text is a
+# relayout and repaint of the status bar: every frame, a tenth of the GUI thread's time)
 CLOSE_WAIT_MS = 1500  # how long closing waits for the training thread (a compile may take longer)
 # The status bar's line until the first Play: what to try first.
 FIRST_HINT = "Press Space (Play) to train; the Presets menu has recipes that show what goes wrong and its cure"
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self.recorder: GifRecorder | None = None
         self._curves_drawn_at = 0.0
         self._strip_drawn_at = 0.0
+        self._labels_drawn_at = 0.0
         self._slow_turn = 0
         self.docks: dict[str, QDockWidget] = {}
         self._extra_docks: list[tuple[QDockWidget, Qt.DockWidgetArea, str | None]] = []
@@ -671,13 +674,18 @@ class MainWindow(QMainWindow):
             self.recorder.add(snap.step, self.top_stack.currentWidget().grab().toImage())
             if self.recorder.every != every:  # frames thinned out: half as many from now on
                 self.worker.set_frame_every(self.recorder.every)
+        if not self._running or now - self._labels_drawn_at >= 1.0 / LABELS_HZ:
+            self._show_labels(snap)
+            self._labels_drawn_at = now
+        self.snapshot_drawn.emit(snap.step)
+
+    def _show_labels(self, snap) -> None:
         self.step_label.setText(f"step {snap.step:,}")
         summaries = [self.quality_view.summary]
         if snap.extras.get("sgan") is not None:
             summaries.insert(0, self.sgan_panel.accuracy_view.summary)
         self.quality_label.setText(" · ".join(x for x in summaries if x))
         self.rate_label.setText(f"{snap.steps_per_s:,.0f} steps/s · {len(self._frames)} fps")
-        self.snapshot_drawn.emit(snap.step)
 
     # -- persistence and shutdown --------------------------------------------------------------------
     def _restored_config(self, fallback: Config) -> Config:

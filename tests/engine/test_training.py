@@ -154,10 +154,10 @@ def test_chunk_sizer_grows_from_one_step_before_trusting_a_time():
 
 
 def test_chunk_sizer_fits_a_frame_with_a_multiple_of_four():
-    sizer = ChunkSizer()  # a frame at 30 fps
+    sizer = ChunkSizer(target_s=1 / 30)
     _feed(sizer, 0.003)  # 3 ms a step: 11.1 fit in 33 ms
     assert sizer.k == 12  # not 8 (a fifth slower) nor 16 (48 ms: 21 fps)
-    slow = ChunkSizer()
+    slow = ChunkSizer()  # a frame at 34 fps by default
     _feed(slow, 0.5)  # a DCGAN step on the CPU: one per dispatch
     assert slow.k == 1 and slow.changes == 0
 
@@ -194,3 +194,26 @@ def test_chunk_sizer_stops_changing_after_max_changes():
         _feed(sizer, t)
     assert sizer.changes == 2 and sizer.k == 4  # 40, then 4; the third size is never tried
     assert not sizer._fresh  # and the last size's compile was still told apart
+
+
+def test_chunk_sizer_recovers_from_a_start_timed_slow():
+    # While the window starts (compiling its display programs, the first evaluation), dispatches
+    # are timed 3-20x slower than they train: the sizer once settled there, on 2-8 steps.
+    sizer = ChunkSizer(target_s=0.04)
+    for per_step in (0.015, 0.006, 0.003):
+        _feed(sizer, per_step, n=6)
+    assert sizer.k < 20  # fitted to the slow start
+    _feed(sizer, 0.001, n=40)  # then the true 1 ms a step
+    assert sizer.k == 40
+
+
+def test_chunk_sizer_compiles_at_most_max_sizes_and_returns_to_compiled_ones_at_once():
+    sizer = ChunkSizer(target_s=0.04, max_sizes=4)
+    _feed(sizer, 0.001)
+    assert sizer.sizes == {1, 4, 16, 40} and sizer.k == 40
+    _feed(sizer, 0.004)  # ideal 10: a fifth size is not compiled, the nearest compiled one serves
+    assert sizer.k == 16 and sizer.sizes == {1, 4, 16, 40}
+    _feed(sizer, 0.001, n=3)  # back to 40 after three dispatches at 16 (compiled: none skipped)
+    assert sizer.k == 40 and not sizer._times
+    sizer.update(40, 40 * 0.004)
+    assert not sizer._fresh and len(sizer._times) == 1
