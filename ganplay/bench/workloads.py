@@ -163,13 +163,15 @@ class Ours:
     def flops_per_step(self) -> float:
         """XLA's cost analysis of the compiled program that ``run`` executes (NaN if none).
 
-        The MLPs' program is the k-step ``lax.scan``: XLA's HloCostAnalysis counts a while loop's
-        body once (it does not know trip counts), so that is one step too. Either program is
-        already compiled, so this costs no compile.
+        The MLPs' program is the k-step loop: XLA's HloCostAnalysis counts a while loop's body
+        once (it does not know trip counts), so that is one step too. Either program is already
+        compiled, so this costs no compile.
         """
+        from ganplay.engine.train import steps_bucket
+
         t, data = self.trainer, self.trainer.data_arrays
         if t.scan_steps:
-            lowered = t._run.lower(self.state, self.chunk, data)
+            lowered = t._run.lower(self.state, jnp.int32(self.chunk), steps_bucket(self.chunk), data)
         else:
             lowered = t._step.lower(self.state, data)
         return float(_cost(lowered.compile()).get("flops", math.nan))

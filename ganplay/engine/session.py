@@ -197,6 +197,17 @@ class Session:
         self.trainer.set_config(new)
 
     # -- training ---------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Compile the program the window's chunks run (1-64 steps), without training: a window
+        calls it while the user reads it, so Play starts at once instead of after a compile
+        (1.7 s for toy-mlp on 2 cores), and the first quality evaluation, of the untrained
+        generator (its compile cost the first chunk another 0.7 s). Models dispatched a step at a
+        time compile theirs on the first step."""
+        if self.trainer.scan_steps:
+            jax.block_until_ready(self.trainer.run(self.state, 0))
+        if self.divergence is None and self.step == 0:
+            self.quality.maybe_evaluate(self.state, self.step)
+
     def advance(self, k: int) -> dict[str, np.ndarray]:
         """Run ``k`` steps (one dispatch, one fetch) and record them in the history."""
         return self.finish(self.launch(k, display=False))
@@ -694,8 +705,9 @@ class ChunkSizer:
     most one new picture per dispatch, and a frame at 34 fps keeps it at 30 or more (aiming at
     1/30 s left it at 28-30 once the dispatches' jitter was counted).
 
-    Sizes are multiples of 4 (powers of two were too coarse: 8 or 16 steps when 12 fit a frame,
-    costing either a fifth of the speed or the frame rate). A size changes when the median time
+    Sizes above 6 are even (powers of two were too coarse: 8 or 16 steps when 12 fit a frame,
+    costing either a fifth of the speed or the frame rate; multiples of 4 still moved the frame
+    rate 10% between 20 and 24 steps). A size changes when the median time
     per step of the last five dispatches at it puts the ideal more than 1.3x away; while a
     dispatch is far shorter than a frame it grows 4x at a time from one step instead (at a step
     or two per dispatch the time is mostly the dispatch itself).
@@ -703,9 +715,10 @@ class ChunkSizer:
     It never stops measuring. While the window starts, compiling its display programs and the
     first evaluation delays the first dispatches' timings 3-20x; a sizer that settled then (it
     once allowed three changes) chose 2-8 steps in three runs of four, half the speed, for good.
-    Returning to a size already compiled costs nothing, and at most ``max_sizes`` sizes are ever
-    compiled (then the nearest compiled one serves). ``max_changes`` caps the changes (0 keeps
-    the first size: tests force dispatch sizes with it).
+    Sizes of 1-64 steps share one compiled training program (``steps_bucket``), so a new size
+    costs only a small program taking the first rows of the metrics; the first dispatch at it
+    is not timed, and at most ``max_sizes`` sizes are used (then the nearest one used before).
+    ``max_changes`` caps the changes (0 keeps the first size: tests force dispatch sizes).
     """
 
     def __init__(self, target_s: float = 1 / 34, max_k: int = 1024, max_changes: int | None = None,
@@ -744,7 +757,7 @@ class ChunkSizer:
         ideal = max(self.target_s / max(per_step, 1e-7), 1.0)
         if abs(np.log2(ideal) - np.log2(self.k)) <= 0.4:
             return
-        k_new = int(round(ideal)) if ideal < 6 else 4 * int(round(ideal / 4))
+        k_new = int(round(ideal)) if ideal < 6 else 2 * int(round(ideal / 2))
         if ideal > self.k and self.k < 8:
             # A few steps per dispatch are timed mostly as the worker's own round (recording,
             # the snapshot, the GIL): proportion alone crept up 1, 2, 3, 5, 8, 12 at a compile each.

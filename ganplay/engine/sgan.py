@@ -37,8 +37,8 @@ from ganplay.engine.train import (
     _adam,
     apply_gradients,
     check_compatible,
+    loop_steps,
     run_steps,
-    scan_steps,
 )
 from ganplay.errors import DataError
 from ganplay.models import MODELS
@@ -301,7 +301,7 @@ class SupervisedBaseline:
         data = trainer.data_arrays
         self.data_arrays = {"labelled_images": data["labelled_images"],
                             "labelled_labels": data["labelled_labels"]}
-        self._run = jax.jit(self._run_impl, static_argnums=(1,))
+        self._run = jax.jit(self._loop_impl, static_argnums=(2,))
         self._step = jax.jit(self._one_step)
 
     def init(self) -> BaselineState:
@@ -331,5 +331,5 @@ class SupervisedBaseline:
         metrics = {"loss": loss, "train_acc": jnp.mean(jnp.argmax(logits, axis=-1) == y)}
         return BaselineState(bstate.step + 1, key, params, stats, opt), metrics
 
-    def _run_impl(self, bstate: BaselineState, k: int, data):
-        return scan_steps(self._one_step, bstate, k, data)
+    def _loop_impl(self, bstate: BaselineState, n, length: int, data):
+        return loop_steps(self._one_step, bstate, n, length, data)

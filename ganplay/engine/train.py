@@ -12,6 +12,7 @@ losses, gradients and BN statistics are those of the global batch, as on one dev
 """
 from __future__ import annotations
 
+from functools import partial
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -168,12 +169,49 @@ def scan_steps(step, state, k: int, data):
     return jax.lax.scan(lambda s, _: step(s, data), state, None, length=k)
 
 
-def run_steps(scanned, step, state, k: int, data, scan: bool):
-    """``k`` steps in one dispatch of ``scanned(state, k, data)`` or, with ``scan`` off, ``k``
-    dispatches of ``step(state, data)`` (asynchronous: no host sync between them); the metrics
-    as ``[k]`` device arrays either way."""
+MIN_BUCKET = 64  # one loop program serves every chunk of 1-64 steps (the window's sizes)
+
+
+def steps_bucket(k: int) -> int:
+    """The loop program serving ``k`` steps: its metric buffers' length, the next power of two
+    (at least ``MIN_BUCKET``)."""
+    return max(MIN_BUCKET, 1 << max(int(k) - 1, 0).bit_length())
+
+
+def loop_steps(step, state, n, length: int, data):
+    """``n`` (a traced count, at most ``length``) applications of ``step(state, data) -> (state,
+    metrics)`` in one loop; the metrics as ``[length]`` buffers whose first ``n`` rows are set.
+
+    The count is an argument, not part of the program: with ``lax.scan``'s static length every
+    new chunk size compiled the whole training step again (1.7 s for toy-mlp), so the window's
+    chunk sizer, a Step of 37 or a run's last 13 steps each stalled training. One program per
+    bucket of buffer length serves them all (see :func:`steps_bucket`; the same body, so the
+    results are bit-identical to the scan's).
+    """
+    shapes = jax.eval_shape(lambda s: step(s, data)[1], state)
+    buffers = jax.tree_util.tree_map(lambda m: jnp.zeros((length, *m.shape), m.dtype), shapes)
+
+    def body(i, carry):
+        s, bufs = carry
+        s, m = step(s, data)
+        return s, jax.tree_util.tree_map(lambda b, v: b.at[i].set(v), bufs, m)
+
+    return jax.lax.fori_loop(0, n, body, (state, buffers))
+
+
+@partial(jax.jit, static_argnums=1)
+def _first_rows(buffers, k: int):
+    return jax.tree_util.tree_map(lambda b: b[:k], buffers)
+
+
+def run_steps(looped, step, state, k: int, data, scan: bool):
+    """``k`` steps in one dispatch of ``looped(state, k, steps_bucket(k), data)`` (see
+    :func:`loop_steps`) or, with ``scan`` off, ``k`` dispatches of ``step(state, data)``
+    (asynchronous: no host sync between them); the metrics as ``[k]`` device arrays either way."""
     if scan:
-        return scanned(state, int(k), data)
+        length = steps_bucket(k)
+        state, buffers = looped(state, jnp.int32(k), length, data)
+        return state, buffers if length == k else _first_rows(buffers, int(k))
     per_step = []
     for _ in range(int(k)):
         state, m = step(state, data)
@@ -233,7 +271,7 @@ class Trainer:
         self.active = active_remedies(config)
         # The data is an argument of the jitted functions, not a closure constant: a constant
         # would be baked into the compiled program (47 MB for Fashion-MNIST) and slow compiles.
-        self._run = jax.jit(self._run_impl, static_argnums=(1,), **on_mesh)
+        self._run = jax.jit(self._loop_impl, static_argnums=(2,), **on_mesh)
         self._step = jax.jit(self._one_step, **on_mesh)
         self._init = jax.jit(self._init_impl, **on_mesh)
         self._sample_real = jax.jit(self.dataset.sample, static_argnums=(2,))
@@ -310,7 +348,8 @@ class Trainer:
         mesh = getattr(self, "mesh", None)
         on_mesh = {} if mesh is None else {"out_shardings": self._replicated}
         # Fresh closures: a new jit of the same bound method could reuse the old trace.
-        self._run = jax.jit(lambda state, k, data: self._run_impl(state, k, data), static_argnums=(1,), **on_mesh)
+        self._run = jax.jit(lambda state, n, length, data: self._loop_impl(state, n, length, data),
+                            static_argnums=(2,), **on_mesh)
         self._step = jax.jit(lambda state, data: self._one_step(state, data), **on_mesh)
         self._d_step = jax.jit(lambda state, data: self._d_step_impl(state, data), **on_mesh)
         self._g_step = jax.jit(lambda state, data=None: self._g_step_impl(state, data), **on_mesh)
@@ -606,7 +645,11 @@ class Trainer:
         return state._replace(step=state.step + 1, finite=finite), metrics
 
     def _run_impl(self, state: TrainState, k: int, data):
+        """``k`` steps as a ``lax.scan`` (the sweep vmaps this one: its chunks are all alike)."""
         return scan_steps(self._one_step, state, k, data)
+
+    def _loop_impl(self, state: TrainState, n, length: int, data):
+        return loop_steps(self._one_step, state, n, length, data)
 
     def _d_step_impl(self, state: TrainState, data):
         key, k_d = jax.random.split(state.key)

@@ -44,7 +44,8 @@ from ganplay.ui.remedies_panel import losses_help_html
 from ganplay.ui.worker import SPEEDS, TrainingWorker, WorkerThread
 
 REDRAW_MS = 25  # 40 fps ceiling; the timer draws only when a new snapshot has arrived
-CURVES_HZ = 8  # loss/accuracy/quality curves redraw rate while training runs
+CURVES_HZ = 5  # loss/accuracy/quality curves redraw rate while training runs (2.6 ms a plot: at 8 Hz
+# the three plots took a third of the GUI thread at 35 fps)
 LABELS_HZ = 5  # the status bar's step/quality/rate labels while training runs (each set text is a
 # relayout and repaint of the status bar: every frame, a tenth of the GUI thread's time)
 CLOSE_WAIT_MS = 1500  # how long closing waits for the training thread (a compile may take longer)

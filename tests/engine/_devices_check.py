@@ -21,7 +21,7 @@ import numpy as np
 
 from ganplay.config import Config
 from ganplay.engine.compile_cache import enable_compilation_cache
-from ganplay.engine.train import build_trainer, fetch_metrics, find_fault
+from ganplay.engine.train import build_trainer, fetch_metrics, find_fault, steps_bucket
 from ganplay.errors import ConfigError
 
 
@@ -79,7 +79,8 @@ def compare(name: str, overrides: dict, steps: int, full: bool, n: int) -> dict:
         return timed(out, t0, cpu0)
     # The batch really is split: the mesh's program (already compiled) reduces across devices.
     if many.scan_steps:
-        program = many._run.lower(first_n, chunk_of(many, steps), many.data_arrays).compile().as_text()
+        k = chunk_of(many, steps)
+        program = many._run.lower(first_n, jnp.int32(k), steps_bucket(k), many.data_arrays).compile().as_text()
         out["all_reduce_in_program"] = "all-reduce" in program
     # The views' functions on the mesh, on the one-device run's own state: the same numbers.
     shared = many.place(jax.device_get(s1))

@@ -153,10 +153,13 @@ def test_chunk_sizer_grows_from_one_step_before_trusting_a_time():
     assert sorted(set(seen)) == [1, 4, 16, 40]  # 4x while far below a frame, then the fit
 
 
-def test_chunk_sizer_fits_a_frame_with_a_multiple_of_four():
+def test_chunk_sizer_fits_a_frame_with_an_even_size():
     sizer = ChunkSizer(target_s=1 / 30)
     _feed(sizer, 0.003)  # 3 ms a step: 11.1 fit in 33 ms
     assert sizer.k == 12  # not 8 (a fifth slower) nor 16 (48 ms: 21 fps)
+    finer = ChunkSizer(target_s=1 / 30)
+    _feed(finer, 0.0032)  # 10.4 fit: 10 (multiples of 4 gave 12: 26 fps)
+    assert finer.k == 10
     slow = ChunkSizer()  # a frame at 34 fps by default
     _feed(slow, 0.5)  # a DCGAN step on the CPU: one per dispatch
     assert slow.k == 1 and slow.changes == 0
