@@ -51,6 +51,7 @@ from ganplay.errors import ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes
 from ganplay.ui.compare_worker import CompareWorker
 from ganplay.ui.image_views import ImageGridView
+from ganplay.ui.playback import PlaybackCommands
 from ganplay.ui.views import (
     DRAWN_POINTS,
     ScatterView,
@@ -258,7 +259,7 @@ class OverlaidCurves(pg.PlotWidget):
             curve.setData(np.asarray(steps, np.float64)[keep], (moving_average(values) if smooth else values)[keep])
 
 
-class CompareWindow(QMainWindow):
+class CompareWindow(PlaybackCommands, QMainWindow):
     """Compare mode. ``configs`` are the runs (A first); one run is allowed while the set is
     built: Add run (Ctrl+N) adds the next."""
 
@@ -272,7 +273,7 @@ class CompareWindow(QMainWindow):
         self.quiet_errors = True  # errors are one line in the window, never a modal dialog
         self.setWindowTitle(f"ganplay — compare runs on {configs[0].dataset}")
         self.snapshots: list | None = None  # the newest drawn, one per run
-        self.running = False
+        self._running = False
         self._frames: list[float] = []
         self._fresh = False
         self._curves_drawn_at = 0.0
@@ -420,22 +421,7 @@ class CompareWindow(QMainWindow):
         if color:
             item.setForeground(QColor(color))
 
-    # -- commands ------------------------------------------------------------------------------------
-    def toggle_play(self) -> None:
-        if self.running:
-            self.worker.pause()
-        else:
-            self.worker.play()
-
-    def play(self) -> None:
-        self.worker.play()
-
-    def pause(self) -> None:
-        self.worker.pause()
-
-    def step_once(self) -> None:
-        self.worker.step(1)
-
+    # -- commands (play, pause and step: PlaybackCommands) -----------------------------------------------
     def reset(self) -> None:
         self.error_label.setText("")
         self.worker.reset()
@@ -562,7 +548,7 @@ class CompareWindow(QMainWindow):
         self._show_runs(configs)
 
     def _on_running_changed(self, running: bool) -> None:
-        self.running = running
+        self._running = running
         self.play_action.setText("Pause" if running else "Play")
 
     def _on_snapshots(self, _step: int) -> None:
@@ -580,7 +566,7 @@ class CompareWindow(QMainWindow):
         now = time.perf_counter()
         # Curves and the table at CURVES_HZ while training (every frame when paused): profiled
         # with 4 runs, setting and painting the curves was most of a frame's cost.
-        if not self.running or now - self._curves_drawn_at >= 1.0 / CURVES_HZ:
+        if not self._running or now - self._curves_drawn_at >= 1.0 / CURVES_HZ:
             self._curves_drawn_at = now
             self._draw_curves(snaps)
         self.snapshots = snaps

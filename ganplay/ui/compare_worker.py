@@ -1,73 +1,51 @@
 """Compare mode's training thread: a QObject worker that owns a :class:`Comparison`.
 
-The same recipe as :mod:`ganplay.ui.worker`: the loop blocks its thread's event loop, so the
-window talks to it through a command queue and ``threading.Event`` flags; the window receives
+The same recipe as :mod:`ganplay.ui.worker` (both are a
+:class:`~ganplay.ui.command_worker.CommandWorker`): the loop blocks its thread's event loop, so
+the window talks to it through a command queue and ``threading.Event`` flags; the window receives
 lists of finished NumPy snapshots (one per run) through a one-slot mailbox, never the training
 state. Every command acts on all runs at once, so they stay at one step.
 """
 from __future__ import annotations
 
 import json
-import logging
-import queue
 import threading
 import time
-import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import Signal
 
 from ganplay.config import Config
 from ganplay.engine.compare import Comparison, TickSizer
 from ganplay.errors import GanplayError
 from ganplay.logs import log_failure
-
-log = logging.getLogger(__name__)
+from ganplay.ui.command_worker import CommandWorker
 
 STALE_S = 1 / 30  # publish at least this often while playing (the frame-rate goal)
 FRAME_WAIT_S = 0.1  # the longest a tick waits for the window to take the last snapshot
 
 
-class CompareWorker(QObject):
+class CompareWorker(CommandWorker):
     snapshots_ready = Signal(int)  # step of the snapshots waiting in ``latest_snapshots()``
     runs_changed = Signal(str)  # the runs' configs as a JSON list (a new set, a removal, an open)
-    message = Signal(str)  # status-bar text
-    failed = Signal(str)  # an error the user must see, one line
     diverged = Signal(str)  # a run blew up: training paused
-    running_changed = Signal(bool)
     saved = Signal(str)
-    finished = Signal()
+
+    COMMANDS_OF = "compare"
+    DIVERGED = "a run has diverged: reset the runs or remove that run"
 
     def __init__(self, configs: list[Config]):
         super().__init__()
         self._configs = list(configs)
-        self._commands: queue.SimpleQueue[tuple] = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self.comparison: Comparison | None = None  # worker thread only
-        self._playing = False
-        self._pending_steps = 0
         self._sizer = self._new_sizer()
         self._lock = threading.Lock()
         self._mailbox = None
         self._mailbox_read = True
         self._taken = threading.Event()  # set when the window takes the snapshots
-        self._publish_soon = False
         self._last_emit = 0.0
         self._last_tick: float | None = None  # when the last tick was recorded while playing
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
-    def play(self):
-        self._post("play")
-
-    def pause(self):
-        self._post("pause")
-
-    def step(self, n: int = 1):
-        self._post("step", int(n))
-
-    def reset(self):
-        self._post("reset")
-
     def set_runs(self, configs: list[Config]):
         """A new set of runs, all from step 0 (adding a run restarts them together)."""
         self._post("runs", list(configs))
@@ -90,41 +68,22 @@ class CompareWorker(QObject):
             return self._mailbox
 
     def stop(self):
-        self._stop.set()
-        self._wake.set()
+        super().stop()
         self._taken.set()
 
-    def _post(self, *cmd):
-        if cmd[0] not in self._handlers:
-            raise ValueError(f"unknown compare command {cmd[0]!r}; known: {', '.join(sorted(self._handlers))}")
-        self._commands.put(cmd)
-        self._wake.set()
-
     # -- worker thread ------------------------------------------------------------------------------
-    def run(self):
-        try:
-            self._rebuild(self._configs)
-            self._loop()
-        except Exception as exc:  # last resort: report, never die silently
-            self._report("the training thread stopped", exc)
-            traceback.print_exc()
-        finally:
-            self.finished.emit()
-            QThread.currentThread().quit()
-
     def _loop(self):
+        self._rebuild(self._configs)
         while not self._stop.is_set():
             self._drain_commands()
             if self._stop.is_set():
                 break
             c = self.comparison
-            if c is None or not (self._playing or self._pending_steps):
-                self._settle()
-                if c is not None and self._publish_soon:
-                    self._publish_soon = False
-                    self._publish()
-                self._wake.wait(0.1)
-                self._wake.clear()
+            if c is None:
+                self._wait()
+                continue
+            if not (self._playing or self._pending_steps):
+                self._idle()
                 continue
             if not c.in_flight and not self._launch():
                 continue
@@ -157,7 +116,7 @@ class CompareWorker(QObject):
         self.comparison.discard()
         self._set_playing(False)
         self._pending_steps = 0
-        self._report(f"training stopped at step {self.comparison.step:,}", exc)
+        self._report_crash(f"training stopped at step {self.comparison.step:,}", exc)
 
     def _settle(self):
         """Record the ticks in flight, if any (before a command changes the runs)."""
@@ -201,15 +160,6 @@ class CompareWorker(QObject):
         self._last_emit = time.perf_counter()
         self.snapshots_ready.emit(snaps[0].step)
 
-    def _drain_commands(self):
-        while True:
-            try:
-                cmd, *args = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            self._settle()  # every command sees the runs with nothing in flight
-            self._handlers[cmd](*args)
-
     @property
     def _handlers(self) -> dict:
         return {"play": self._on_play, "pause": self._on_pause, "step": self._on_step,
@@ -218,28 +168,16 @@ class CompareWorker(QObject):
 
     def _set_playing(self, playing: bool):
         if playing != self._playing:
-            self._playing = playing
             self._last_tick = None
-            self.running_changed.emit(playing)
+        super()._set_playing(playing)
+
+    def _diverged(self) -> bool:
+        return self.comparison is not None and bool(self.comparison.divergences())
 
     def _on_play(self):
-        if self.comparison is None:
-            return
-        if self.comparison.divergences():
-            self.message.emit("a run has diverged: reset the runs or remove that run before playing")
+        if self.comparison is None or self._refused("before playing"):
             return
         self._set_playing(True)
-
-    def _on_pause(self):
-        self._set_playing(False)
-        self._publish_soon = True
-
-    def _on_step(self, n: int):
-        self._set_playing(False)
-        if self.comparison is not None and self.comparison.divergences():
-            self.message.emit("a run has diverged: reset the runs or remove that run before stepping")
-            return
-        self._pending_steps += n
 
     def _on_reset(self):
         if self.comparison is None:
@@ -312,16 +250,13 @@ class CompareWorker(QObject):
         try:
             action()
         except GanplayError as exc:
-            log_failure(str(exc), self._configs[0] if self._configs else None)
+            log_failure(str(exc), self._failure_config())
             self.failed.emit(str(exc))
             return False
         except Exception as exc:
-            self._report(what, exc)
+            self._report_crash(what, exc)
             return False
         return True
 
-    def _report(self, what: str, exc: Exception):
-        log.debug("compare worker error", exc_info=True)
-        path = log_failure(f"{what}: {type(exc).__name__}: {exc}", self._configs[0] if self._configs else None, exc)
-        where = f" Details are in {path}." if path else ""
-        self.failed.emit(f"{what}: {type(exc).__name__}: {exc}.{where}")
+    def _failure_config(self) -> Config | None:
+        return self._configs[0] if self._configs else None

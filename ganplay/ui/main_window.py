@@ -39,6 +39,7 @@ from ganplay.ui.panels.metric_docks import (
     size_default,
 )
 from ganplay.ui.panels.toy_panel import ToyPanel
+from ganplay.ui.playback import PlaybackCommands
 from ganplay.ui.recorder import GifRecorder
 from ganplay.ui.remedies_panel import losses_help_html
 from ganplay.ui.worker import SPEEDS, TrainingWorker, WorkerThread
@@ -64,7 +65,7 @@ PANEL_WIDGETS = {
 }
 
 
-class MainWindow(QMainWindow):
+class MainWindow(PlaybackCommands, QMainWindow):
     """The ganplay window. Panels: ``control_panel``, ``toy_panel`` and ``image_panel`` (in the
     central ``top_stack``), and the metric docks in ``docks`` (by objectName). More docks (an
     explanation strip, say) go in with :meth:`add_dock` while the window is built, before the
@@ -288,22 +289,7 @@ class MainWindow(QMainWindow):
         self.compare_windows = [w for w in self.compare_windows if w.isVisible()]
         self.compare_windows.append(open_compare(self.config))
 
-    # -- commands --------------------------------------------------------------------------------------
-    def toggle_play(self) -> None:
-        if self._running:
-            self.worker.pause()
-        else:
-            self.worker.play()
-
-    def play(self) -> None:
-        self.worker.play()
-
-    def pause(self) -> None:
-        self.worker.pause()
-
-    def step_once(self) -> None:
-        self.worker.step(1)
-
+    # -- commands (play, pause and step: PlaybackCommands) ---------------------------------------------
     def substep(self) -> None:
         self.worker.substep()
 

@@ -1,32 +1,27 @@
 """The bridge between the GUI thread and training: a QObject worker living on a QThread.
 
-Following superqt's recipe, the worker's loop blocks its own thread's event loop, so the GUI
-talks to it through a thread-safe command queue and ``threading.Event`` flags, never through
-queued slots. Only the worker touches the training state; the GUI receives finished NumPy
-``Snapshot`` objects, at most ``max_fps`` times a second: the worker puts the newest one in a
-one-slot mailbox and emits ``snapshot_ready``. Python objects never travel inside queued Qt
-events (PySide6 can mis-count references of objects left in the queue at shutdown), and a slow
-GUI never builds a backlog: it simply draws the newest snapshot.
+The GUI talks to it through :class:`~ganplay.ui.command_worker.CommandWorker`'s thread-safe
+command queue and ``threading.Event`` flags, never through queued slots. Only the worker touches
+the training state; the GUI receives finished NumPy ``Snapshot`` objects, at most ``max_fps``
+times a second: the worker puts the newest one in a one-slot mailbox and emits
+``snapshot_ready``. Python objects never travel inside queued Qt events (PySide6 can mis-count
+references of objects left in the queue at shutdown), and a slow GUI never builds a backlog: it
+simply draws the newest snapshot.
 """
 from __future__ import annotations
 
-import logging
-import queue
 import threading
 import time
-import traceback
 import weakref
 from collections import deque
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QThread, Signal
 
 from ganplay.config import Config
 from ganplay.engine.session import SUBSTEPS, ChunkSizer, Pacer, Session
 from ganplay.errors import GanplayError
 from ganplay.logs import log_failure
-
-log = logging.getLogger(__name__)
-
+from ganplay.ui.command_worker import CommandWorker
 
 STALE_S = 1 / 30  # publish at least this often while playing, read or not (the frame-rate goal)
 SPEEDS = (None, 100.0, 10.0, 1.0)  # the speed control's steps/s (None: as fast as it goes)
@@ -41,29 +36,22 @@ SUBSTEP_MESSAGES = {
 }
 
 
-class TrainingWorker(QObject):
+class TrainingWorker(CommandWorker):
     snapshot_ready = Signal(int)  # step of the snapshot now waiting in ``latest_snapshot()``
-    message = Signal(str)  # status-bar text: restarts, compiles, target reached
-    failed = Signal(str)  # an error the user must see (dialog)
     saved = Signal(str)  # path of the run file just written
     opened = Signal(str)  # the opened run's config as JSON (the GUI mirrors it in the controls)
     diverged = Signal(str)  # training blew up; ``divergence()`` says where and what to roll back to
-    running_changed = Signal(bool)
     target_reached = Signal(int)
-    finished = Signal()
+
+    CRASH_HINT = " Press Reset to start again."
 
     def __init__(self, config: Config, max_fps: float = 60.0, clock=time.monotonic):
         super().__init__()
         self._clock = clock  # the pacer's (tests inject a fake one)
         self._pacer: Pacer | None = None  # slow motion: None runs as fast as it goes
         self._config = config
-        self._commands: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._min_emit_s = 1.0 / max_fps
         self.session: Session | None = None  # worker thread only
-        self._playing = False
-        self._pending_steps = 0
         self._target: int | None = None
         self._sizer = ChunkSizer()
         self._mailbox_lock = threading.Lock()
@@ -73,7 +61,6 @@ class TrainingWorker(QObject):
         self._overlays: dict[str, bool] = {}
         self._draw_class: int | None = None  # conditional models: the class to draw
         self._view: tuple[float, float, float, float] | None = None
-        self._publish_soon = False  # a paused view changed (overlay toggled, panned): redraw
         # Recording a GIF: chunks end on multiples of this and each such step is published and
         # taken by the window before training goes on, so no frame is skipped.
         self._frame_every: int | None = None
@@ -84,18 +71,6 @@ class TrainingWorker(QObject):
         self._last_emit = 0.0
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
-    def play(self):
-        self._post("play")
-
-    def pause(self):
-        self._post("pause")
-
-    def step(self, n: int = 1):
-        self._post("step", n)
-
-    def reset(self):
-        self._post("reset")
-
     def rollback(self):
         """Return to the last good state kept before a divergence."""
         self._post("rollback")
@@ -173,29 +148,7 @@ class TrainingWorker(QObject):
             self._read.set()
             return self._mailbox
 
-    def stop(self):
-        self._stop.set()
-        self._wake.set()
-
-    def _post(self, *cmd):
-        if cmd[0] not in self._handlers:  # a typo must fail here, not be dropped in the thread
-            raise ValueError(f"unknown worker command {cmd[0]!r}; known: {', '.join(sorted(self._handlers))}")
-        self._commands.put(cmd)
-        self._wake.set()
-
     # -- worker thread --------------------------------------------------------------------------------
-    def run(self):
-        try:
-            self._loop()
-        except Exception as exc:  # last resort: report, never die silently
-            self._report_crash("the training thread stopped", exc)
-            traceback.print_exc()
-        finally:
-            self.finished.emit()
-            # Ends the thread's event loop even though exec() has not started yet (Qt records
-            # the exit); a queued quit from this thread to the GUI thread could not be relied on.
-            QThread.currentThread().quit()
-
     def _loop(self):
         self._rebuild(self._config, announce=False)
         while not self._stop.is_set():
@@ -205,11 +158,7 @@ class TrainingWorker(QObject):
                     self._wait()
                 continue
             if not (self._playing or self._pending_steps):
-                self._settle()
-                if self._publish_soon:
-                    self._publish_soon = False
-                    self._publish()
-                self._wait()
+                self._idle()
                 continue
             if self._playing and self._pacer is not None:
                 self._paced_step()
@@ -335,11 +284,11 @@ class TrainingWorker(QObject):
         log_failure(message, self._config)
         self.diverged.emit(message)
 
-    def _report_crash(self, what: str, exc: Exception):
-        log.debug("worker error", exc_info=True)
-        path = log_failure(f"{what}: {type(exc).__name__}: {exc}", self._config, exc)
-        where = f" Details are in {path}." if path else ""
-        self.failed.emit(f"{what}: {type(exc).__name__}: {exc}.{where} Press Reset to start again.")
+    def _failure_config(self) -> Config:
+        return self._config
+
+    def _diverged(self) -> bool:
+        return self.session is not None and self.session.divergence is not None
 
     def _publish(self, frame: bool = False):
         if self._frame_unread:  # never overwrite a GIF frame the window has not taken yet
@@ -366,24 +315,6 @@ class TrainingWorker(QObject):
         self._target = None
         self.target_reached.emit(step)
 
-    def _wait(self):
-        self._wake.wait(0.1)
-        self._wake.clear()
-
-    def _set_playing(self, playing: bool):
-        if playing != self._playing:
-            self._playing = playing
-            self.running_changed.emit(playing)
-
-    def _drain_commands(self):
-        while True:
-            try:
-                cmd, *args = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            self._settle()  # every command sees the run with nothing in flight
-            self._handlers[cmd](*args)
-
     # One handler per command (``_post`` refuses a name that is not here, in the caller's thread).
     @property
     def _handlers(self) -> dict:
@@ -400,26 +331,14 @@ class TrainingWorker(QObject):
         }
 
     def _on_play(self):
-        if self.session is not None and self.session.divergence is not None:
-            self.message.emit("the run has diverged: roll back or reset before playing")
+        if self._refused("before playing"):
             return
         if self._pacer is not None:
             self._pacer.restart()
         self._set_playing(True)
 
-    def _on_pause(self):
-        self._set_playing(False)
-        self._publish_soon = True  # show where it stopped (a snapshot may have been held back)
-
     def _on_speed(self, rate: float | None):
         self._pacer = None if rate is None else Pacer(rate, self._clock)
-
-    def _on_step(self, n: int):
-        self._set_playing(False)
-        if self.session is not None and self.session.divergence is not None:
-            self.message.emit("the run has diverged: roll back or reset before stepping")
-            return
-        self._pending_steps += n
 
     def _on_target(self, step: int | None):
         self._target = step

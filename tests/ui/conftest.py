@@ -45,19 +45,28 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def make_window(qtbot, settings):
+def show_window(qtbot):
+    """Shows a window it is given (qtbot closes it too) and closes it at the end if still open."""
     made = []
 
-    def make(config=None, restore=False):
-        config = config or Config.for_model("toy-mlp", dataset="gmm2", hidden=32, batch_size=64)
-        w = MainWindow(config, settings=settings, restore=restore)
-        w.quiet_errors = True  # no modal dialogs in tests; messages go to the status bar
+    def show(w):
         qtbot.addWidget(w)
         w.show()
         made.append(w)
         return w
 
-    yield make
+    yield show
     for w in made:
         if w.isVisible():
             w.close()
+
+
+@pytest.fixture
+def make_window(show_window, settings):
+    def make(config=None, restore=False):
+        config = config or Config.for_model("toy-mlp", dataset="gmm2", hidden=32, batch_size=64)
+        w = MainWindow(config, settings=settings, restore=restore)
+        w.quiet_errors = True  # no modal dialogs in tests; messages go to the status bar
+        return show_window(w)
+
+    return make

@@ -1,32 +1,22 @@
 """Compare mode driven as a user would: add run B with one knob changed, play, pause, check both
 runs are at one step with curves in two colours, export, save the set and reopen it."""
 import csv
+import inspect
 
 import pytest
 from PySide6.QtGui import QImage
 
 from ganplay.config import Config
 from ganplay.ui.compare_window import CompareWindow, open_compare
+from ganplay.ui.compare_worker import CompareWorker
 
 WAIT = 300_000  # only catches hangs: compiles on a loaded machine take a while
 BASE = Config.for_model("toy-mlp", dataset="ring8", hidden=16, batch_size=32)
 
 
 @pytest.fixture
-def make_compare(qtbot):
-    made = []
-
-    def make(configs=(BASE,)):
-        w = CompareWindow(list(configs))
-        qtbot.addWidget(w)
-        w.show()
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        if w.isVisible():
-            w.close()
+def make_compare(show_window):
+    return lambda configs=(BASE,): show_window(CompareWindow(list(configs)))
 
 
 def table_steps(w):
@@ -54,7 +44,7 @@ def test_compare_two_runs_in_step_then_save_and_reopen(qtbot, make_compare, tmp_
     w.play_action.trigger()
     qtbot.waitUntil(lambda: min(w.steps()) > 0, timeout=WAIT)
     w.play_action.trigger()  # pause
-    qtbot.waitUntil(lambda: not w.running, timeout=WAIT)
+    qtbot.waitUntil(lambda: not w._running, timeout=WAIT)
     comparison = w.worker.comparison
     qtbot.waitUntil(lambda: w.steps() == [comparison.step] * 2, timeout=WAIT)  # the frame after pausing
     step = comparison.step
@@ -131,7 +121,7 @@ def test_image_runs_show_sample_grids_and_each_runs_quality_points(qtbot, make_c
 
     qtbot.waitUntil(measured, timeout=WAIT)
     w.pause()
-    qtbot.waitUntil(lambda: not w.running and w.steps() == [w.worker.comparison.step] * 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: not w._running and w.steps() == [w.worker.comparison.step] * 2, timeout=WAIT)
     w._draw_curves(w.snapshots)  # (paused: the next frame draws them too)
     for view in w.run_views:  # a 5 x 5 grid of 28 x 28 samples, not blank
         grid = view.view.last_grid
@@ -140,3 +130,20 @@ def test_image_runs_show_sample_grids_and_each_runs_quality_points(qtbot, make_c
         assert len(run["quality"].xData) >= 1 and run["quality"].opts["symbol"] == "o"
     header = [w.table.horizontalHeaderItem(j).text() for j in range(w.table.columnCount())]
     assert "FID" in header
+
+
+def test_compare_commands_are_checked_where_they_are_sent(qtbot):
+    """A misspelled command fails in the window's thread; every command the window sends has a
+    handler taking its arguments (the command table of CommandWorker, as the main worker's)."""
+    worker = CompareWorker([BASE])
+    with pytest.raises(ValueError, match=r"unknown compare command 'pasue'; known: .*pause"):
+        worker._post("pasue")
+    assert worker._commands.empty()
+    sent = []
+    worker._post = lambda *cmd: sent.append(cmd)  # record instead of queueing
+    worker.play(); worker.pause(); worker.step(2); worker.reset(); worker.set_runs([BASE])  # noqa: E702
+    worker.remove(1); worker.save("x.ganplay-compare"); worker.open("x.ganplay-compare")  # noqa: E702
+    handlers = worker._handlers
+    assert {cmd for cmd, *_ in sent} == set(handlers)
+    for cmd, *args in sent:
+        inspect.signature(handlers[cmd]).bind(*args)  # raises TypeError on a mismatch
