@@ -47,7 +47,7 @@ def run_gui(config: Config, args) -> int:
     watchdog = _start_watchdog() if scripted_run else None  # before the window: building it compiles
     if not explicit:
         config = _first_run_config(config)
-    window = MainWindow(config, restore=not explicit)
+    window = MainWindow(config, restore=not explicit, warm_up=True)
     scripted = ScriptedRun(window, steps=args.steps, screenshot=args.screenshot, quit=args.quit,
                            gif=getattr(args, "record_gif", None), gif_every=getattr(args, "gif_every", None),
                            unattended=scripted_run, watchdog=watchdog)

@@ -74,7 +74,8 @@ class MainWindow(PlaybackCommands, QMainWindow):
     snapshot_drawn = Signal(int)  # step of the snapshot just drawn (tests and scripted mode)
     offer_downloads = True  # ask to download missing datasets (tests switch this off)
 
-    def __init__(self, config: Config, settings: QSettings | None = None, *, restore: bool = True):
+    def __init__(self, config: Config, settings: QSettings | None = None, *, restore: bool = True,
+                 warm_up: bool = False):
         super().__init__()
         self.setWindowTitle("ganplay")
         self.settings = settings if settings is not None else QSettings("ganplay", "ganplay")
@@ -111,7 +112,9 @@ class MainWindow(PlaybackCommands, QMainWindow):
         if restore:
             self._layout_restored = self.restore_layout()
 
-        self.worker = TrainingWorker(config)
+        # warm_up: compile each run's training program as soon as it is built (the app does;
+        # tests leave it off, most of their windows never train)
+        self.worker = TrainingWorker(config, warm_up=warm_up)
         self.worker.snapshot_ready.connect(self._on_snapshot)
         self.worker.message.connect(self._on_message)
         self.worker.failed.connect(self._on_failed)

@@ -45,8 +45,9 @@ class TrainingWorker(CommandWorker):
 
     CRASH_HINT = " Press Reset to start again."
 
-    def __init__(self, config: Config, max_fps: float = 60.0, clock=time.monotonic):
+    def __init__(self, config: Config, max_fps: float = 60.0, clock=time.monotonic, warm_up: bool = False):
         super().__init__()
+        self._warm_up = warm_up  # compile the training program as soon as a run is built
         self._clock = clock  # the pacer's (tests inject a fake one)
         self._pacer: Pacer | None = None  # slow motion: None runs as fast as it goes
         self._config = config
@@ -521,6 +522,20 @@ class TrainingWorker(CommandWorker):
         else:
             self.message.emit(note or "ready")
         self._publish()
+        if self._warm_up:
+            self._compile_ahead(note)
+
+    def _compile_ahead(self, note: str):
+        """Compile the training program and score the untrained generator now, while the user
+        reads the window, so Play starts training at once (toy-mlp: 2-3 s sooner on 2 cores)."""
+        self.message.emit("compiling the training step (Play works meanwhile: it starts when this ends)…")
+        try:
+            self.session.warm_up()
+        except Exception as exc:  # the first Play would fail the same way: say so now
+            self._fail(exc)
+            return
+        self.message.emit(note or "ready")
+        self._publish_soon = True  # the quality plot's first point
 
 
 class WorkerThread:
