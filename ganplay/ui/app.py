@@ -76,7 +76,10 @@ def run_gui(config: Config, args) -> int:
     return code
 
 
-FIRST_RUN = {"model": "toy-mlp", "dataset": "ring8"}  # eight clusters on a ring: a ring within seconds
+# Eight clusters on a ring. At learning rates 2e-3 and batch 128 toy-mlp found all eight with at
+# least half its samples on them after 1.6-3.2 s of training (seeds 0-3, 2 cores at load 2); at
+# the model's defaults (1e-3, 256) it took 5-9 s.
+FIRST_RUN = {"model": "toy-mlp", "dataset": "ring8", "lr_g": 2e-3, "lr_d": 2e-3, "batch_size": 128}
 
 
 def _first_run_config(config: Config) -> Config:
@@ -87,7 +90,7 @@ def _first_run_config(config: Config) -> Config:
 
     if QSettings("ganplay", "ganplay").contains("config"):
         return config
-    return Config.for_model(FIRST_RUN["model"], dataset=FIRST_RUN["dataset"], seed=config.seed)
+    return Config.for_model(**FIRST_RUN, seed=config.seed)
 
 
 def _start_watchdog():
