@@ -228,7 +228,7 @@ class _Together:
         new, metrics = self.program(head, k, self.trainer.data_arrays)
         members = self._split(new)
         # Session's own display dispatch (samples, D's scores, overlays), on each member's slice.
-        displays = [s._display_device(m) for s, m in zip(self.sessions, members)]
+        displays = [s.display_device(m) for s, m in zip(self.sessions, members)]
         self._head = new
         self._pending.append((k, new, members, displays, metrics, launched))
 
@@ -328,8 +328,7 @@ class Comparison:
         monitors = []
         for s in self.sessions:
             if not isinstance(s.quality, SharedQuality):
-                s.quality.close()
-                s.quality = SharedQuality(s.trainer, self.budget)
+                s.use_quality(SharedQuality(s.trainer, self.budget))
             monitors.append(s.quality)
         self.budget.monitors = monitors
 
@@ -461,9 +460,9 @@ class Comparison:
         return names
 
     def _index(self, files: list[str]) -> bytes:
-        # A run file holds no quality history (``Session.save`` writes none): it is kept here.
+        # Each run file holds its quality history too; sets written before that kept it only here.
         index = {"format": FORMAT, "version": VERSION, "step": self.step,
-                 "runs": [{"name": n, "file": f, "label": lab, "quality": _quality_lists(s.quality)}
+                 "runs": [{"name": n, "file": f, "label": lab, "quality": s.quality.to_lists()}
                           for n, f, lab, s in zip(self.names, files, self.labels, self.sessions)]}
         return (json.dumps(index, indent=2) + "\n").encode()
 
@@ -535,29 +534,8 @@ class Comparison:
         for session, a, r in zip(comparison.sessions, arrays, runs):
             if "history/step" in a:
                 session.history.load_state_dict(a)
-            _load_quality(session.quality, r.get("quality"), shown)
+            session.quality.load_lists(r.get("quality"), f"{shown}: {INDEX}, run {r.get('name')}")
         return comparison
-
-
-def _quality_lists(monitor: QualityMonitor) -> dict[str, list]:
-    """A run's quality series as JSON lists (NaN, a diverged generator's score, as null)."""
-    return {k: [float(x) if math.isfinite(x) else None for x in v] for k, v in monitor.series().items()}
-
-
-def _load_quality(monitor: QualityMonitor, series, shown: Path) -> None:
-    """Put series saved by :func:`_quality_lists` back into a fresh monitor (a set from before
-    they were saved has none); a malformed entry raises CheckpointError."""
-    if series is None:
-        return
-    try:
-        steps = [int(s) for s in series["step"]]
-        columns = {k: [np.nan if x is None else float(x) for x in series.get(k, [None] * len(steps))]
-                   for k in monitor.columns}
-        rows = [{k: v[j] for k, v in columns.items()} for j in range(len(steps))]
-    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
-        raise CheckpointError(f"{shown}: a run's quality history in {INDEX} is malformed ({exc})") from None
-    for step, row in zip(steps, rows):
-        monitor.history.append(step, row)
 
 
 class TickSizer:

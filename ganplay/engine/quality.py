@@ -26,7 +26,7 @@ import numpy as np
 from ganplay.data.toy import GaussianMixture
 from ganplay.engine.history import SampledHistory
 from ganplay.engine.metrics import ReferenceSample, mode_metrics
-from ganplay.errors import GanplayError
+from ganplay.errors import CheckpointError, GanplayError
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,26 @@ class QualityMonitor:
     def series(self) -> dict[str, np.ndarray]:
         """Every quality series and ``"step"``, as NumPy copies."""
         return self.history.snapshot()
+
+    def to_lists(self) -> dict[str, list]:
+        """The series as JSON lists (NaN, a diverged generator's score, as null): run files and
+        comparison sets store them."""
+        return {k: [float(x) if np.isfinite(x) else None for x in v] for k, v in self.series().items()}
+
+    def load_lists(self, series, where: str) -> None:
+        """Append series saved by :meth:`to_lists` (None, from a file written before they were
+        saved: nothing); a malformed entry raises CheckpointError naming ``where``."""
+        if series is None:
+            return
+        try:
+            steps = [int(s) for s in series["step"]]
+            columns = {k: [np.nan if x is None else float(x) for x in series.get(k, [None] * len(steps))]
+                       for k in self.columns}
+            rows = [{k: v[j] for k, v in columns.items()} for j in range(len(steps))]
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise CheckpointError(f"{where}: the quality history is malformed ({exc})") from None
+        for step, row in zip(steps, rows):
+            self.history.append(step, row)
 
     # -- scheduling -------------------------------------------------------------------------------
     def record_training(self, seconds: float) -> None:

@@ -196,6 +196,12 @@ class Session:
         self.config = new
         self.trainer.set_config(new)
 
+    def use_quality(self, monitor: QualityMonitor) -> None:
+        """Score with ``monitor`` from now on (Compare mode's runs share one time budget); the
+        current monitor stops, and its history goes with it."""
+        self.quality.close()
+        self.quality = monitor
+
     # -- training ---------------------------------------------------------------------------------
     def warm_up(self) -> None:
         """Compile the program the window's chunks run (1-64 steps), without training: a window
@@ -222,7 +228,7 @@ class Session:
         """
         head = self._state if self._head is None else self._head
         state, metrics = self.trainer.run(head, k)
-        shown = self._display_device(state) if display else None
+        shown = self.display_device(state) if display else None
         self._head = state
         self.inflight_steps += int(k)
         return Chunk(int(k), state, metrics, self.quality.clock(), shown)
@@ -432,11 +438,11 @@ class Session:
         return jnp.asarray(z, jnp.float32)
 
     def _display_key(self) -> tuple:
-        """Everything besides the state that decides what ``_display_device`` computes."""
+        """Everything besides the state that decides what ``display_device`` computes."""
         return (tuple(sorted(self.overlays.items())), self.view if self.kind == "points" else None,
                 self.draw_class, self._noise_salt)
 
-    def _display_device(self, state) -> dict:
+    def display_device(self, state) -> dict:
         """What a snapshot draws for ``state``, as device arrays: dispatches only, no waiting."""
         out = {"key": self._display_key()}
         if self.conditional:
@@ -477,7 +483,7 @@ class Session:
         if cached is not None and cached[0] is self._state and cached[1]["key"] == self._display_key():
             dev = cached[1]
         else:
-            dev = self._display_device(self._state)
+            dev = self.display_device(self._state)
         host = jax.device_get({k: v for k, v in dev.items() if k != "key"})
         extras = {}
         if self.conditional:
@@ -500,10 +506,11 @@ class Session:
 
     # -- files ------------------------------------------------------------------------------------
     def save(self, path) -> None:
-        """Write the whole run (both networks, optimizers, RNG, step, config, history) atomically."""
+        """Write the whole run (both networks, optimizers, RNG, step, config, history, quality
+        history) atomically."""
         from ganplay.engine.checkpoint import save_run
 
-        save_run(path, self.config, self.state, history=self.history)
+        save_run(path, self.config, self.state, history=self.history, extra={"quality": self.quality.to_lists()})
 
     @classmethod
     def open(cls, path, data_dir: str | None = None) -> "Session":
@@ -526,6 +533,7 @@ class Session:
         session = cls(config, trainer, state)
         if "history/step" in arrays:
             session.history.load_state_dict(arrays)
+        session.quality.load_lists(header.get("quality"), str(path))  # (older files have none)
         return session
 
     def rollback(self) -> int:
