@@ -1,5 +1,6 @@
 """Shared test set-up: Qt offscreen, per-session settings/cache folders, and paths to shared data."""
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -13,6 +14,10 @@ atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)  # settings, caches
 os.environ["XDG_CONFIG_HOME"] = str(_SANDBOX / "config")
 os.environ.setdefault("GANPLAY_CACHE_DIR", str(_SANDBOX / "cache"))
 os.environ["GANPLAY_LOG_DIR"] = str(_SANDBOX / "log")
+# The suite compiles far more than it runs: without XLA's costlier optimisations dcgan28's step
+# compiles in half the CPU time (test_devices.py: 69 -> 48 s of CPU). Read by JAX at import, and
+# inherited by the subprocesses. Switched back below where a compiled program runs for long.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import pytest  # noqa: E402
 
@@ -21,6 +26,50 @@ from ganplay.engine.compile_cache import enable_compilation_cache  # noqa: E402
 # One compilation cache for the whole session (subprocesses find it through GANPLAY_CACHE_DIR):
 # the same model compiled by several tests is compiled once.
 enable_compilation_cache()
+
+OPTIMISATIONS_OFF = "jax_disable_most_optimizations"
+
+
+@contextlib.contextmanager
+def optimised_compiles():
+    """XLA's optimisations on for what is compiled inside (process-wide: a compile in another
+    thread meanwhile is optimised too, which costs time only)."""
+    import jax
+
+    before = jax.config.values[OPTIMISATIONS_OFF]
+    jax.config.update(OPTIMISATIONS_OFF, False)
+    try:
+        yield
+    finally:
+        jax.config.update(OPTIMISATIONS_OFF, before)
+
+
+@pytest.fixture(autouse=True)
+def optimised_compiles_for_learning_checks(request):
+    """A learning check (marked slow) trains for thousands of steps: there XLA's optimisations pay
+    (gia-mlp's 2,000 MNIST steps took 13 s with them, 24 s without)."""
+    if request.node.get_closest_marker("slow") is None:
+        yield
+        return
+    with optimised_compiles():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def optimised_classifier_training():
+    """So does the evaluation classifier's training (hundreds of convnet steps, then cached)."""
+    from ganplay.engine import evaluator
+
+    original = evaluator.train_classifier
+
+    def train_classifier(*args, **kwargs):
+        with optimised_compiles():
+            return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(evaluator, "train_classifier", train_classifier)
+        yield
+
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -43,9 +92,10 @@ def explode_generator_at(monkeypatch):
     """
 
     def install(step: int, lr_limit: float = 1.5e-3):
-        from ganplay.engine.train import Trainer
         import jax
         import jax.numpy as jnp
+
+        from ganplay.engine.train import Trainer
 
         original = Trainer._g_update
 

@@ -55,9 +55,21 @@ def test_models_train_on_offline_mnist(model, extra, shape, mnist_dir, tmp_path,
     check_outputs(out, shape, 4)
 
 
+@pytest.fixture
+def quick_classifier(monkeypatch):
+    """The evaluation classifier in 100 steps instead of 1,000 (60,000 images hit the step cap):
+    these runs check that FID and IS are scored, test_evaluator.py how good the classifier is."""
+    from ganplay.engine.evaluator import ClassifierSettings, Evaluator
+
+    full = Evaluator.for_dataset
+    quick = ClassifierSettings(max_steps=100)
+    monkeypatch.setattr(Evaluator, "for_dataset",
+                        classmethod(lambda cls, dataset, **kw: full(dataset, **{"settings": quick, **kw})))
+
+
 @pytest.mark.skipif(not FASHION.exists(), reason="apt-get install dataset-fashion-mnist")
 @pytest.mark.parametrize("model", ["gia-mlp", "dcgan28", "dcgan32"])
-def test_models_train_on_fashion_mnist_from_the_debian_package(model, tmp_path, capsys):
+def test_models_train_on_fashion_mnist_from_the_debian_package(model, tmp_path, capsys, quick_classifier):
     out = tmp_path / model
     shape = (32, 32, 1) if model == "dcgan32" else (28, 28, 1)
     assert main(["train", "--model", model, "--dataset", "fashion-mnist", "--steps", "3",

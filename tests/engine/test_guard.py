@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ganplay.config import Config
-from ganplay.engine.guard import GoodStates
-from ganplay.engine.runner import DivergenceError, train_headless
+from ganplay.engine import runner
 from ganplay.engine.checkpoint import read_run
+from ganplay.engine.guard import GoodStates, keep_every
+from ganplay.engine.runner import DivergenceError, train_headless
 
 
 def _guarded_loop(every: int, start: int, chunks: list[int], first_bad: int) -> int | None:
@@ -66,13 +67,25 @@ def test_offer_keeps_the_first_finite_state_of_each_block_only():
 
 # -- the real loop (what `ganplay train --on-diverge rollback` runs) at forced dispatch sizes --------
 TOY = dict(hidden=16, batch_size=32, lr_g=2e-3)
+EVERY = 100  # kept states every 100 steps instead of toy's 1,000: the same promise in a tenth of the steps
 
 
+def test_states_are_kept_every_1000_toy_steps_and_every_50_image_steps():
+    assert keep_every("points") == 1000 and keep_every("images") == 50
+
+
+@pytest.fixture
+def keep_every_100(monkeypatch):
+    monkeypatch.setattr(runner, "keep_every", lambda kind: EVERY)
+
+
+# Dispatch sizes against the spacing: 1, a small and a large non-divisor, more than the spacing;
+# first bad steps: inside a block, a block's first and last step, before the first kept state.
 @pytest.mark.parametrize("chunk,first_bad", [
-    (1, 1150), (7, 1001), (7, 2000), (600, 1150), (600, 1999), (1024, 1150), (1024, 2000), (1024, 300),
+    (1, 115), (7, 101), (7, 200), (60, 115), (60, 199), (128, 115), (128, 200), (128, 30),
 ])
 def test_headless_rollback_returns_to_the_last_multiple_before_the_fault(
-        tmp_path, explode_generator_at, chunk, first_bad):
+        tmp_path, explode_generator_at, keep_every_100, chunk, first_bad):
     explode_generator_at(first_bad)
     notes = []
     steps = first_bad + 60
@@ -82,17 +95,17 @@ def test_headless_rollback_returns_to_the_last_multiple_before_the_fault(
             for m in [re.search(r"rolled back to step ([\d,]+)", n)] if m]
     assert len(back) == 1, notes
     assert f"diverged at step {first_bad:,}" in notes[0]
-    assert back[0] == (first_bad - 1) // 1000 * 1000  # at most 1,000 steps back, 0 only if younger
+    assert back[0] == (first_bad - 1) // EVERY * EVERY  # at most EVERY steps back, 0 only if younger
     rows = np.genfromtxt(tmp_path / "metrics.csv", delimiter=",", skip_header=1, usecols=range(7))
     np.testing.assert_array_equal(rows[:, 0], np.arange(1, steps + 1))
     assert np.isfinite(rows).all()
 
 
-def test_a_resumed_run_keeps_a_state_at_the_next_multiple(tmp_path, explode_generator_at):
+def test_a_resumed_run_keeps_a_state_at_the_next_multiple(tmp_path, explode_generator_at, keep_every_100):
     config = Config.for_model("toy-mlp", dataset="gmm2", **TOY)
-    train_headless(config, 1234, tmp_path, chunk=600, quality=False)
-    explode_generator_at(2100)
-    with pytest.raises(DivergenceError, match=r"last good state \(step 2,000\)"):
-        train_headless(None, 2000, tmp_path, resume=True, chunk=600, quality=False)
+    train_headless(config, 123, tmp_path, chunk=60, quality=False)
+    explode_generator_at(210)
+    with pytest.raises(DivergenceError, match=r"last good state \(step 200\)"):
+        train_headless(None, 200, tmp_path, resume=True, chunk=60, quality=False)
     header, _ = read_run(tmp_path / "run.npz")
-    assert header["step"] == 2000
+    assert header["step"] == 200

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
+from gui_helpers import caught, fix_dispatch_size
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -17,13 +19,19 @@ from ganplay.config import Config
 TOY = dict(hidden=32, batch_size=64)
 
 
+@pytest.fixture(autouse=True)
+def dispatch_50(monkeypatch):
+    """Dispatches of 50 steps (every target here is a multiple): one scan length compiled."""
+    fix_dispatch_size(monkeypatch, 50)
+
+
 def _ring(make_window, **kw):
     return make_window(Config.for_model("toy-mlp", dataset="ring8", **{**TOY, **kw}))
 
 
 def _train_to(qtbot, w, step, timeout=60_000):
     w.worker.set_target(step)
-    with qtbot.waitSignal(w.worker.target_reached, timeout=timeout):
+    with caught(qtbot, w.worker.target_reached, timeout=timeout):
         w.play()
     qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.step == step, timeout=10_000)
 
@@ -133,18 +141,19 @@ def test_save_and_open_run_continue_where_it_was(qtbot, make_window, tmp_path):
     _train_to(qtbot, w, 300)
     saved_points = w._drawn.generated.copy()
     path = tmp_path / "ring"
-    with qtbot.waitSignal(w.worker.saved, timeout=10_000):
+    with caught(qtbot, w.worker.saved, timeout=10_000):
         w.save_run(str(path))  # ".npz" is added
     assert (tmp_path / "ring.npz").exists()
     _train_to(qtbot, w, 400)
-    with qtbot.waitSignal(w.worker.opened, timeout=30_000):
+    with caught(qtbot, w.worker.opened, timeout=30_000):
         w.open_run(str(tmp_path / "ring.npz"))
     qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.step == 300, timeout=10_000)
     np.testing.assert_allclose(w._drawn.generated, saved_points, atol=1e-6)
     assert len(w._drawn.history["step"]) > 0 and w._drawn.history["step"].max() <= 300
 
 
-def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path):
+def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path, monkeypatch):
+    fix_dispatch_size(monkeypatch, 32)  # 32 + 18 steps to each frame: dispatches cut at the frames
     w = _ring(make_window)
     w.start_recording(str(tmp_path / "run.gif"), every_steps=50)
     _train_to(qtbot, w, 400)
@@ -170,13 +179,22 @@ def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path):
 
 
 def test_scripted_record_gif_and_screenshot(tmp_path):
-    """``ganplay … --record-gif`` in scripted mode: the GIF plays and shows learning."""
+    """``ganplay … --record-gif … --screenshot … --quit`` in scripted mode: the GIF plays and shows
+    learning, and the screenshot is the drawn window (one subprocess for both: each costs a start
+    of Python, Qt and JAX and a compile)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    shot = tmp_path / "shot.png"
     cmd = [sys.executable, "-m", "ganplay", "--model", "toy-mlp", "--dataset", "ring8", "--set", "hidden=32",
-           "--steps", "1500", "--autostart", "--record-gif", str(tmp_path / "ring8.gif"), "--gif-every", "100",
-           "--overlays", "field,manifold", "--screenshot", str(tmp_path / "shot.png"), "--quit"]
+           "--steps", "600", "--autostart", "--record-gif", str(tmp_path / "ring8.gif"), "--gif-every", "50",
+           # (not the decision field: its red end passes the orange test below)
+           "--overlays", "manifold", "--screenshot", str(shot), "--quit"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     gif = Image.open(tmp_path / "ring8.gif")
     assert gif.n_frames >= 10
-    assert (tmp_path / "shot.png").stat().st_size > 10_000
+    img = np.asarray(Image.open(shot).convert("RGB"))
+    assert img.shape[0] > 400 and img.shape[1] > 600
+    colours = {tuple(c) for c in img.reshape(-1, 3)[::7]}
+    assert len(colours) > 50  # not a blank or single-colour window
+    orange = np.all(np.abs(img.astype(int) - (235, 90, 40)) < 40, axis=-1)
+    assert orange.sum() > 200  # generated points and the G-loss legend are drawn

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from gui_helpers import fix_dispatch_size
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QDockWidget
@@ -112,7 +113,8 @@ def docks_problems(window, qtbot) -> list[str]:
     return problems
 
 
-def trained_window(qtbot, make_window, config, steps):
+def trained_window(qtbot, make_window, config, steps, monkeypatch, k):
+    fix_dispatch_size(monkeypatch, k)  # ``steps`` in dispatches of ``k``: one scan length compiled
     w = make_window(config)
     qtbot.waitUntil(lambda: w._latest is not None, timeout=WAIT)
     w.worker.set_target(steps)
@@ -139,16 +141,16 @@ def check_sizes(qtbot, w, tag, tmp_path):
 
 
 # -- tests -------------------------------------------------------------------------------------------
-def test_metric_docks_read_at_three_window_sizes_toy(qtbot, make_window, tmp_path):
+def test_metric_docks_read_at_three_window_sizes_toy(qtbot, make_window, tmp_path, monkeypatch):
     config = Config.for_model("toy-mlp", dataset="ring8", hidden=32, batch_size=64)
-    w = trained_window(qtbot, make_window, config, 600)
+    w = trained_window(qtbot, make_window, config, 600, monkeypatch, 100)
     assert w.quality_view.summary  # the quality plots have points to check
     check_sizes(qtbot, w, "ring8", tmp_path)
 
 
-def test_metric_docks_read_at_three_window_sizes_images(qtbot, make_window, mnist_dir, tmp_path):
+def test_metric_docks_read_at_three_window_sizes_images(qtbot, make_window, mnist_dir, tmp_path, monkeypatch):
     config = Config.for_model("gia-mlp", dataset="mnist", data_dir=str(mnist_dir), batch_size=32)
-    w = trained_window(qtbot, make_window, config, 40)
+    w = trained_window(qtbot, make_window, config, 40, monkeypatch, 40)
     check_sizes(qtbot, w, "gia-mlp", tmp_path)
 
 

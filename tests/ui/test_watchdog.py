@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from gui_helpers import caught
 
 from ganplay.errors import GanplayError
 from ganplay.ui.app import ScriptedRun
@@ -158,9 +159,8 @@ def test_a_scripted_run_pets_its_watchdog_and_says_where_it_stands(qtbot, make_w
     scripted = ScriptedRun(window, steps=40, watchdog=dog)
     assert dog.describe(120) == ("no training progress and no frame for 120 s "
                                  "(no step has reached the window yet: building or compiling)")
-    scripted.start(play=True)
-    with qtbot.waitSignal(window.worker.target_reached, timeout=SUBPROCESS_TIMEOUT_S * 1000):
-        pass
+    with caught(qtbot, window.worker.target_reached, timeout=SUBPROCESS_TIMEOUT_S * 1000):
+        scripted.start(play=True)
     qtbot.waitUntil(lambda: scripted.step == 40, timeout=30_000)
     assert dog.pets >= 2  # the first snapshot (step 0) and the last, at least
     assert dog.describe(120) == "no training progress and no frame for 120 s (step 40 of 40)"
@@ -216,9 +216,8 @@ def test_the_screenshot_is_taken_even_if_the_final_frame_is_drawn_before_target_
     window = make_window()
     shot = tmp_path / "shot.png"
     scripted = ScriptedRun(window, steps=40, screenshot=str(shot))
-    scripted.start(play=True)
-    with qtbot.waitSignal(window.worker.target_reached, timeout=SUBPROCESS_TIMEOUT_S * 1000):
-        pass
+    with caught(qtbot, window.worker.target_reached, timeout=SUBPROCESS_TIMEOUT_S * 1000):
+        scripted.start(play=True)
     # Taken while the run's own target_reached slot ran (connected first), not by a chance later
     # frame (a range change of the scatter sometimes brought one and hid the bug).
     assert shot.is_file() and shot.stat().st_size > 10_000
