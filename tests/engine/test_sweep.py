@@ -127,7 +127,7 @@ def test_dispatches_divide_the_steps_when_they_can():
 
 # -- a small sweep, trained once for the tests below ------------------------------------------------
 @pytest.fixture(scope="module")
-def small_sweep(tmp_path_factory):
+def small_sweep(tmp_path_factory, xla_optimised):
     """Two seeds × two label_smoothing values, 500 steps: one vmapped group of four."""
     out = tmp_path_factory.mktemp("sweep")
     lines = []
