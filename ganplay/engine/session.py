@@ -710,8 +710,8 @@ class Pacer:
 
 class ChunkSizer:
     """Chooses steps per dispatch so one dispatch takes about ``target_s``: the window can show at
-    most one new picture per dispatch, and a frame at 34 fps keeps it at 30 or more (aiming at
-    1/30 s left it at 28-30 once the dispatches' jitter was counted).
+    most one new picture per dispatch, and a frame at 37 fps keeps it above 30 (aiming at 1/30 s
+    left it at 28-30 once the dispatches' jitter was counted, 1/34 s at 30.8-32.6).
 
     Sizes above 6 are even (powers of two were too coarse: 8 or 16 steps when 12 fit a frame,
     costing either a fifth of the speed or the frame rate; multiples of 4 still moved the frame
@@ -729,7 +729,7 @@ class ChunkSizer:
     ``max_changes`` caps the changes (0 keeps the first size: tests force dispatch sizes).
     """
 
-    def __init__(self, target_s: float = 1 / 34, max_k: int = 1024, max_changes: int | None = None,
+    def __init__(self, target_s: float = 1 / 37, max_k: int = 1024, max_changes: int | None = None,
                  k: int = 1, max_sizes: int = 8):
         self.target_s = target_s
         self.max_k = max_k

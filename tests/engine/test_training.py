@@ -160,7 +160,7 @@ def test_chunk_sizer_fits_a_frame_with_an_even_size():
     finer = ChunkSizer(target_s=1 / 30)
     _feed(finer, 0.0032)  # 10.4 fit: 10 (multiples of 4 gave 12: 26 fps)
     assert finer.k == 10
-    slow = ChunkSizer()  # a frame at 34 fps by default
+    slow = ChunkSizer()  # a frame at 37 fps by default
     _feed(slow, 0.5)  # a DCGAN step on the CPU: one per dispatch
     assert slow.k == 1 and slow.changes == 0
 
