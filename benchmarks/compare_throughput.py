@@ -127,9 +127,11 @@ def main(argv=None) -> int:
              ("4 runs, label_smoothing (vmapped)", live_runs(base, 4)),
              ("4 runs, ns/hinge/lsgan/rsgan (alternating)",
               [base.replace(loss=loss) for loss in ("ns", "hinge", "lsgan", "rsgan")]))
-    from gui_throughput import gui_rate  # this folder's peer benchmark
+    from gui_throughput import Window  # this folder's peer benchmark
 
-    rate, fps = gui_rate(base, args.seconds)[:2]
+    peer = Window(base)
+    rate, fps = peer.measure(args.seconds)[:2]
+    peer.close()
     print(f"  {'main window, 1 run (peer)':44s} {fps:5.1f} frames/s   {rate:8,.0f} steps/s")
     for name, configs in cases:
         fps, rate, sizer = window_rate(configs, args.seconds)

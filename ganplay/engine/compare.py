@@ -548,21 +548,27 @@ class TickSizer:
     is modelled as ``a + b * k`` (fixed cost plus the steps), fitted on every size measured;
     with one size known, the next is proportional to it, and at least twice as large when a
     tick is short (a fixed cost makes proportion timid). When the fixed cost alone is near a
-    frame, the steps get a fifth of each tick. Every new size compiles a program (seconds each
-    on a loaded machine), so sizes change at most ``max_changes`` times, only when the ideal
-    is more than 1.3x away; the first ticks at each size (its compile, the pipeline
-    refilling) are not measured.
+    frame, the steps get a fifth of each tick. The size changes only when the ideal is more than
+    1.3x away; the first ticks at each size (the pipeline refilling, and a compile of a size not
+    run before) are not measured.
+
+    It never stops measuring: a sizer that settled once (it allowed four changes) kept a size
+    timed while the window started, or before the machine's load changed. The runs' programs
+    take any size up to 64 steps without compiling (``sweep.vmapped_run``, ``Trainer.run``), so a
+    change costs little. When the current size's time moves more than 1.3x, the other sizes'
+    times are from other conditions and are forgotten.
     """
 
-    def __init__(self, target_s: float = TICK_S, k: int = 1, max_k: int = 1024, max_changes: int = 4,
+    def __init__(self, target_s: float = TICK_S, k: int = 1, max_k: int = 1024, max_changes: int | None = None,
                  samples: int = 8, skip: int = 3):
         self.target_s = target_s
         self.k = int(k)
         self.max_k = max_k
-        self.max_changes = max_changes
+        self.max_changes = max_changes  # None: no cap
         self.samples = samples
         self.skip = skip
         self.changes = 0
+        self.stable = False  # the last measurement pointed at the current size
         self.measured: dict[int, float] = {}  # size -> median seconds per tick
         self._times: list[float] = []
         self._skip = skip
@@ -572,13 +578,9 @@ class TickSizer:
         """A sizer starting at 4 steps for 2-D data (a toy step is cheap), 1 for images."""
         return cls(k=4 if kind == "points" else 1)
 
-    @property
-    def settled(self) -> bool:
-        return self.changes >= self.max_changes
-
     def update(self, k: int, seconds: float) -> None:
         """A tick of ``k`` steps took ``seconds`` of wall time (from the previous tick's end)."""
-        if k != self.k or self.settled:
+        if k != self.k or (self.max_changes is not None and self.changes >= self.max_changes):
             return
         if self._skip:
             self._skip -= 1
@@ -586,11 +588,15 @@ class TickSizer:
         self._times.append(float(seconds))
         if len(self._times) < self.samples:
             return
-        self.measured[k] = float(np.median(self._times))
+        now = float(np.median(self._times))
+        before = self.measured.get(k)
+        if before is not None and abs(math.log2(now / before)) > math.log2(1.3):
+            self.measured = {}  # the machine changed: the other sizes' times no longer hold
+        self.measured[k] = now
         self._times.clear()
         ideal = self.ideal()
-        if abs(math.log2(ideal / self.k)) <= math.log2(1.3):
-            self.changes = self.max_changes  # close enough: measure no more
+        self.stable = abs(math.log2(ideal / self.k)) <= math.log2(1.3)
+        if self.stable:
             return
         self.k = ideal
         self.changes += 1

@@ -37,6 +37,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ganplay.config import LIVE_FIELDS, Config
@@ -53,7 +54,7 @@ from ganplay.engine.runner import (
     write_samples,
 )
 from ganplay.engine.train import (
-    HYPER_FIELDS, Trainer, active_remedies, build_trainer, describe_fault, fetch_metrics, find_fault,
+    HYPER_FIELDS, Trainer, active_remedies, build_trainer, describe_fault, fetch_metrics, find_fault, steps_bucket,
 )
 from ganplay.errors import ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes
@@ -299,20 +300,38 @@ def vmapped_run(trainer: Trainer, configs: list[Config]) -> Callable:
 
     The step count (equal across the group) and the live settings the runs share go in unbatched:
     batched, the step's ``lax.cond``s on them (penalties, instance noise, weight clipping) would
-    become selects that compute both branches, every step, for every run."""
+    become selects that compute both branches, every step, for every run.
+
+    The steps run in :func:`~ganplay.engine.train.loop_steps` with the count an argument, as a
+    single run's do: one program serves every chunk of up to 64 steps (Compare mode's window
+    sizes its ticks freely), and a vmapped run stays bit-identical to a single run's program."""
     shared = sorted(k for k in HYPER_FIELDS if len({getattr(c, k) for c in configs}) == 1)
 
-    def run(states, k: int, data):
+    def looped(states, n, length: int, data):
         common = {key: states.hyper[key][0] for key in shared}
         own = states._replace(step=None, hyper={key: v for key, v in states.hyper.items() if key not in common})
-        return jax.vmap(partial(_run_member, trainer, k), in_axes=(0, None, None, None))(
-            own, states.step[0], common, data)
+        return jax.vmap(partial(_loop_member, trainer, length), in_axes=(0, None, None, None, None))(
+            own, states.step[0], common, data, n)
 
-    return jax.jit(run, static_argnums=(1,))
+    program = jax.jit(looped, static_argnums=(2,))
+
+    def run(states, k: int, data):
+        length = steps_bucket(k)
+        states, buffers = program(states, jnp.int32(k), length, data)
+        return states, buffers if length == k else _first_columns(buffers, int(k))
+
+    run.program = program  # (tests count its compiles)
+    return run
 
 
-def _run_member(trainer, k, state, step, common, data):
-    return trainer._run_impl(state._replace(step=step, hyper={**state.hyper, **common}), k, data)
+def _loop_member(trainer, length, state, step, common, data, n):
+    return trainer._loop_impl(state._replace(step=step, hyper={**state.hyper, **common}), n, length, data)
+
+
+@partial(jax.jit, static_argnums=1)
+def _first_columns(buffers, k: int):
+    """Each run's first ``k`` steps of ``[runs, length]`` metric buffers."""
+    return jax.tree_util.tree_map(lambda b: b[:, :k], buffers)
 
 
 def even_chunk(steps: int, chunk: int) -> int:

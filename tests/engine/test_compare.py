@@ -168,12 +168,25 @@ def test_the_budget_lets_one_run_evaluate_per_tick_the_one_with_fewest_evaluatio
     (0.015, 0.012, 4, 1),  # 4 runs on a loaded machine: one step per frame
     (0.040, 0.001, 1, 10),  # the fixed cost alone exceeds a frame: the steps get a fifth of a tick
 ])
-def test_the_tick_sizer_finds_the_largest_tick_within_a_frame_in_few_compiles(fixed, per_step, start, best):
+def test_the_tick_sizer_finds_the_largest_tick_within_a_frame_in_few_changes(fixed, per_step, start, best):
     sizer = TickSizer(k=start)
     for _ in range(200):
         sizer.update(sizer.k, fixed + per_step * sizer.k)
-    assert sizer.settled and sizer.changes <= sizer.max_changes and len(sizer.measured) <= 4
+    assert sizer.stable and sizer.changes <= 4 and len(sizer.measured) <= 5
     assert abs(np.log2(sizer.k / best)) <= 0.5, (sizer.k, sizer.measured)
+
+
+def test_the_tick_sizer_keeps_measuring_when_the_machine_changes():
+    sizer = TickSizer(k=4)
+    for _ in range(200):  # 2 toy runs on an idle machine: 8 steps a tick
+        sizer.update(sizer.k, 0.010 + 0.002 * sizer.k)
+    assert sizer.stable and 6 <= sizer.k <= 11
+    for _ in range(200):  # then another program takes a core: each step costs 3x
+        sizer.update(sizer.k, 0.015 + 0.006 * sizer.k)
+    assert sizer.stable and sizer.k <= 3, (sizer.k, sizer.measured)
+    for _ in range(200):  # and leaves again
+        sizer.update(sizer.k, 0.010 + 0.002 * sizer.k)
+    assert sizer.stable and 6 <= sizer.k <= 11, (sizer.k, sizer.measured)
 
 
 # -- files -------------------------------------------------------------------------------------------
