@@ -263,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             from ganplay.cli_sweep import main as sweep_main
 
             return sweep_main(argv[1:])
+        if argv and argv[0] == "compare":
+            from ganplay.cli_compare import main as compare_main
+
+            return compare_main(argv[1:])
         if argv and argv[0] == "bench":
             from ganplay.bench import main as bench_main
 

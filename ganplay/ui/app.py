@@ -22,27 +22,10 @@ def run_gui(config: Config, args) -> int:
     too: call this as a program's last act, not from a process that goes on. Otherwise a person
     is at the window (to press Play, or to close it; they may pause for hours): no watchdog.
     """
-    from PySide6.QtWidgets import QApplication
-
-    import pyqtgraph as pg
-
     from ganplay.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("ganplay")
-    app.setOrganizationName("ganplay")
-    pg.setConfigOptions(antialias=False, background="w", foreground="k")
-    # Python's cycle collector runs in whichever thread allocates; in the training thread it
-    # could free a dead dialog's Qt objects there, and Qt deadlocked destroying them from two
-    # threads. Collect on a timer in the GUI thread instead (pyqtgraph's helper for this).
-    from pyqtgraph.util.garbage_collector import GarbageCollector
-
-    collector = GarbageCollector(interval=1.0)  # noqa: F841  (kept alive until exec returns)
+    app, _collector = start_app()  # the collector must live until exec returns
     explicit = any(getattr(args, k, None) for k in ("model", "dataset", "config", "sets", "seed", "data_dir", "preset"))
-    from ganplay.logs import setup_file_logging
-    from ganplay.ui.worker import WorkerThread
-
-    setup_file_logging()
     scripted_run = bool(args.quit and args.autostart)
     watchdog = _start_watchdog() if scripted_run else None  # before the window: building it compiles
     if not explicit:
@@ -60,15 +43,44 @@ def run_gui(config: Config, args) -> int:
             window.close()
             raise GanplayError(f"--overlays: unknown view {name!r}; choose from {', '.join(window.overlay_boxes)}")
         window.set_overlay(name, True)
-    _close_on_signals(window)
+    close_on_signals(window)
     if args.autostart or args.steps:
         scripted.start(play=args.autostart)
     code = app.exec()
     scripted.closing()  # the watchdog now times the exit
-    code = scripted.exit_code if scripted.exit_code else code
+    return leave_app(scripted.exit_code if scripted.exit_code else code)
+
+
+def start_app():
+    """The QApplication every ganplay window runs in (the main window, ``ganplay compare``):
+    its names (QSettings' file), pyqtgraph's options, cycles collected in the GUI thread and the
+    log file. Returns ``(app, collector)``: keep the collector referenced until exec returns."""
+    from PySide6.QtWidgets import QApplication
+
+    import pyqtgraph as pg
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    from ganplay.logs import setup_file_logging
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ganplay")
+    app.setOrganizationName("ganplay")
+    pg.setConfigOptions(antialias=False, background="w", foreground="k")
+    # Python's cycle collector runs in whichever thread allocates; in the training thread it
+    # could free a dead dialog's Qt objects there, and Qt deadlocked destroying them from two
+    # threads. Collect on a timer in the GUI thread instead (pyqtgraph's helper for this).
+    collector = GarbageCollector(interval=1.0)
+    setup_file_logging()
+    return app, collector
+
+
+def leave_app(code: int) -> int:
+    """``code``, once the window has closed; the process ends at once if a training thread is still
+    running: closing asked it to stop, but it is inside an XLA compile, which cannot be
+    interrupted. Settings are saved; leave now instead of waiting for it."""
+    from ganplay.ui.worker import WorkerThread
+
     if any(t.is_running() for t in list(WorkerThread.live)):
-        # Closing asked the training thread to stop, but it is inside an XLA compile, which
-        # cannot be interrupted. Settings are saved; leave now instead of waiting for it.
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -104,7 +116,7 @@ def _start_watchdog():
     return Watchdog(timeout, backstop_s=timeout + max(10.0, timeout / 4)).start()
 
 
-def _close_on_signals(window) -> None:
+def close_on_signals(window) -> None:
     """Ctrl+C in the terminal or SIGTERM closes the window the normal way (settings saved)."""
 
     def handler(signum, _frame):
