@@ -97,9 +97,8 @@ class Window:
     def measure(self, seconds: float):
         """(steps/s, frames/s, frame gaps in ms, CPU s/step, GUI-thread CPU s/step, steps per
         dispatch at the end)."""
-        from PySide6.QtCore import QTimer
-
         import numpy as np
+        from PySide6.QtCore import QTimer
 
         self.w.play()
         self._run_until(lambda: False, limit_s=1.0)  # back at speed (the pipeline refilled)

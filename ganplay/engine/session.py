@@ -765,7 +765,7 @@ class ChunkSizer:
         ideal = max(self.target_s / max(per_step, 1e-7), 1.0)
         if abs(np.log2(ideal) - np.log2(self.k)) <= 0.4:
             return
-        k_new = int(round(ideal)) if ideal < 6 else 2 * int(round(ideal / 2))
+        k_new = round(ideal) if ideal < 6 else 2 * round(ideal / 2)
         if ideal > self.k and self.k < 8:
             # A few steps per dispatch are timed mostly as the worker's own round (recording,
             # the snapshot, the GIL): proportion alone crept up 1, 2, 3, 5, 8, 12 at a compile each.

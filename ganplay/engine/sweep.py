@@ -54,7 +54,14 @@ from ganplay.engine.runner import (
     write_samples,
 )
 from ganplay.engine.train import (
-    HYPER_FIELDS, Trainer, active_remedies, build_trainer, describe_fault, fetch_metrics, find_fault, steps_bucket,
+    HYPER_FIELDS,
+    Trainer,
+    active_remedies,
+    build_trainer,
+    describe_fault,
+    fetch_metrics,
+    find_fault,
+    steps_bucket,
 )
 from ganplay.errors import ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes

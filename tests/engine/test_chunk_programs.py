@@ -6,7 +6,7 @@ from ganplay.config import Config
 from ganplay.engine.session import Session
 from ganplay.engine.train import loop_steps, steps_bucket
 
-SMALL = dict(dataset="gmm2", hidden=16, batch_size=32)
+SMALL = {"dataset": "gmm2", "hidden": 16, "batch_size": 32}
 
 
 def leaves(tree):
@@ -22,7 +22,7 @@ def test_one_program_serves_every_chunk_size_and_matches_the_scan():
     run = s.trainer._run
     start = s.state
     for k in (1, 7, 24, 64):
-        state, m = s.trainer.run(start, k)
+        _, m = s.trainer.run(start, k)
         assert all(v.shape == (k,) for v in m.values())
     assert run._cache_size() == 1  # 1, 7, 24 and 64 steps: one compile
     # The loop is the scan with a traced count: the same state and metrics, bit for bit.
