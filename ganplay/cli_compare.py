@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ganplay.argparsing import OneLineParser
+from ganplay.argparsing import OneLineParser, add_base_flags
 from ganplay.errors import GanplayError
 
 # The flags that make the runs; ``--open`` takes its runs from the file instead.
@@ -19,13 +19,7 @@ def build_compare_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="ganplay compare",
                       description=f"Open Compare mode on 2 to {MAX_RUNS} runs of one dataset: every combination of "
                       "--vary settings × --seeds, or a saved set (--open).")
-    p.add_argument("--model", help="model name (default: toy-mlp)")
-    p.add_argument("--dataset", help="dataset name (default: gmm2 for toy models); every run shares it")
-    p.add_argument("--data-dir", help="folder holding the dataset's files")
-    p.add_argument("--config", metavar="FILE", help="read the base settings from a config.json")
-    p.add_argument("--preset", metavar="NAME", help="start from a named recipe (ganplay presets lists them)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a base setting, e.g. --set hidden=64 (repeatable)")
+    add_base_flags(p, "dataset name (default: gmm2 for toy models); every run shares it")
     p.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a setting and the values to compare, e.g. --vary loss=ns,hinge (repeatable: the runs "
                    "are every combination; run A is the first)")
@@ -34,7 +28,6 @@ def build_compare_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", metavar="PATH", help=f"continue a saved set: a {SUFFIX} file or a folder saved "
                    "with Save as folder")
     p.add_argument("--autostart", action="store_true", help="press Play once the window is up")
-    p.set_defaults(seed=None)  # seeds come from --seeds; config_from_args reads args.seed
     return p
 
 

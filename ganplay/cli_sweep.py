@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ganplay.argparsing import OneLineParser
+from ganplay.argparsing import OneLineParser, add_base_flags
 from ganplay.errors import GanplayError
 
 
@@ -15,13 +15,7 @@ def build_sweep_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="ganplay sweep",
                       description="Train every combination of --vary settings × --seeds headless into --out, "
                       "then tabulate and chart the results (runs.csv, summary.csv, summary.png).")
-    p.add_argument("--model", help="model name (default: toy-mlp)")
-    p.add_argument("--dataset", help="dataset name (default: gmm2 for toy models)")
-    p.add_argument("--data-dir", help="folder holding the dataset's files")
-    p.add_argument("--config", metavar="FILE", help="read the base settings from a config.json")
-    p.add_argument("--preset", metavar="NAME", help="start from a named recipe (ganplay presets lists them)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a base setting, e.g. --set hidden=64 (repeatable)")
+    add_base_flags(p)
     p.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a setting and the values to try, e.g. --vary label_smoothing=0,0.1,0.2 (repeatable: "
                    "the grid is every combination)")
@@ -37,7 +31,6 @@ def build_sweep_parser() -> argparse.ArgumentParser:
                    help="train every run alone, one after another; by default runs that differ only in "
                    "seed and live settings (learning rates, label_smoothing, penalties…) train together as "
                    "one vmapped program, which on a CPU pays for small models only")
-    p.set_defaults(seed=None)  # seeds come from --seeds; config_from_args reads args.seed
     return p
 
 
