@@ -768,7 +768,7 @@ class ChunkSizer:
         k_new = round(ideal) if ideal < 6 else 2 * round(ideal / 2)
         if ideal > self.k and self.k < 8:
             # A few steps per dispatch are timed mostly as the worker's own round (recording,
-            # the snapshot, the GIL): proportion alone crept up 1, 2, 3, 5, 8, 12 at a compile each.
+            # the snapshot, the GIL): proportion alone crept up 1, 2, 3, 5, 8, 12, a second each.
             k_new = max(k_new, 4 * self.k if self.k < 4 else 2 * self.k)
         k_new = int(min(self.max_k, k_new))
         if k_new not in self.sizes and len(self.sizes) >= self.max_sizes:

@@ -37,7 +37,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ganplay.config import LIVE_FIELDS, Config
@@ -324,7 +323,7 @@ def vmapped_run(trainer: Trainer, configs: list[Config]) -> Callable:
 
     def run(states, k: int, data):
         length = steps_bucket(k)
-        states, buffers = program(states, jnp.int32(k), length, data)
+        states, buffers = program(states, np.int32(k), length, data)
         return states, buffers if length == k else _first_columns(buffers, int(k))
 
     run.program = program  # (tests count its compiles)

@@ -210,7 +210,7 @@ def run_steps(looped, step, state, k: int, data, scan: bool):
     (asynchronous: no host sync between them); the metrics as ``[k]`` device arrays either way."""
     if scan:
         length = steps_bucket(k)
-        state, buffers = looped(state, jnp.int32(k), length, data)
+        state, buffers = looped(state, np.int32(k), length, data)  # (a NumPy count: no device op per dispatch)
         return state, buffers if length == k else _first_rows(buffers, int(k))
     per_step = []
     for _ in range(int(k)):
