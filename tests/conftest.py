@@ -22,6 +22,7 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 import pytest  # noqa: E402
 
 from ganplay.engine.compile_cache import enable_compilation_cache  # noqa: E402
+from shared_data import require_mnist  # noqa: E402
 
 # One compilation cache for the whole session (subprocesses find it through GANPLAY_CACHE_DIR):
 # the same model compiled by several tests is compiled once.
@@ -80,16 +81,10 @@ def optimised_classifier_training():
         yield
 
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-
 @pytest.fixture
 def mnist_dir() -> Path:
-    d = SHARED_DATA / "mnist"
-    if not (d / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"offline MNIST not found at {d}")
-    return d
+    """The real MNIST test set (../shared/data/mnist), or a skip saying how to get it."""
+    return require_mnist()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from data_helpers import MNIST_DIR
+from data_helpers import require_mnist
 from ganplay.data import download
 from ganplay.data.download import DownloadCancelled, download_file, fetch_dataset
 from ganplay.errors import DataError
@@ -121,6 +121,7 @@ def test_offline_error_lists_files_and_folders(tmp_path, monkeypatch):
 
 
 def test_known_md5s_match_the_offline_mnist_copy():
+    MNIST_DIR = require_mnist()
     known = {f.name: f for f in download.SOURCES["mnist"].files}
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         assert download.file_md5(MNIST_DIR / name) == known[name].md5

@@ -3,12 +3,13 @@ import gzip
 import numpy as np
 import pytest
 
-from data_helpers import FASHION_DIR, MNIST_DIR, idx_bytes, write_idx
+from data_helpers import FASHION_DIR, idx_bytes, require_mnist, write_idx
 from ganplay.data.idx import read_idx_images, read_idx_labels, read_idx_pair
 from ganplay.errors import DataError
 
 
 def test_real_mnist_test_set():
+    MNIST_DIR = require_mnist()
     images, labels = read_idx_pair(
         MNIST_DIR / "t10k-images-idx3-ubyte.gz", MNIST_DIR / "t10k-labels-idx1-ubyte.gz"
     )

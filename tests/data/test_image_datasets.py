@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_helpers import FASHION_DIR, MNIST_DIR, write_fake_mnist
+from data_helpers import FASHION_DIR, require_mnist, write_fake_mnist
 from ganplay.data import DATASETS
 from ganplay.data.images import ImageDataset, load_dataset_files
 from ganplay.errors import DataError
@@ -21,7 +21,7 @@ def config(dataset, data_dir="", image_channels=0):
 
 @pytest.fixture(scope="module")
 def mnist():
-    return DATASETS.get("mnist").load(config("mnist", MNIST_DIR), 28)
+    return DATASETS.get("mnist").load(config("mnist", require_mnist()), 28)
 
 
 def test_registered_image_datasets():
@@ -47,8 +47,9 @@ def test_sample_under_jit(mnist):
     np.testing.assert_array_equal(x, sample(arrays, jax.random.key(0)))
 
 
-def test_padding_28_to_32_with_black_border():
-    ds = load_dataset_files("mnist", MNIST_DIR, 32)
+def test_padding_28_to_32_with_black_border(tmp_path):
+    # Files the test writes (random pixels 0-255): padding needs no real digits.
+    ds = load_dataset_files("mnist", write_fake_mnist(tmp_path, n=64), 32)
     assert ds.pad_to == 32 and ds.shape == (32, 32, 1)
     x = np.asarray(jax.jit(lambda a, k: ds.sample(a, k, 16))(ds.device_arrays(), jax.random.key(3)))
     assert x.shape == (16, 32, 32, 1)

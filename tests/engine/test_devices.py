@@ -27,7 +27,7 @@ from ganplay.config import Config
 from ganplay.errors import ConfigError
 
 HELPER = Path(__file__).with_name("_devices_check.py")
-MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+from shared_data import MNIST_DIR as MNIST, mnist_available, why_no_mnist  # noqa: E402
 TOLERANCE = 1e-5
 MNIST_TINY = {"dataset": "mnist", "batch_size": 32}
 
@@ -48,7 +48,7 @@ TWO = [
 
 
 def run_helper(devices: int, cases: list) -> dict:
-    spec = {"devices": devices, "cases": cases, "mnist": str(MNIST) if MNIST.is_dir() else None}
+    spec = {"devices": devices, "cases": cases, "mnist": str(MNIST) if mnist_available() else None}
     env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
            # XLA:CPU sizes its thread pool by the cores (2 here); a device blocked in an
            # all-reduce holds a thread, and with too few the other devices never arrive.
@@ -92,8 +92,8 @@ def test_four_devices_train_as_one():
 
 
 def test_two_devices_train_dcgan_and_the_conditional_games_as_one():
-    if not MNIST.is_dir():
-        pytest.skip(f"offline MNIST not found at {MNIST}")
+    if not mnist_available():
+        pytest.skip(why_no_mnist())
     out = run_helper(2, TWO)
     assert [c["case"] for c in out["cases"]] == [name for name, *_ in TWO]
     for case in out["cases"]:

@@ -22,7 +22,7 @@ from ganplay.engine.evaluator import (
 from ganplay.errors import DataError
 
 # tests/conftest.py's mnist_dir, at module scope (a function-scoped fixture cannot feed one)
-MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+from shared_data import MNIST_DIR, mnist_available, why_no_mnist  # noqa: E402
 TINY = ClassifierSettings(epochs=1, batch_size=64)
 
 
@@ -37,8 +37,8 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mnist():
-    if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"offline MNIST not found at {MNIST_DIR}")
+    if not mnist_available():
+        pytest.skip(why_no_mnist())
     return load_idx_dataset("mnist", MNIST_DIR)
 
 

@@ -24,7 +24,7 @@ from ganplay.engine.sgan import (
 from ganplay.errors import DataError
 from ganplay.models.sgan import head_logits
 
-MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+from shared_data import MNIST_DIR as MNIST, mnist_available, why_no_mnist  # noqa: E402
 # Tiny networks (D 62-31-16-16-16, G 31-31) keep each compile and step cheap.
 TINY = {"width": 0.0625, "batch_size": 32, "labels_per_class": 10, "sgan_head": "k"}
 
@@ -36,8 +36,8 @@ def _config(**overrides) -> Config:
 @pytest.fixture(scope="module")
 def split() -> ImageDataset:
     """The offline MNIST, split 8,000 train / 2,000 test as every SGAN run splits it."""
-    if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"offline MNIST not found at {MNIST}")
+    if not mnist_available():
+        pytest.skip(why_no_mnist())
     return load_dataset_files("mnist", MNIST, 28).with_test_split()
 
 
