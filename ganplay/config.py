@@ -92,7 +92,7 @@ class Config:
         """The model's defaults, then ``overrides`` (already typed) on top."""
         from ganplay.models import MODELS
 
-        values: dict[str, Any] = {"model": model, **MODELS.get(model).defaults}
+        values: dict[str, Any] = {"model": model, **MODELS.get(model).config_defaults()}
         values.update(overrides)
         return cls.from_dict(values)
 

@@ -66,7 +66,9 @@ class ModelSpec:
     description: str
     kinds: frozenset[str]  # dataset kinds it accepts: "points" and/or "images"
     build: Callable[[Any, tuple[int, ...]], GanPair]  # (config, data_shape) -> GanPair
-    defaults: Mapping[str, Any] = field(default_factory=dict)  # config defaults for this model
+    # Config defaults for this model; a value may be a function of no arguments, called when a
+    # config is made (a default that depends on JAX's backend must not start it at import).
+    defaults: Mapping[str, Any] = field(default_factory=dict)
     image_size: int | None = None  # required H == W for image models (28 or 32); None = any
     uses_width: bool = False  # whether the ``width`` config multiplier applies
     # Whether K steps run inside one lax.scan. XLA:CPU runs convolutions about 4x slower inside
@@ -76,6 +78,10 @@ class ModelSpec:
     # plain real/fake game), "sgan" (semi-supervised: D also classifies) or "cgan" (G and D
     # conditioned on the class). sgan and cgan need a labelled dataset.
     objective: str = "gan"
+
+    def config_defaults(self) -> dict[str, Any]:
+        """``defaults`` with every deferred value computed now."""
+        return {k: v() if callable(v) else v for k, v in self.defaults.items()}
 
 
 MODELS: Registry[ModelSpec] = Registry("model")

@@ -236,7 +236,11 @@ def _builder(arch: Architecture):
     return build
 
 
-_WIDTH = default_width(jax.default_backend())
+def backend_width() -> float:
+    """The default width on the backend JAX runs on (asked when a config is made, so that importing
+    the models starts no backend: a distributed run must meet its peers first)."""
+    return default_width(jax.default_backend())
+
 
 MODELS.register(
     "dcgan28",
@@ -249,7 +253,7 @@ MODELS.register(
         # 0.1 on the real labels and on G's target
         defaults={"z_dim": 100, "noise": "uniform", "batch_size": 64, "lr_g": 1e-3,
                   "lr_d": 1e-3, "beta1": 0.9, "label_smoothing": 0.1, "smooth_g_target": True,
-                  "width": _WIDTH},
+                  "width": backend_width},
         image_size=28,
         uses_width=True,
         scan_steps=False,
@@ -266,7 +270,7 @@ MODELS.register(
         # z ~ N(0,1), label smoothing 0.1 (seed 001); Adam 2e-4, beta1 0.5 (DCGAN paper). The
         # seed does not state a batch size (the DCGAN paper used 128); 64 keeps CPU steps short.
         defaults={"z_dim": 100, "noise": "normal", "batch_size": 64, "lr_g": 2e-4,
-                  "lr_d": 2e-4, "beta1": 0.5, "label_smoothing": 0.1, "width": _WIDTH},
+                  "lr_d": 2e-4, "beta1": 0.5, "label_smoothing": 0.1, "width": backend_width},
         image_size=32,
         uses_width=True,
         scan_steps=False,

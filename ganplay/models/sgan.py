@@ -50,7 +50,7 @@ import numpy as np
 from ganplay.errors import ConfigError
 from ganplay.models.base import MODELS, DiscriminatorOutput, GanPair, ModelSpec
 from ganplay.models.conv_transpose import Conv, ConvTranspose
-from ganplay.models.dcgan import Dropout, default_width, scaled
+from ganplay.models.dcgan import Dropout, backend_width, scaled
 
 HEADS = ("k+1", "k")
 
@@ -336,7 +336,7 @@ MODELS.register(
         # seed's text: 100 (its "latent"), batch 64 and the DCGAN paper's Adam(2e-4, 0.5).
         defaults={"z_dim": 100, "noise": "normal", "batch_size": 64, "lr_g": 2e-4,
                   "lr_d": 2e-4, "beta1": 0.5, "label_smoothing": 0.0,
-                  "width": default_width(jax.default_backend()), "sgan_head": "k+1",
+                  "width": backend_width, "sgan_head": "k+1",
                   "label_fraction": 0.2, "labels_per_class": 0, "adv_weight": 1.0,
                   "fm_weight": 1.0},
         image_size=64,

@@ -224,7 +224,7 @@ def test_registered_defaults():
     for name, size in (("dcgan28", 28), ("dcgan32", 32)):
         spec = MODELS.get(name)
         assert spec.image_size == size and spec.uses_width and spec.kinds == frozenset({"images"})
-        assert spec.defaults["width"] == default_width(jax.default_backend())
+        assert spec.config_defaults()["width"] == default_width(jax.default_backend())
     assert MODELS.get("gia-mlp").image_size is None
     assert default_width("gpu") == default_width("cuda") == 1.0
     assert default_width("cpu") == 0.25
