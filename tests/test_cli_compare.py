@@ -3,7 +3,7 @@
 import pytest
 
 from ganplay.cli import main
-from ganplay.cli_compare import build_window
+from ganplay.cli.compare import build_window
 from ganplay.config import Config
 from ganplay.engine.compare import Comparison
 from ui.conftest import no_leaked_threads_or_windows, show_window  # noqa: F401  (the GUI tests' fixtures)

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from ganplay.cli import config_from_args, main
-from ganplay.cli_sweep import build_sweep_parser
+from ganplay.cli.sweep import build_sweep_parser
 
 TINY = ["--model", "toy-mlp", "--dataset", "grid25", "--set", "hidden=16", "--set", "batch_size=32"]
 

@@ -19,6 +19,7 @@ from gui_helpers import caught, fix_dispatch_size
 from PySide6.QtWidgets import QApplication
 
 from ganplay import cli, files
+from ganplay.cli import train as cli_train
 from ganplay.config import Config
 from ganplay.engine import checkpoint
 from ganplay.engine import session as session_module
@@ -474,7 +475,7 @@ def monkeypatch_session_train():
         return runner.RunSummary(out, steps, 0.0, 0.0)
 
     mp.setattr(runner, "train_headless", fake_train)
-    mp.setattr(cli, "_download_if_missing", lambda *a, **k: None)
+    mp.setattr(cli_train, "_download_if_missing", lambda *a, **k: None)
     yield
     mp.undo()
 

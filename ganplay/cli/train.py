@@ -1,7 +1,5 @@
-"""Command line: ``ganplay`` opens the GUI; ``ganplay train …`` trains headless.
-
-Every user error ends as one line on stderr and a non-zero exit, never a traceback.
-"""
+"""``ganplay train``: train headless into --out (or continue --resume DIR), on one host or as
+one process of a distributed run."""
 from __future__ import annotations
 
 import argparse
@@ -9,46 +7,13 @@ import os
 import sys
 
 from ganplay.argparsing import OneLineParser as _Parser
+from ganplay.cli.common import add_run_options, config_from_args
 from ganplay.errors import GanplayError
-
-EXIT_FAILED = 1
-
-
-def _add_run_options(p: argparse.ArgumentParser, *, gui: bool) -> None:
-    p.add_argument("--model", help="model name (default: toy-mlp)")
-    p.add_argument("--dataset", help="dataset name (default: gmm2 for toy models)")
-    p.add_argument("--seed", type=int, help="random seed (same seed, same run)")
-    p.add_argument("--data-dir", help="folder holding the dataset's files")
-    p.add_argument("--config", metavar="FILE", help="read settings from a config.json")
-    p.add_argument("--preset", metavar="NAME", help="start from a named recipe (ganplay presets lists them); "
-                   "--model, --dataset, --seed and --set override it")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any setting, e.g. --set lr_g=1e-3 (repeatable)")
-    p.add_argument("--steps", type=int, help="steps to train" + (" before pausing" if gui else ""))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from ganplay import __version__
-
-    p = _Parser(prog="ganplay", description="A desktop playground for GANs. Without a command it opens the window.")
-    p.add_argument("--version", action="version", version=f"ganplay {__version__}")
-    _add_run_options(p, gui=True)
-    p.add_argument("--autostart", action="store_true", help="start training at once")
-    p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window when training stops")
-    p.add_argument("--record-gif", metavar="GIF", help="record the top view into an animated GIF while training "
-                   "(a frame every --gif-every steps); saved when --steps is reached")
-    p.add_argument("--gif-every", type=int, metavar="N", help="steps between GIF frames (default: 100 for 2-D data, 10 for images)")
-    p.add_argument("--overlays", metavar="LIST", help="2-D views to switch on: any of field,arrows,manifold,interpolation")
-    p.add_argument("--quit", action="store_true", help="exit after --steps (and --screenshot); with --autostart "
-                   "the run is unattended: an error exits with status 1, and no progress for "
-                   "$GANPLAY_WATCHDOG_S seconds (default 120, 0: never) exits with status 3 and every "
-                   "thread's stack on stderr and in the log")
-    return p
 
 
 def build_train_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ganplay train", description="Train headless and write results into --out.")
-    _add_run_options(p, gui=False)
+    add_run_options(p, gui=False)
     p.add_argument("--out", help="output folder (config.json, metrics.csv, samples.npy, run.npz)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR for --steps more steps")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -75,42 +40,7 @@ def build_train_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args):
-    """Build a validated Config from CLI arguments (model defaults < --config < flags < --set)."""
-    from ganplay.config import Config
-
-    values: dict = {}
-    preset = getattr(args, "preset", None)
-    if preset:
-        if args.config:
-            raise GanplayError("give --preset or --config, not both")
-        from ganplay.presets import PRESETS
-
-        values.update(PRESETS.get(preset).overrides)
-    if args.config:
-        from ganplay.config import load_config
-
-        values.update(load_config(args.config).to_dict())  # its errors name the file
-    for key, flag in (("model", args.model), ("dataset", args.dataset), ("seed", args.seed),
-                      ("data_dir", args.data_dir)):
-        if flag is not None:
-            values[key] = flag
-    model = values.pop("model", "toy-mlp")
-    if not args.config and "dataset" not in values:
-        values["dataset"] = _default_dataset(model)
-    elif preset and args.model and args.dataset is None and model != PRESETS.get(preset).model:
-        values["dataset"] = _default_dataset(model)  # another model than the preset's: its data
-    config = Config.for_model(model, **values) if not args.config else Config.from_dict({**values, "model": model})
-    return config.with_overrides(args.sets) if args.sets else config
-
-
-def _default_dataset(model: str) -> str:
-    from ganplay.models import MODELS
-
-    return "gmm2" if "points" in MODELS.get(model).kinds else "mnist"
-
-
-def _train(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     args = build_train_parser().parse_args(argv)
     if not args.distributed and (args.coordinator or args.num_processes is not None
                                  or args.process_id is not None):
@@ -164,7 +94,7 @@ def _train(argv: list[str]) -> int:
     return 0
 
 
-def _join_distributed_run(argv: list[str]) -> None:
+def join_distributed_run(argv: list[str]) -> None:
     """``train --distributed``: join the other processes. First of all: importing the engine
     imports the models, which ask JAX for its backend, and JAX must meet its peers before that."""
     args = build_train_parser().parse_args(argv)
@@ -204,16 +134,6 @@ def _distributed_run(config, out: str, args):
     return config, out
 
 
-def _presets(argv: list[str]) -> int:
-    p = _Parser(prog="ganplay presets", description="List the named recipes that --preset NAME starts from.")
-    p.parse_args(argv)
-    from ganplay.presets import PRESETS, describe
-
-    for name in PRESETS:
-        print(describe(PRESETS.get(name)))
-    return 0
-
-
 def _final_lines(final: dict) -> list[str]:
     """The last step's headline figures, for the end of a headless run."""
     lines = []
@@ -245,46 +165,3 @@ def _download_if_missing(config, quiet: bool) -> None:
         print(f"downloading {name}: {size}", end="\r" if tty else "\n", file=sys.stderr, flush=True)
 
     find_dataset_dir(config.dataset, config.data_dir, allow_download=True, progress=progress)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if argv and argv[0] == "train":
-            _join_distributed_run(argv[1:])
-        from ganplay.engine.compile_cache import enable_compilation_cache
-
-        enable_compilation_cache()
-        if argv and argv[0] == "train":
-            return _train(argv[1:])
-        if argv and argv[0] == "presets":
-            return _presets(argv[1:])
-        if argv and argv[0] == "sweep":
-            from ganplay.cli_sweep import main as sweep_main
-
-            return sweep_main(argv[1:])
-        if argv and argv[0] == "compare":
-            from ganplay.cli_compare import main as compare_main
-
-            return compare_main(argv[1:])
-        if argv and argv[0] == "bench":
-            from ganplay.bench import main as bench_main
-
-            return bench_main(argv[1:])
-        args = build_parser().parse_args(argv)
-        if args.quit and not args.steps:
-            raise GanplayError("--quit needs --steps N: the window closes once N steps are trained")
-        config = config_from_args(args)
-        from ganplay.ui.app import run_gui
-
-        return run_gui(config, args)
-    except GanplayError as exc:
-        print(f"ganplay: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("ganplay: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

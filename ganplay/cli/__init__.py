@@ -1,0 +1,66 @@
+"""Command line: ``ganplay`` opens the GUI; ``ganplay train …`` trains headless; ``sweep``,
+``compare``, ``presets`` and ``bench`` are the other commands, each a module of this package.
+
+Every user error ends as one line on stderr and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+from ganplay.cli.common import config_from_args
+from ganplay.cli.gui import build_parser
+from ganplay.cli.train import build_train_parser
+from ganplay.errors import GanplayError
+
+__all__ = ["EXIT_FAILED", "build_parser", "build_train_parser", "config_from_args", "main"]
+
+EXIT_FAILED = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "train":
+            from ganplay.cli.train import join_distributed_run
+
+            join_distributed_run(argv[1:])
+        from ganplay.engine.compile_cache import enable_compilation_cache
+
+        enable_compilation_cache()
+        if argv and argv[0] == "train":
+            from ganplay.cli.train import main as train_main
+
+            return train_main(argv[1:])
+        if argv and argv[0] == "presets":
+            from ganplay.cli.presets import main as presets_main
+
+            return presets_main(argv[1:])
+        if argv and argv[0] == "sweep":
+            from ganplay.cli.sweep import main as sweep_main
+
+            return sweep_main(argv[1:])
+        if argv and argv[0] == "compare":
+            from ganplay.cli.compare import main as compare_main
+
+            return compare_main(argv[1:])
+        if argv and argv[0] == "bench":
+            from ganplay.bench import main as bench_main
+
+            return bench_main(argv[1:])
+        args = build_parser().parse_args(argv)
+        if args.quit and not args.steps:
+            raise GanplayError("--quit needs --steps N: the window closes once N steps are trained")
+        config = config_from_args(args)
+        from ganplay.ui.app import run_gui
+
+        return run_gui(config, args)
+    except GanplayError as exc:
+        print(f"ganplay: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("ganplay: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
