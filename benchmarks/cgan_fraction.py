@@ -29,7 +29,7 @@ from ganplay.config import Config
 from ganplay.engine.checkpoint import atomic_write_bytes
 from ganplay.engine.compile_cache import enable_compilation_cache
 from ganplay.engine.evaluator import Evaluator
-from ganplay.engine.images import grid_png_bytes
+from ganplay.report.images import grid_png_bytes
 from ganplay.engine.train import build_trainer, fetch_metrics, find_fault
 from ganplay.errors import GanplayError
 

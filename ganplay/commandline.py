@@ -6,11 +6,10 @@ from those three alone; ``ganplay.cli.config_from_args`` turns it back into an e
 """
 from __future__ import annotations
 
-import json
 import shlex
-from typing import Any
 
 from ganplay.config import Config
+from ganplay.formatting import format_value
 
 PROGRAM = "ganplay train"
 
@@ -31,13 +30,3 @@ def command_for(config: Config, *, steps: int | None = None, out: str | None = N
     if out is not None:
         words += ["--out", str(out)]
     return PROGRAM + " " + shlex.join(words)
-
-
-def format_value(value: Any) -> str:
-    """A setting as ``--set`` parses it back: floats exactly (repr), booleans as true/false,
-    tuples (the mixture's lists) as compact JSON."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (tuple, list)):
-        return json.dumps(value, separators=(",", ":"))
-    return repr(value) if isinstance(value, float) else str(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ganplay.formatting import format_value
 from ganplay.registry import Registry
 
 
@@ -88,4 +89,4 @@ def describe(preset: Preset) -> str:
 
 
 def _plain(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    return format_value(v)

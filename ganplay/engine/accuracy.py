@@ -17,8 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ganplay.engine.history import SampledHistory
-
-EVAL_BUDGET = 0.05  # evaluation seconds allowed per training second
+from ganplay.engine.quality import EVAL_BUDGET  # one budget: evaluation seconds per training second
 CATCH_UP = 4  # a late baseline runs this many steps per GAN step until it has caught up
 MIN_CATCH_UP = 200  # ... and at least this many per chunk
 

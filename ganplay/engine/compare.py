@@ -32,11 +32,11 @@ import numpy as np
 
 from ganplay.config import Config
 from ganplay.engine.checkpoint import read_run, restore_state
+from ganplay.formatting import format_value
 from ganplay.engine.quality import EVAL_BUDGET, QualityMonitor
 from ganplay.engine.session import Chunk, Session, Snapshot
 from ganplay.engine.sweep import (
     Run,
-    format_value,
     initial_states,
     member_trainer,
     plan_groups,
@@ -90,7 +90,7 @@ def diff_label(a: Config, b: Config, name: str = "B") -> str:
 
 
 def _show(v) -> str:
-    return json.dumps(v, separators=(",", ":")) if isinstance(v, tuple) else format_value(v)
+    return format_value(v)
 
 
 def labels(configs: list[Config]) -> list[str]:

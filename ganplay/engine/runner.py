@@ -320,7 +320,7 @@ def write_samples(trainer: Trainer, state, out: Path, samples: np.ndarray | None
         np.save(buf, np.asarray(trainer.display_labels(len(samples)), np.int64))
         atomic_write_bytes(out / "labels.npy", buf.getvalue())
     if trainer.dataset.kind == "images":
-        from ganplay.engine.images import grid_png_bytes
+        from ganplay.report.images import grid_png_bytes
 
         atomic_write_bytes(out / "samples.png", grid_png_bytes(samples[:64], cols=8))
     return samples

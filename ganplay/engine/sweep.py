@@ -64,6 +64,7 @@ from ganplay.engine.train import (
 )
 from ganplay.errors import ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes
+from ganplay.formatting import format_value
 from ganplay.models import MODELS
 
 MAX_RUNS = 256  # more needs ``allow_many`` (``--yes``)
@@ -139,16 +140,6 @@ class Grid:
         base = self.base.to_dict()
         base.pop("seed")
         return {"base": base, "vary": [[v.key, list(v.values)] for v in self.vary], "seeds": list(self.seeds)}
-
-
-def format_value(v: Any) -> str:
-    """A setting's value as tables, folder names and progress lines show it."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        short = f"{v:g}"
-        return short if float(short) == v else repr(v)
-    return str(v)
 
 
 def _name_part(text: str) -> str:
@@ -417,7 +408,7 @@ def run_sweep(grid: Grid, steps: int, out_dir, *, quality: bool = True, vmap: bo
     chart = None
     metrics = _final_columns(ordered)
     if metrics:
-        from ganplay.engine.sweep_plot import summary_chart
+        from ganplay.report.sweep_chart import summary_chart
 
         chart = out / "summary.png"
         atomic_write_bytes(chart, summary_chart(grid, table, metrics, _chart_title(grid, steps)))

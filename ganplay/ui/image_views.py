@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from ganplay.engine.images import tile_grid
+from ganplay.report.images import tile_grid
 from ganplay.ui.views import FAKE_COLOR, REAL_COLOR, CurvesView
 
 

@@ -3,7 +3,6 @@ labels outside the budget never reach the supervised loss, accuracy and the base
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
