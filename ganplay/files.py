@@ -30,3 +30,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise GanplayError(f"cannot write {path}: {exc.strerror or exc}; free some space or choose another folder") from None
+    _remove_orphaned_temporaries(path)
+
+
+def _remove_orphaned_temporaries(path: Path) -> None:
+    """Delete the temporary files of earlier writes of ``path`` whose process has died (a kill -9
+    or a power cut mid-write leaves one; the file itself was never touched). A live process's
+    are left alone: it may be writing the same file right now."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True

@@ -78,7 +78,7 @@ def leave_app(code: int) -> int:
     """``code``, once the window has closed; the process ends at once if a training thread is still
     running: closing asked it to stop, but it is inside an XLA compile, which cannot be
     interrupted. Settings are saved; leave now instead of waiting for it."""
-    from ganplay.ui.worker import WorkerThread
+    from ganplay.ui.command_worker import WorkerThread
 
     if any(t.is_running() for t in list(WorkerThread.live)):
         logging.shutdown()

@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import traceback
+import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -63,6 +64,9 @@ class CommandWorker(QObject):
     def stop(self):
         self._stop.set()
         self._wake.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     def _post(self, *cmd):
         if cmd[0] not in self._handlers:  # a typo must fail here, not be dropped in the thread
@@ -132,3 +136,71 @@ class CommandWorker(QObject):
         path = log_failure(f"{what}: {type(exc).__name__}: {exc}", self._failure_config(), exc)
         where = f" Details are in {path}." if path else ""
         self.failed.emit(f"{what}: {type(exc).__name__}: {exc}.{where}{self.CRASH_HINT}")
+
+
+class Mailbox:
+    """One slot between a worker and the window: the worker puts the newest item (a snapshot, or
+    a list of them), the window takes it. A slow window never builds a backlog, it simply draws
+    the newest; and Python objects never travel inside queued Qt events (PySide6 can mis-count
+    the references of objects left in the queue at shutdown)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._item = None
+        self._taken = threading.Event()  # the window has taken the newest item (back-pressure)
+        self._taken.set()
+
+    def put(self, item) -> None:
+        with self._lock:
+            self._item = item
+            self._taken.clear()
+
+    def take(self):
+        """The newest item (None before the first); marks it taken."""
+        with self._lock:
+            self._taken.set()
+            return self._item
+
+    @property
+    def taken(self) -> bool:
+        return self._taken.is_set()
+
+    def wait_taken(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the window to take the newest item."""
+        return self._taken.wait(timeout)
+
+    def release(self) -> None:
+        """Wake a worker waiting for the window (it is stopping: nobody will take the item)."""
+        self._taken.set()
+
+
+class WorkerThread:
+    """Owns a QThread running a CommandWorker; start/stop with a bounded wait."""
+
+    live: "weakref.WeakSet[WorkerThread]" = weakref.WeakSet()  # for leak checks in tests
+    # Threads still finishing (a compile) after their window closed: kept alive here, since
+    # destroying a running QThread aborts the process.
+    orphans: "set[WorkerThread]" = set()
+
+    def __init__(self, worker: CommandWorker):
+        WorkerThread.live.add(self)
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("ganplay-training")
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+
+    def start(self):
+        self.thread.start()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def stop_requested(self) -> bool:
+        return self.worker.stop_requested()
+
+    def stop(self, timeout_ms: int = 5000) -> bool:
+        """Ask the loop to finish and wait for the thread; True when it has ended."""
+        self.worker.stop()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)

@@ -59,7 +59,7 @@ from ganplay.ui.views import (
     decimation,
     moving_average,
 )
-from ganplay.ui.worker import WorkerThread
+from ganplay.ui.command_worker import WorkerThread
 
 REDRAW_MS = 16  # the timer draws only when new snapshots have arrived (the worker sends ~36/s)
 CURVES_HZ = 4  # curves and table redraw rate while training (2-4 runs: 4x the curves of the main window)

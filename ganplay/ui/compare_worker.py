@@ -9,7 +9,6 @@ state. Every command acts on all runs at once, so they stay at one step.
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 from PySide6.QtCore import Signal
@@ -18,7 +17,7 @@ from ganplay.config import Config
 from ganplay.engine.compare import Comparison, TickSizer
 from ganplay.errors import GanplayError
 from ganplay.logs import log_failure
-from ganplay.ui.command_worker import CommandWorker
+from ganplay.ui.command_worker import CommandWorker, Mailbox
 
 STALE_S = 1 / 30  # publish at least this often while playing (the frame-rate goal)
 FRAME_WAIT_S = 0.1  # the longest a tick waits for the window to take the last snapshot
@@ -38,10 +37,7 @@ class CompareWorker(CommandWorker):
         self._configs = list(configs)
         self.comparison: Comparison | None = None  # worker thread only
         self._sizer = self._new_sizer()
-        self._lock = threading.Lock()
-        self._mailbox = None
-        self._mailbox_read = True
-        self._taken = threading.Event()  # set when the window takes the snapshots
+        self._mailbox = Mailbox()
         self._last_emit = 0.0
         self._last_tick: float | None = None  # when the last tick was recorded while playing
 
@@ -62,14 +58,11 @@ class CompareWorker(CommandWorker):
 
     def latest_snapshots(self):
         """The newest list of snapshots (one per run), or None."""
-        with self._lock:
-            self._mailbox_read = True
-            self._taken.set()
-            return self._mailbox
+        return self._mailbox.take()
 
     def stop(self):
         super().stop()
-        self._taken.set()
+        self._mailbox.release()
 
     # -- worker thread ------------------------------------------------------------------------------
     def _loop(self):
@@ -93,8 +86,8 @@ class CompareWorker(CommandWorker):
             # taken the last snapshot: ticks the window cannot show cost recording time and
             # take the GIL from its painting (4 runs once recorded 50 ticks/s, drew 7 frames/s).
             if self._playing and c.in_flight < 2:
-                if not self._mailbox_read:
-                    self._taken.wait(FRAME_WAIT_S)
+                if not self._mailbox.taken:
+                    self._mailbox.wait_taken(FRAME_WAIT_S)
                 self._launch()
             self._complete()
 
@@ -148,15 +141,12 @@ class CompareWorker(CommandWorker):
                                "remove the diverged run to go on with the others.")
         # While playing, a new snapshot once the window has taken the last (the ticks are
         # paced by it), or after STALE_S when it is slow to.
-        if not self._playing or self._mailbox_read or done - self._last_emit >= STALE_S:
+        if not self._playing or self._mailbox.taken or done - self._last_emit >= STALE_S:
             self._publish()
 
     def _publish(self):
         snaps = self.comparison.snapshots()
-        with self._lock:
-            self._mailbox = snaps
-            self._mailbox_read = False
-            self._taken.clear()
+        self._mailbox.put(snaps)
         self._last_emit = time.perf_counter()
         self.snapshots_ready.emit(snaps[0].step)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections import deque
 
 from PySide6.QtCore import QThread, Signal
@@ -21,7 +20,9 @@ from ganplay.config import Config
 from ganplay.engine.session import SUBSTEPS, ChunkSizer, Pacer, Session
 from ganplay.errors import GanplayError
 from ganplay.logs import log_failure
-from ganplay.ui.command_worker import CommandWorker
+from ganplay.ui.command_worker import CommandWorker, Mailbox, WorkerThread
+
+__all__ = ["SPEEDS", "TrainingWorker", "WorkerThread"]
 
 STALE_S = 1 / 30  # publish at least this often while playing, read or not (the frame-rate goal)
 SPEEDS = (None, 100.0, 10.0, 1.0)  # the speed control's steps/s (None: as fast as it goes)
@@ -55,9 +56,8 @@ class TrainingWorker(CommandWorker):
         self.session: Session | None = None  # worker thread only
         self._target: int | None = None
         self._sizer = ChunkSizer()
-        self._mailbox_lock = threading.Lock()
-        self._mailbox = None
-        self._mailbox_read = True  # the window has taken the newest snapshot (back-pressure)
+        self._mailbox = Mailbox()
+        self._divergence_lock = threading.Lock()
         self._divergence: tuple[str, int] | None = None  # (message, step a rollback returns to)
         self._overlays: dict[str, bool] = {}
         self._draw_class: int | None = None  # conditional models: the class to draw
@@ -66,7 +66,6 @@ class TrainingWorker(CommandWorker):
         # taken by the window before training goes on, so no frame is skipped.
         self._frame_every: int | None = None
         self._frame_unread = False
-        self._read = threading.Event()
         # Chunks dispatched and not yet recorded, oldest first (worker thread only).
         self._inflight: deque = deque()
         self._last_emit = 0.0
@@ -129,7 +128,7 @@ class TrainingWorker(CommandWorker):
 
     def divergence(self) -> tuple[str, int] | None:
         """(message, rollback step) of the divergence that paused training, or None."""
-        with self._mailbox_lock:
+        with self._divergence_lock:
             return self._divergence
 
     def set_config(self, config: Config):
@@ -144,10 +143,7 @@ class TrainingWorker(CommandWorker):
 
     def latest_snapshot(self):
         """The newest Snapshot (or None); the GUI reads it when ``snapshot_ready`` fires."""
-        with self._mailbox_lock:
-            self._mailbox_read = True
-            self._read.set()
-            return self._mailbox
+        return self._mailbox.take()
 
     # -- worker thread --------------------------------------------------------------------------------
     def _loop(self):
@@ -260,7 +256,7 @@ class TrainingWorker(CommandWorker):
         # While playing, a new snapshot once the window has taken the last one, or after STALE_S:
         # a window busy drawing curves would otherwise skip the next frame too. (Snapshots are
         # cheap now: their samples are computed on the device right behind each chunk.)
-        wanted = self._mailbox_read or (now - self._last_emit >= STALE_S and not self._frame_unread)
+        wanted = self._mailbox.taken or (now - self._last_emit >= STALE_S and not self._frame_unread)
         frame = bool(self._frame_every) and s.step % self._frame_every == 0
         if frame:
             self._wait_until_read()
@@ -280,7 +276,7 @@ class TrainingWorker(CommandWorker):
         good = self.session.good.step
         message = (f"{d.message()}. Training is paused. Roll back to step {good:,} (the last good state "
                    "kept) after lowering the learning rates or adding label smoothing, or reset the run.")
-        with self._mailbox_lock:
+        with self._divergence_lock:
             self._divergence = (message, good)
         log_failure(message, self._config)
         self.diverged.emit(message)
@@ -295,18 +291,15 @@ class TrainingWorker(CommandWorker):
         if self._frame_unread:  # never overwrite a GIF frame the window has not taken yet
             self._wait_until_read()
         snap = self.session.snapshot()
-        with self._mailbox_lock:
-            self._mailbox = snap
-            self._mailbox_read = False
-            self._frame_unread = frame
-            self._read.clear()
+        self._frame_unread = frame
+        self._mailbox.put(snap)
         self.snapshot_ready.emit(snap.step)
 
     def _wait_until_read(self, timeout: float = 5.0):
         """Wait (bounded, and not past a stop) for the window to take the newest snapshot."""
         deadline = time.perf_counter() + timeout
-        while not self._mailbox_read and not self._stop.is_set() and time.perf_counter() < deadline:
-            self._read.wait(0.05)
+        while not self._mailbox.taken and not self._stop.is_set() and time.perf_counter() < deadline:
+            self._mailbox.wait_taken(0.05)
         self._frame_unread = False
 
     def _reach_target(self):
@@ -464,7 +457,7 @@ class TrainingWorker(CommandWorker):
         self._config = session.config
         self._pending_steps = 0
         self._sizer = ChunkSizer()
-        with self._mailbox_lock:
+        with self._divergence_lock:
             self._divergence = None
         self.opened.emit(session.config.to_json())
         self.message.emit(f"opened {path} at step {session.step:,}")
@@ -474,7 +467,7 @@ class TrainingWorker(CommandWorker):
         if self.session is None or self.session.good.state is None:
             return
         step = self.session.rollback()
-        with self._mailbox_lock:
+        with self._divergence_lock:
             self._divergence = None
         self.message.emit(f"rolled back to step {step:,}")
         self._publish()
@@ -491,7 +484,7 @@ class TrainingWorker(CommandWorker):
     def _rebuild(self, config: Config, *, announce: bool, reason: str = ""):
         self._config = config
         self._pending_steps = 0
-        with self._mailbox_lock:
+        with self._divergence_lock:
             self._divergence = None
         # A reset (or a change of live settings only) reuses the compiled trainer: it holds no
         # training state, so starting again costs one init instead of a rebuild and compile.
@@ -536,35 +529,3 @@ class TrainingWorker(CommandWorker):
             return
         self.message.emit(note or "ready")
         self._publish_soon = True  # the quality plot's first point
-
-
-class WorkerThread:
-    """Owns a QThread running a TrainingWorker; start/stop with a bounded wait."""
-
-    live: "weakref.WeakSet[WorkerThread]" = weakref.WeakSet()  # for leak checks in tests
-    # Threads still finishing (a compile) after their window closed: kept alive here, since
-    # destroying a running QThread aborts the process.
-    orphans: "set[WorkerThread]" = set()
-
-    def __init__(self, worker: TrainingWorker):
-        WorkerThread.live.add(self)
-        self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("ganplay-training")
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-
-    def start(self):
-        self.thread.start()
-
-    def is_running(self) -> bool:
-        return self.thread.isRunning()
-
-    def stop_requested(self) -> bool:
-        return self.worker._stop.is_set()
-
-    def stop(self, timeout_ms: int = 5000) -> bool:
-        """Ask the loop to finish and wait for the thread; True when it has ended."""
-        self.worker.stop()
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)
