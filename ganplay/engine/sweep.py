@@ -65,6 +65,7 @@ from ganplay.engine.train import (
 from ganplay.errors import ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes
 from ganplay.formatting import format_value
+from ganplay.quality_metrics import QUALITY_METRICS
 from ganplay.models import MODELS
 
 MAX_RUNS = 256  # more needs ``allow_many`` (``--yes``)
@@ -84,8 +85,7 @@ FIXED = {
 # from the seed (its data differs per run) and reports test accuracy from its own monitor.
 VMAP_OBJECTIVES = ("gan", "cgan")
 # The best value of a quality metric over a run's evaluations: higher or lower is better.
-BEST = {"modes": max, "high_quality": max, "reverse_kl": min, "kl": min, "fid": min,
-        "inception_score": max, "class_fraction": max, "test_acc": max, "baseline_acc": max}
+BEST = {name: QUALITY_METRICS.get(name).best for name in QUALITY_METRICS}
 
 
 # -- the grid -------------------------------------------------------------------------------------

@@ -9,15 +9,13 @@ import math
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ganplay.quality_metrics import QUALITY_METRICS
+
 PANEL_W, PANEL_H = 400, 300
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 62, 16, 30, 48  # inside each panel, around the plot area
 TITLE_H = 30
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
           "#bcbd22", "#17becf"]
-LABELS = {"modes": "modes", "high_quality": "high quality", "reverse_kl": "reverse KL", "kl": "KL",
-          "fid": "FID", "inception_score": "Inception Score", "class_fraction": "intended class",
-          "test_acc": "test accuracy", "baseline_acc": "baseline accuracy"}
-LOWER_IS_BETTER = {"reverse_kl", "kl", "fid"}
 
 
 def _font(size: int):
@@ -117,8 +115,8 @@ def _legend_layout(names: list[str], width: int, font) -> list[list[tuple[int, f
 def _panel(draw, ox, oy, metric, x_key, x_labels, points, font, small) -> None:
     left, top = ox + MARGIN_L, oy + MARGIN_T
     right, bottom = ox + PANEL_W - MARGIN_R, oy + PANEL_H - MARGIN_B
-    better = "lower" if metric in LOWER_IS_BETTER else "higher"
-    draw.text((ox + PANEL_W / 2, oy + 14), f"{LABELS.get(metric, metric)} ({better} is better)",
+    m = QUALITY_METRICS.get(metric)
+    draw.text((ox + PANEL_W / 2, oy + 14), f"{m.label} ({m.better} is better)",
               fill="black", font=font, anchor="mm")
     spans = [(m - (sd or 0), m + (sd or 0)) for pts in points.values() for _, m, sd in pts if m is not None]
     if not spans:

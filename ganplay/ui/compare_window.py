@@ -48,6 +48,7 @@ from ganplay.engine.compare import (
     latest_metrics,
 )
 from ganplay.errors import ConfigError, GanplayError
+from ganplay.quality_metrics import QUALITY_METRICS
 from ganplay.files import atomic_write_bytes
 from ganplay.ui.compare_worker import CompareWorker
 from ganplay.ui.image_views import ImageGridView
@@ -72,10 +73,10 @@ CHANGEABLE = tuple(f for f in Config.__dataclass_fields__ if f not in (*SAME_DAT
 # The table: (column title, metric key, format); quality columns are added for the data.
 TABLE = (("Step", "step", "{:,.0f}"), ("Steps/s", "steps/s", "{:,.0f}"), ("D loss", "d_loss", "{:.3f}"),
          ("G loss", "g_loss", "{:.3f}"), ("D(x)", "d_real", "{:.3f}"), ("D(G(z))", "d_fake", "{:.3f}"))
-QUALITY = {"modes": ("Modes", "{:.0f}"), "high_quality": ("High quality", "{:.1%}"), "kl": ("KL", "{:.3f}"),
-           "fid": ("FID", "{:.1f}"), "inception_score": ("IS", "{:.2f}")}
+QUALITY = {k: (QUALITY_METRICS.get(k).short, QUALITY_METRICS.get(k).fmt)
+           for k in ("modes", "high_quality", "kl", "fid", "inception_score")}
 # The quality curve: the first of these each run has.
-QUALITY_CURVE = (("modes", "modes captured"), ("fid", "classifier FID"), ("kl", "KL(real‖gen)"))
+QUALITY_CURVE = tuple((k, QUALITY_METRICS.get(k).label) for k in ("modes", "fid", "kl"))
 QUALITY_LABELS = dict(QUALITY_CURVE)
 # (name, text, shortcut, handler, tooltip): the toolbar's actions.
 ACTIONS = (
