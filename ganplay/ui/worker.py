@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
 from ganplay.config import Config
 from ganplay.engine.session import SUBSTEPS, ChunkSizer, Pacer, Session
