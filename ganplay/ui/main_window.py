@@ -34,6 +34,7 @@ from ganplay.ui.panels.metric_docks import (
     CONTROLS_DOCK,
     LAYOUT_VERSION,
     METRIC_DOCKS,
+    arrange_columns,
     arrange_default,
     make_dock,
     size_default,
@@ -235,8 +236,9 @@ class MainWindow(PlaybackCommands, QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._layout_restored:  # sizes need the window's final size; once
+        if not self._layout_restored:  # columns and sizes need the window's final size; once
             self._layout_restored = True
+            arrange_columns(self, self._own_docks())
             size_default(self, self._own_docks())
 
     # -- controls <-> config ---------------------------------------------------------------------------

@@ -201,6 +201,8 @@ def test_dock_layout_survives_a_restart_and_reset_undoes_it(qtbot, make_window):
     assert again.dockWidgetArea(again.docks["quality_dock"]) == Qt.RightDockWidgetArea
     assert again.docks["d_accuracy_dock"].isHidden()
 
+    again.resize(1280, 800)  # (restored geometry can come back narrower offscreen: one tab column)
+    qtbot.waitUntil(lambda: again.width() == 1280, timeout=WAIT)
     again.reset_layout_action.trigger()
     qtbot.wait(50)
     for spec in METRIC_DOCKS:
@@ -225,3 +227,22 @@ def test_a_layout_saved_by_another_version_is_ignored(make_window, settings):
 def test_first_start_says_what_to_try_first(make_window):
     w = make_window()
     assert "Play" in w.statusBar().currentMessage()
+
+
+def test_a_narrow_window_tabs_the_metric_docks_together_and_a_wide_one_splits_them(qtbot, make_window, tmp_path):
+    w = make_window()
+    metric = [w.docks[s.name] for s in METRIC_DOCKS]
+    w.resize(900, 700)  # (the window's minimum width is about 834: the controls and the explain strip)
+    qtbot.waitUntil(lambda: w.width() == 900, timeout=WAIT)
+    w.reset_layout()
+    qtbot.wait(50)
+    assert set(w.tabifiedDockWidgets(metric[0])) == set(metric[1:])  # one column: nothing squeezed
+    assert metric[0].width() > 0.6 * w.width()
+    assert w.grab().save(str(Path(SHOTS or tmp_path) / "layout_narrow_900.png"))
+    w.resize(1280, 800)
+    qtbot.waitUntil(lambda: w.width() == 1280, timeout=WAIT)
+    w.reset_layout()
+    qtbot.wait(50)
+    assert set(w.tabifiedDockWidgets(w.docks["d_output_dock"])) == {w.docks["d_accuracy_dock"]}
+    lefts = [w.docks[n].geometry().left() for n in ("losses_dock", "d_output_dock", "quality_dock")]
+    assert lefts == sorted(lefts) and len(set(lefts)) == 3  # three columns, in order

@@ -3,8 +3,9 @@ the View menu brings them back, and the arrangement is saved with the window's s
 
 The default arrangement (also what View ▸ Reset layout restores) is three columns under the top
 view: losses; D's output with D's accuracy behind it; quality with D's confusion matrix behind it.
-Three columns stay readable down to a 1024-pixel-wide window; the controls take the left edge,
-full height.
+Three columns stay readable down to a 1024-pixel-wide window; below that the metric docks tab
+together in one column instead of squeezing (an 830-pixel window cut the plots' titles, their
+keys and the dock tabs). The controls take the left edge, full height.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ganplay.ui.views import QualityView, d_output_view, loss_view
 LAYOUT_VERSION = 3  # saveState/restoreState: bump when the docks change, so old states are ignored
 BOTTOM_SHARE = 0.36  # of the window's height, for the metric docks in the default layout
 CONTROLS_SHARE = 0.28  # of the window's width at most, for the controls in the default layout
+NARROW_WIDTH = 1024  # below this window width the metric docks share one tabbed column
 
 
 @dataclass(frozen=True)
@@ -76,25 +78,43 @@ def arrange_default(window: QMainWindow, docks: dict[str, QDockWidget], extra=()
         window.addDockWidget(area, dock)
         if tab_with is not None:
             window.tabifyDockWidget(docks.get(tab_with) or tab_with, dock)
-    fronts = []
-    for column in DEFAULT_COLUMNS:
-        front = docks[column[0]]
-        window.addDockWidget(Qt.BottomDockWidgetArea, front, Qt.Horizontal)
-        fronts.append(front)
-        for name in column[1:]:
-            window.tabifyDockWidget(front, docks[name])
     for dock in docks.values():
         dock.show()
     for dock, _area, _tab in extra:
         dock.show()
-    for front in [*fronts, docks[CONTROLS_DOCK]]:
-        front.raise_()  # the first of each tab group is the one shown
+    arrange_columns(window, docks)
     size_default(window, docks)
+
+
+def default_columns(window: QMainWindow) -> tuple[tuple[str, ...], ...]:
+    """The metric docks' columns for the window's width: three, or one tab group when narrow."""
+    if window.width() < NARROW_WIDTH:
+        return (tuple(name for column in DEFAULT_COLUMNS for name in column),)
+    return DEFAULT_COLUMNS
+
+
+def arrange_columns(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    """Lay the metric docks out in the columns that fit the window's width, each column a tab group
+    with its first dock in front (a window shown wider or narrower than it was built lays its
+    default layout out again). Qt cannot split a tab group, so the docks are taken out and put
+    back: call it on the default layout only."""
+    columns = default_columns(window)
+    metric = [docks[name] for column in columns for name in column]
+    for dock in metric:
+        window.removeDockWidget(dock)
+    for column in columns:
+        window.addDockWidget(Qt.BottomDockWidgetArea, docks[column[0]], Qt.Horizontal)
+        for name in column[1:]:
+            window.tabifyDockWidget(docks[column[0]], docks[name])
+    for dock in metric:
+        dock.show()
+    for front in [*(docks[c[0]] for c in columns), docks[CONTROLS_DOCK]]:
+        front.raise_()  # the first of each tab group is the one shown
 
 
 def size_default(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """Equal metric columns, the bottom area a fixed share of the height, the controls their hint."""
-    fronts = [docks[column[0]] for column in DEFAULT_COLUMNS]
+    fronts = [docks[column[0]] for column in default_columns(window)]
     controls = docks[CONTROLS_DOCK]
     width = min(controls.widget().sizeHint().width(), int(CONTROLS_SHARE * window.width()))
     window.resizeDocks([controls], [width], Qt.Horizontal)
