@@ -76,6 +76,18 @@ def snapshot_generator(trainer, state, display_z=None, display_labels=None) -> G
     )
 
 
+def same_network(a: GeneratorSnapshot | None, b: GeneratorSnapshot | None) -> bool:
+    """Whether two snapshots are of one network (only the training step apart): same module,
+    noise, classes and parameter shapes."""
+    if a is None or b is None:
+        return False
+    if (a.generator, a.z_dim, a.noise, a.n_classes, a.image_shape) != (b.generator, b.z_dim, b.noise, b.n_classes,
+                                                                        b.image_shape):
+        return False
+    shapes = lambda v: jax.tree_util.tree_map(np.shape, v)  # noqa: E731
+    return shapes(a.variables) == shapes(b.variables)
+
+
 class GeneratorFeed:
     """Hands out a fresh :class:`GeneratorSnapshot` at most every ``every_s`` seconds (the same
     object in between, so a reader can tell by identity that nothing changed)."""
@@ -85,14 +97,17 @@ class GeneratorFeed:
         self._clock = clock
         self._last: GeneratorSnapshot | None = None
         self._at = 0.0
-        self._display_id = None
+        self._display_key = None
 
-    def offer(self, trainer, state, step: int, display_z=None, display_labels=None) -> GeneratorSnapshot:
+    def offer(self, trainer, state, step: int, display_z=None, display_labels=None,
+              display_key=None) -> GeneratorSnapshot:
+        """The latest snapshot, renewed when training moved on ``every_s`` ago or more, went back
+        (a rollback), or the grid's noise changed (``display_key``)."""
         last, now = self._last, self._clock()
-        moved = last is None or (step != last.step and now - self._at >= self.every_s)
-        if moved or id(display_z) != self._display_id or (last is not None and step < last.step):
+        due = last is None or step < last.step or (step != last.step and now - self._at >= self.every_s)
+        if due or display_key != self._display_key:
             self._last = snapshot_generator(trainer, state, display_z, display_labels)
-            self._at, self._display_id = now, id(display_z)
+            self._at, self._display_key = now, display_key
         return self._last
 
 
@@ -179,11 +194,7 @@ class LatentLab:
         self._features = None
 
     def same_network(self, snap: GeneratorSnapshot) -> bool:
-        a, b = self.snap, snap
-        if (a.generator, a.z_dim, a.n_classes, a.image_shape) != (b.generator, b.z_dim, b.n_classes, b.image_shape):
-            return False
-        shapes = lambda v: jax.tree_util.tree_map(np.shape, v)  # noqa: E731
-        return shapes(a.variables) == shapes(b.variables)
+        return same_network(self.snap, snap)
 
     def update(self, snap: GeneratorSnapshot) -> None:
         if snap is self.snap:
@@ -335,6 +346,7 @@ def discover_directions(lab: LatentLab, k: int = 10, n: int = DISCOVER_SAMPLES, 
     s = lab.snap
     if k < 1:
         raise ValueError(f"directions {k} must be at least 1")
+    k = min(k, s.z_dim)  # (more components than noise dimensions cannot map back to distinct directions)
     z = sample_noise(n, s.z_dim, s.noise, seed)
     labels = np.random.default_rng(seed + 1).integers(0, s.n_classes, n) if s.conditional else None
     feats = np.concatenate([lab.features(z[i:i + 500], None if labels is None else labels[i:i + 500])

@@ -1,0 +1,101 @@
+"""The latent lab dock in the window: it follows the generator, steers the focus, takes grid clicks,
+and survives a model switch and a restart."""
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+
+from ganplay.config import Config
+from ganplay.engine.latent import noise_from_seed
+
+WAIT = 60_000
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(0)
+    d = tmp_path / "images"
+    d.mkdir()
+    for i in range(32):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(d / f"{i:02d}.png")
+    return d
+
+
+def image_config(folder, **kw) -> Config:
+    return Config.for_model("gia-mlp", dataset="image-folder", data_dir=str(folder), **{
+        "hidden": 16, "z_dim": 8, "batch_size": 16, **kw})
+
+
+def ready(w, qtbot, z_dim: int):
+    lab = w.latent_lab
+    qtbot.waitUntil(lambda: lab.snap is not None and lab.snap.z_dim == z_dim and lab.directions is not None
+                    and lab.focus_image is not None and lab.nearest_view.last_grid is not None, timeout=WAIT)
+    return lab
+
+
+def test_dock_steers_the_focus_and_survives_a_switch_and_a_restart(make_window, qtbot, folder, tmp_path):
+    w = make_window()
+    assert not w.docks["latent_dock"].isVisible() or w._drawn is None  # 2-D model: hidden
+    qtbot.waitUntil(lambda: w._drawn is not None, timeout=WAIT)
+    assert not w.docks["latent_dock"].isVisible()
+    w.apply_config(image_config(folder))
+    lab = ready(w, qtbot, 8)
+    assert w.docks["latent_dock"].isVisible()
+    assert 1 <= len(lab.directions) <= 8 and lab.rows[0][1].isVisible()
+    assert "found at step 0" in lab.found_label.text()
+    lab.set_seed(5)
+    shown = lambda: np.array_equal(lab.rendered_z, lab.focus_noise())  # noqa: E731
+    qtbot.waitUntil(lambda: np.array_equal(lab.z, noise_from_seed(5, 8)) and shown(), timeout=WAIT)
+    first = lab.focus_image.copy()
+    lab.rows[0][1].setValue(250)  # slider 1 to +2.5 sd: the number box follows, the focus moves
+    assert lab.rows[0][2].value() == pytest.approx(2.5)
+    qtbot.waitUntil(lambda: not np.array_equal(lab.focus_image, first), timeout=WAIT)
+    lab.rows[0][2].setValue(0.0)
+    qtbot.waitUntil(shown, timeout=WAIT)
+    np.testing.assert_array_equal(lab.focus_image, first)  # back at 0: exactly the focus image
+    qtbot.waitUntil(lambda: lab.sheet_view.last_grid is not None, timeout=WAIT)
+    assert lab.sheet_view.last_grid.shape[1] == 9 * 29 + 1  # 9 steps from -3 to +3 sd
+
+    # a click on a generated tile makes its noise the focus
+    snap = lab.snap
+    grid = w.fake_grid
+    scene = grid.image.mapToScene(QPointF(1 + 2 * 29 + 14, 1 + 1 * 29 + 14))  # tile (row 1, column 2)
+    qtbot.mouseClick(grid.viewport(), Qt.LeftButton, pos=grid.mapFromScene(scene))
+    qtbot.waitUntil(lambda: lab.z is not None and np.array_equal(lab.z, snap.display_z[1 * 5 + 2]), timeout=5_000)
+    assert lab.seed_box.value() == -1
+
+    lab.save_noise(str(tmp_path / "focus.npy"))
+    assert np.load(tmp_path / "focus.npy").shape == (8,)
+
+    # a model switch (another noise size: a new network), a 2-D model and back, then a restart
+    w.apply_config(image_config(folder, z_dim=12))
+    lab = ready(w, qtbot, 12)
+    assert lab.z.shape == (12,)
+    w.apply_config(Config.for_model("toy-mlp", dataset="gmm2", hidden=32, batch_size=64))
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.kind == "points", timeout=WAIT)
+    assert not w.docks["latent_dock"].isVisible()
+    w.apply_config(image_config(folder, z_dim=12))
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.kind == "images", timeout=WAIT)
+    w.worker.step(5)
+    qtbot.waitUntil(lambda: lab.snap is not None and lab.snap.step == 5, timeout=WAIT)
+    w.reset()
+    qtbot.waitUntil(lambda: lab.snap is not None and lab.snap.step == 0, timeout=WAIT)
+    before = lab.focus_image
+    lab.random_focus()
+    qtbot.waitUntil(lambda: lab.focus_image is not before, timeout=WAIT)
+    assert lab.worker.is_alive()
+    w.close()
+    assert not lab.worker.is_alive()  # the lab's thread ends with the window
+
+
+def test_raw_axes_and_walk_export(make_window, qtbot, folder, tmp_path):
+    w = make_window(image_config(folder))
+    lab = ready(w, qtbot, 8)
+    lab.axes_box.setCurrentIndex(1)  # z 8: raw axes are offered
+    assert lab.directions.kind == "raw" and len(lab.directions) == 8
+    assert sum(lab.rows[i][1].isVisible() for i in range(len(lab.rows))) == 8
+    path = tmp_path / "walk.gif"
+    lab.export_walk(str(path), frames=10)
+    qtbot.waitUntil(lambda: path.exists() and "saved" in lab.note.text(), timeout=WAIT)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 10
