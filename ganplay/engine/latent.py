@@ -84,7 +84,7 @@ def same_network(a: GeneratorSnapshot | None, b: GeneratorSnapshot | None) -> bo
     if (a.generator, a.z_dim, a.noise, a.n_classes, a.image_shape) != (b.generator, b.z_dim, b.noise, b.n_classes,
                                                                         b.image_shape):
         return False
-    shapes = lambda v: jax.tree_util.tree_map(np.shape, v)  # noqa: E731
+    shapes = lambda v: jax.tree_util.tree_map(np.shape, v)
     return shapes(a.variables) == shapes(b.variables)
 
 
@@ -145,8 +145,9 @@ def truncate(z: np.ndarray, psi: float, mean: np.ndarray | float = 0.0) -> np.nd
 
 def save_noise(path, z: np.ndarray) -> None:
     """Write the focus noise as a ``.npy`` (float32 ``[z_dim]``) that :func:`load_noise` reads."""
-    from ganplay.files import atomic_write_bytes
     import io
+
+    from ganplay.files import atomic_write_bytes
 
     buf = io.BytesIO()
     np.save(buf, np.asarray(z, np.float32).reshape(-1), allow_pickle=False)
@@ -309,7 +310,7 @@ class Directions:
         return len(self.vectors)
 
     @staticmethod
-    def raw(z_dim: int, noise: str = "normal") -> "Directions":
+    def raw(z_dim: int, noise: str = "normal") -> Directions:
         """The noise's own axes (for small noise sizes, where each axis can mean something)."""
         return Directions(np.eye(z_dim, dtype=np.float32), np.full(z_dim, np.nan, np.float32),
                           np.full(z_dim, noise_sd(noise), np.float32), -1, "raw")

@@ -45,7 +45,7 @@ class NearestImages:
         self._chunk = chunk
 
     @classmethod
-    def for_dataset(cls, dataset) -> "NearestImages":
+    def for_dataset(cls, dataset) -> NearestImages:
         """The training images of an image dataset, padded as the model sees them."""
         images = dataset.images
         if getattr(dataset, "pad_to", None) is not None:  # (28x28 digits for a 32x32 model)

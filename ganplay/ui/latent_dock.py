@@ -12,26 +12,34 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QScrollArea, QSlider, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QWidget,
+)
 
 from ganplay.engine import latent as lab_math
-from ganplay.engine.latent import Directions, LatentLab, noise_from_seed, same_network
+from ganplay.engine.latent import Directions, noise_from_seed, same_network
+from ganplay.ui import latent_jobs as jobs
 from ganplay.ui.image_views import ImageGridView
+from ganplay.ui.latent_files import LatentFiles
+from ganplay.ui.latent_layout import SLIDER_STEPS, lay_out, slider_row
 from ganplay.ui.latent_worker import LatentWorker
-from ganplay.ui.widgets import float_box, int_box
+from ganplay.ui.widgets import int_box
 
 MAX_SLIDERS = 16  # rows built once: 10 discovered directions, or up to 16 raw axes
-N_DIRECTIONS = 10
-SLIDER_STEPS = 100  # slider ticks per sd
 REDISCOVER_STEPS = 500  # training steps after which the directions are found again (Auto)
 REDISCOVER_BUDGET = 10.0  # ... at most once per this many times the last discovery's duration
 REDISCOVER_MIN_S = 20.0
+REDISCOVER_MAX_S = 120.0
 
 
-class LatentDock(QWidget):
+class LatentDock(LatentFiles, QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("latent_lab")
@@ -84,7 +92,7 @@ class LatentDock(QWidget):
         self.axes_box.setToolTip(f"Raw noise axes: for noise sizes up to {lab_math.RAW_AXES_MAX_Z}")
         self.axes_box.currentIndexChanged.connect(self._on_axes)
         self.found_label = QLabel("directions: not found yet")
-        self.rows = [self._slider_row(i) for i in range(MAX_SLIDERS)]
+        self.rows = [slider_row(self, i) for i in range(MAX_SLIDERS)]
         zero = QPushButton("Zero")
         zero.setToolTip("Every slider back to 0")
         zero.clicked.connect(self.zero_sliders)
@@ -109,75 +117,7 @@ class LatentDock(QWidget):
             buttons.append(b)
         self.note = QLabel("")
         self.note.setWordWrap(True)
-        self._layout(random_button, zero, buttons)
-
-    # -- construction ---------------------------------------------------------------------------
-    def _slider_row(self, i: int):
-        label = QLabel(f"d{i + 1}")
-        slider = QSlider(Qt.Horizontal)
-        slider.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
-        box = float_box(-3.0, 3.0, 2, 0.1)
-        slider.valueChanged.connect(lambda v, i=i: self.set_amount(i, v / SLIDER_STEPS))
-        box.valueChanged.connect(lambda v, i=i: self.set_amount(i, v))
-        return label, slider, box
-
-    def _layout(self, random_button, zero, buttons) -> None:
-        top = QHBoxLayout()
-        top.addWidget(self.focus_view, 3)
-        side = QVBoxLayout()
-        side.addWidget(self.nearest_view, 2)
-        side.addWidget(self.nearest_label)
-        top.addLayout(side, 3)
-        focus_bar = QHBoxLayout()
-        for w in (QLabel("Seed"), self.seed_box, random_button, self.class_box, QLabel("Truncation"),
-                  self.psi_slider, self.psi_label):
-            focus_bar.addWidget(w)
-        found = QHBoxLayout()
-        for w in (self.axes_box, self.rediscover_button, self.auto_box, zero):
-            found.addWidget(w)
-        grid = QGridLayout()
-        for r, (label, slider, box) in enumerate(self.rows):
-            grid.addWidget(label, r, 0)
-            grid.addWidget(slider, r, 1)
-            grid.addWidget(box, r, 2)
-        sheet_page = QWidget()
-        sheet_layout = QVBoxLayout(sheet_page)
-        sheet_bar = QHBoxLayout()
-        sheet_bar.addWidget(QLabel("Direction"))
-        sheet_bar.addWidget(self.sheet_box, 1)
-        sheet_layout.addLayout(sheet_bar)
-        sheet_layout.addWidget(self.sheet_view, 1)
-        class_page = QWidget()
-        class_layout = QVBoxLayout(class_page)
-        class_layout.addWidget(self.class_grid_view, 3)
-        path_bar = QHBoxLayout()
-        for w in (QLabel("From class"), self.class_a, QLabel("to"), self.class_b):
-            path_bar.addWidget(w)
-        class_layout.addLayout(path_bar)
-        class_layout.addWidget(self.class_path_view, 1)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(sheet_page, "Sheet")
-        self.tabs.addTab(class_page, "Classes")
-        self.tabs.currentChanged.connect(lambda _i: (self.request_sheet(), self.request_classes()))
-        export = QHBoxLayout()
-        for b in buttons:
-            export.addWidget(b)
-        inner = QWidget()
-        column = QVBoxLayout(inner)
-        column.addLayout(top, 3)
-        column.addLayout(focus_bar)
-        column.addLayout(found)
-        column.addWidget(self.found_label)
-        column.addLayout(grid)
-        column.addWidget(self.tabs, 4)
-        column.addLayout(export)
-        column.addWidget(self.note)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        lay_out(self, random_button, zero, buttons)
 
     # -- the generator, from the window's snapshots ---------------------------------------------------
     def show_snapshot(self, snap) -> None:
@@ -186,19 +126,21 @@ class LatentDock(QWidget):
         if latent is None or latent is self.snap:
             return
         new = not same_network(self.snap, latent)
+        jump = self.snap is not None and abs(latent.step - self.snap.step) >= REDISCOVER_STEPS  # a run opened
         self.snap = latent
         if new:
-            self.worker.post("generator", lambda st, s=latent: _new_lab(st, s))
+            self.worker.post("generator", lambda st, s=latent: jobs.new_lab(st, s))
             self._reset_for_network()
             return
-        self.worker.post("generator", lambda st, s=latent: _update_lab(st, s))
+        self.worker.post("generator", lambda st, s=latent: jobs.update_lab(st, s))
         self.request_render()
         self.request_sheet()
         self.request_classes()
         d = self.directions
-        due = time.monotonic() - self._discovered_at >= max(REDISCOVER_MIN_S, REDISCOVER_BUDGET * self._discover_seconds)
+        budget = min(max(REDISCOVER_MIN_S, REDISCOVER_BUDGET * self._discover_seconds), REDISCOVER_MAX_S)
+        due = time.monotonic() - self._discovered_at >= budget
         if (self.auto_box.isChecked() and d is not None and d.kind == "ganspace"
-                and (latent.step < d.step or (latent.step - d.step >= REDISCOVER_STEPS and due))):
+                and (jump or latent.step < d.step or (latent.step - d.step >= REDISCOVER_STEPS and due))):
             self.rediscover()
 
     def _reset_for_network(self) -> None:
@@ -284,8 +226,8 @@ class LatentDock(QWidget):
     # -- directions and sliders ----------------------------------------------------------------------
     def set_amount(self, i: int, value: float) -> None:
         """Slider ``i`` (and its number box) at ``value`` sd; the focus follows."""
-        label, slider, box = self.rows[i]
-        for w, v in ((slider, int(round(value * SLIDER_STEPS))), (box, float(value))):
+        _label, slider, box = self.rows[i]
+        for w, v in ((slider, round(value * SLIDER_STEPS)), (box, float(value))):
             w.blockSignals(True)
             w.setValue(v)
             w.blockSignals(False)
@@ -307,7 +249,7 @@ class LatentDock(QWidget):
             return
         self._discovered_at = time.monotonic()
         self.rediscover_button.setEnabled(False)
-        self.worker.post("discover", _discover)
+        self.worker.post("discover", jobs.discover)
 
     def _on_axes(self, index: int) -> None:
         if self.snap is None:
@@ -349,7 +291,7 @@ class LatentDock(QWidget):
             return
         self._render_asked = time.perf_counter()
         label = self.focus_class if self.snap.conditional else None
-        self.worker.post("render", lambda st, z=z, label=label: _render(st, z, label))
+        self.worker.post("render", lambda st, z=z, label=label: jobs.render(st, z, label))
 
     def _sheet_inputs(self):
         d, s = self.directions, self.snap
@@ -402,7 +344,7 @@ class LatentDock(QWidget):
                 self._discover_seconds = seconds
                 self._use(d)
         elif name == "generator":
-            self.worker.post("index", _index)
+            self.worker.post("index", jobs.index)
         elif name == "walk":
             self.note.setText(f"saved {result}")
 
@@ -410,153 +352,5 @@ class LatentDock(QWidget):
         self.rediscover_button.setEnabled(True)
         self.note.setText(message)
 
-    # -- files -----------------------------------------------------------------------------------------
-    def export_sheet(self, path: str) -> None:
-        from ganplay.engine.latent_export import write_sheet
-
-        grid = self.sheet_view.last_grid
-        if grid is None:
-            self.note.setText("no sheet yet: wait for the directions")
-            return
-        inputs = self._sheet_inputs()
-        self.worker.post("walk", lambda st: write_sheet(
-            path, [lab_math.direction_sheet(st["lab"], inputs[0], inputs[1], inputs[2], inputs[3])],
-            cols=lab_math.SHEET_STEPS))
-
-    def export_walk(self, path: str, frames: int = 24) -> None:
-        """The focus walking along the sheet's direction and back, as an animation (GIF)."""
-        from ganplay.engine.latent_export import export_walk
-
-        z, d = self.focus_noise(), self.directions
-        if z is None or d is None:
-            self.note.setText("no directions yet")
-            return
-        i = max(self.sheet_box.currentIndex(), 0)
-        label = self.focus_class if self.snap.conditional else None
-        self.worker.post("walk", lambda st: export_walk(path, lab_math.walk(st["lab"], z, d, i, frames, labels=label)))
-
-    def save_noise(self, path: str) -> None:
-        lab_math.save_noise(path, self.focus_noise())
-        self.note.setText(f"saved {path}")
-
-    def load_noise(self, path: str) -> None:
-        from ganplay.errors import GanplayError
-
-        try:
-            self.focus_on(lab_math.load_noise(path, self.snap.z_dim))
-            self.zero_sliders()
-        except GanplayError as exc:
-            self.note.setText(str(exc))
-
-    def _ask(self, title: str, pattern: str, save: bool = True) -> str:
-        ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-        return ask(self, title, "", pattern)[0]
-
-    def export_sheet_dialog(self) -> None:
-        if path := self._ask("Save the direction sheet", "PNG images (*.png)"):
-            self.export_sheet(path)
-
-    def export_walk_dialog(self) -> None:
-        if path := self._ask("Save the walk", "GIF animations (*.gif)"):
-            self.export_walk(path)
-
-    def save_noise_dialog(self) -> None:
-        if self.z is not None and (path := self._ask("Save the focus noise", "NumPy arrays (*.npy)")):
-            self.save_noise(path)
-
-    def load_noise_dialog(self) -> None:
-        if self.snap is not None and (path := self._ask("Load a focus noise", "NumPy arrays (*.npy)", save=False)):
-            self.load_noise(path)
-
     def close_lab(self) -> None:
         self.worker.stop()
-
-
-# -- jobs (run on the lab's thread; ``st`` is its state) -------------------------------------------------
-def _new_lab(st: dict, snap) -> bool:
-    st["lab"] = LatentLab(snap)
-    return True  # (a result: the dock then checks the nearest-image index)
-
-
-def _update_lab(st: dict, snap) -> bool:
-    st["lab"].update(snap)
-    return True
-
-
-def _index(st: dict):
-    from ganplay.engine.neighbours import NearestImages
-
-    dataset = st["lab"].snap.dataset
-    if dataset is None or getattr(dataset, "images", None) is None or st.get("indexed") is dataset:
-        return None
-    st["index"], st["indexed"] = NearestImages.for_dataset(dataset), dataset
-    return True
-
-
-def _render(st: dict, z: np.ndarray, label):
-    lab = st["lab"]
-    image = lab.generate(z[None], None if label is None else [label])
-    index = st.get("index")
-    if index is None or st.get("indexed") is not lab.snap.dataset or index.shape != image.shape[1:]:
-        return image, None, None, z
-    where, distances = index.query(image, k=3)
-    return image, st["indexed"].images[where[0]].astype(np.float32) / 127.5 - 1.0, distances[0], z
-
-
-def _discover(st: dict):
-    start = time.perf_counter()
-    d = lab_math.discover_directions(st["lab"], N_DIRECTIONS)
-    return d, time.perf_counter() - start
-
-
-# -- the window's side ------------------------------------------------------------------------------------
-class _CloseWatcher(QObject):
-    def __init__(self, window, lab: LatentDock):
-        super().__init__(window)
-        self.lab = lab
-
-    def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Close:
-            self.lab.close_lab()
-        return False
-
-
-def install_latent_dock(window) -> LatentDock:
-    """Add the lab as a dock of ``window`` (a MainWindow, while it is built): it follows the drawn
-    snapshots, asks the worker for G's copies while shown, and takes clicks on the generated grid."""
-    lab = LatentDock()
-    dock = window.add_dock("latent_dock", "Latent lab", lab, Qt.RightDockWidgetArea,
-                           tip="Steer the generator: a focus sample, discovered directions, sheets, nearest real images")
-    asked = {}
-
-    def on_drawn(_step: int) -> None:
-        snap = window._drawn
-        if snap is None:
-            return
-        images = snap.kind == "images"
-        if asked.get("kind") != snap.kind:  # shown for image models, hidden for 2-D ones
-            asked["kind"] = snap.kind
-            dock.setVisible(images)
-        worker = getattr(window, "worker", None)
-        wanted = images and dock.isVisible()
-        if worker is not None and asked.get(id(worker)) != wanted:
-            worker.set_overlays(latent=wanted)
-            asked[id(worker)] = wanted
-        if wanted:
-            lab.show_snapshot(snap)
-
-    def on_click(event) -> None:
-        grid, snap = window.fake_grid, lab.snap
-        if snap is None or grid.last_grid is None:
-            return
-        p = grid.image.mapFromScene(event.scenePos())
-        h, w = snap.image_shape[:2]
-        cols = (grid.last_grid.shape[1] - 1) // (w + 1)
-        row, col = int(p.y() - 1) // (h + 1), int(p.x() - 1) // (w + 1)
-        if 0 <= col < cols and row >= 0:
-            lab.focus_on_tile(row * cols + col)
-
-    window.snapshot_drawn.connect(on_drawn)
-    window.fake_grid.scene().sigMouseClicked.connect(on_click)
-    window.installEventFilter(_CloseWatcher(window, lab))
-    return lab

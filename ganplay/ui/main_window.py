@@ -26,7 +26,7 @@ from ganplay.models import MODELS
 from ganplay.presets import PRESETS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
 from ganplay.ui.explain_strip import ExplainStrip
-from ganplay.ui.latent_dock import install_latent_dock
+from ganplay.ui.latent_window import install_latent_dock
 from ganplay.ui.mixture_editor import MixtureEditor
 from ganplay.ui.panels.actions import install_actions
 from ganplay.ui.panels.control_panel import TOOLTIPS, ControlPanel  # noqa: F401  (TOOLTIPS: re-exported)

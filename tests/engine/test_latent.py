@@ -1,13 +1,12 @@
 """The latent lab's engine: GANSpace directions, steering, sheets, class grids, nearest images,
 walk export and focus noise files."""
-import io
-import math
 
 import flax.linen as nn
 import jax
 import numpy as np
 import pytest
 from PIL import Image
+from test_cgan import halves_dataset
 
 from ganplay.config import Config
 from ganplay.engine import build_trainer
@@ -30,8 +29,6 @@ from ganplay.engine.latent import (
 from ganplay.engine.latent_export import export_walk, write_directions
 from ganplay.engine.neighbours import NearestImages
 from ganplay.errors import GanplayError
-
-from test_cgan import halves_dataset
 
 
 class LinearFirst(nn.Module):

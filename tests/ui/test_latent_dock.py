@@ -26,7 +26,14 @@ def image_config(folder, **kw) -> Config:
         "hidden": 16, "z_dim": 8, "batch_size": 16, **kw})
 
 
+def present(w) -> bool:
+    """The dock is in the window (a tab behind the controls), not merely in front."""
+    return w.docks["latent_dock"].toggleViewAction().isChecked()
+
+
 def ready(w, qtbot, z_dim: int):
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.kind == "images" and present(w), timeout=WAIT)
+    w.docks["latent_dock"].raise_()  # in front: it asks for G's copies
     lab = w.latent_lab
     qtbot.waitUntil(lambda: lab.snap is not None and lab.snap.z_dim == z_dim and lab.directions is not None
                     and lab.focus_image is not None and lab.nearest_view.last_grid is not None, timeout=WAIT)
@@ -35,16 +42,16 @@ def ready(w, qtbot, z_dim: int):
 
 def test_dock_steers_the_focus_and_survives_a_switch_and_a_restart(make_window, qtbot, folder, tmp_path):
     w = make_window()
-    assert not w.docks["latent_dock"].isVisible() or w._drawn is None  # 2-D model: hidden
     qtbot.waitUntil(lambda: w._drawn is not None, timeout=WAIT)
-    assert not w.docks["latent_dock"].isVisible()
+    assert not present(w)  # a 2-D model: no lab
     w.apply_config(image_config(folder))
     lab = ready(w, qtbot, 8)
     assert w.docks["latent_dock"].isVisible()
+    assert "latent" in w._drawn.extras
     assert 1 <= len(lab.directions) <= 8 and lab.rows[0][1].isVisible()
     assert "found at step 0" in lab.found_label.text()
     lab.set_seed(5)
-    shown = lambda: np.array_equal(lab.rendered_z, lab.focus_noise())  # noqa: E731
+    shown = lambda: np.array_equal(lab.rendered_z, lab.focus_noise())
     qtbot.waitUntil(lambda: np.array_equal(lab.z, noise_from_seed(5, 8)) and shown(), timeout=WAIT)
     first = lab.focus_image.copy()
     lab.rows[0][1].setValue(250)  # slider 1 to +2.5 sd: the number box follows, the focus moves
@@ -73,9 +80,9 @@ def test_dock_steers_the_focus_and_survives_a_switch_and_a_restart(make_window, 
     assert lab.z.shape == (12,)
     w.apply_config(Config.for_model("toy-mlp", dataset="gmm2", hidden=32, batch_size=64))
     qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.kind == "points", timeout=WAIT)
-    assert not w.docks["latent_dock"].isVisible()
+    assert not present(w)
     w.apply_config(image_config(folder, z_dim=12))
-    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.kind == "images", timeout=WAIT)
+    ready(w, qtbot, 12)
     w.worker.step(5)
     qtbot.waitUntil(lambda: lab.snap is not None and lab.snap.step == 5, timeout=WAIT)
     w.reset()
