@@ -28,6 +28,7 @@ class LatentWorker(QObject):
         self._lock = threading.Lock()
         self._jobs: dict[str, Callable] = {}
         self._results: dict[str, object] = {}
+        self._running = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.state: dict = {}  # the thread's own (the lab, the nearest-image index); jobs read it
@@ -48,8 +49,9 @@ class LatentWorker(QObject):
             return self._results.pop(name, None)
 
     def busy(self) -> bool:
+        """Whether a job is waiting or running."""
         with self._lock:
-            return bool(self._jobs)
+            return bool(self._jobs) or self._running
 
     def stop(self, timeout_s: float = 2.0) -> None:
         self._stop.set()
@@ -63,7 +65,9 @@ class LatentWorker(QObject):
         with self._lock:
             for name in PRIORITY:
                 if name in self._jobs:
+                    self._running = True
                     return name, self._jobs.pop(name)
+            self._running = False
             self._wake.clear()
             return None, None
 

@@ -83,8 +83,10 @@ def test_dock_steers_the_focus_and_survives_a_switch_and_a_restart(make_window, 
     assert not present(w)
     w.apply_config(image_config(folder, z_dim=12))
     ready(w, qtbot, 12)
-    w.worker.step(5)
+    lab.rows[0][2].setValue(1.5)
+    w.worker.step(5)  # training moves on: the lab follows G, the sliders keep their positions
     qtbot.waitUntil(lambda: lab.snap is not None and lab.snap.step == 5, timeout=WAIT)
+    assert lab.rows[0][2].value() == pytest.approx(1.5) and lab.amounts[0] == pytest.approx(1.5)
     w.reset()
     qtbot.waitUntil(lambda: lab.snap is not None and lab.snap.step == 0, timeout=WAIT)
     before = lab.focus_image
