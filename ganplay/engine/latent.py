@@ -159,7 +159,7 @@ def load_noise(path, z_dim: int) -> np.ndarray:
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise GanplayError(f"{path}: not a NumPy .npy file ({exc})") from None
+        raise GanplayError(f"{path}: cannot be read as a NumPy .npy file ({exc})") from None
     if z.size != z_dim or not np.issubdtype(z.dtype, np.number):
         raise GanplayError(f"{path}: holds {z.dtype} {z.shape}; this generator needs {z_dim} numbers")
     z = np.asarray(z, np.float32).reshape(z_dim)

@@ -305,7 +305,7 @@ class LatentDock(LatentFiles, QWidget):
 
     def request_sheet(self) -> None:
         inputs = self._sheet_inputs()
-        if inputs is not None and (self.tabs.currentIndex() == 0 or not self.isVisible()):
+        if inputs is not None and self.tabs.currentIndex() == 0:
             self.worker.post("sheet", lambda st, a=inputs: lab_math.direction_sheet(st["lab"], a[0], a[1], a[2], a[3]))
 
     def request_classes(self) -> None:
@@ -345,7 +345,7 @@ class LatentDock(LatentFiles, QWidget):
                 self._use(d)
         elif name == "generator":
             self.worker.post("index", jobs.index)
-        elif name == "walk":
+        elif name in ("walk", "sheet_file"):
             self.note.setText(f"saved {result}")
 
     def _on_failed(self, message: str) -> None:

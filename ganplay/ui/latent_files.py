@@ -9,14 +9,14 @@ from ganplay.engine import latent as lab_math
 
 class LatentFiles:
     def export_sheet(self, path: str) -> None:
+        """The sheet of the chosen direction as PNG (drawn afresh at 3 pixels per pixel)."""
         from ganplay.engine.latent_export import write_sheet
 
-        grid = self.sheet_view.last_grid
-        if grid is None:
+        inputs = self._sheet_inputs()
+        if inputs is None:
             self.note.setText("no sheet yet: wait for the directions")
             return
-        inputs = self._sheet_inputs()
-        self.worker.post("walk", lambda st: write_sheet(
+        self.worker.post("sheet_file", lambda st: write_sheet(
             path, [lab_math.direction_sheet(st["lab"], inputs[0], inputs[1], inputs[2], inputs[3])],
             cols=lab_math.SHEET_STEPS))
 
@@ -33,17 +33,26 @@ class LatentFiles:
         self.worker.post("walk", lambda st: export_walk(path, lab_math.walk(st["lab"], z, d, i, frames, labels=label)))
 
     def save_noise(self, path: str) -> None:
-        lab_math.save_noise(path, self.focus_noise())
+        """The focus noise as drawn (truncated and steered) as a .npy that Load noise reads back."""
+        try:
+            lab_math.save_noise(path, self.focus_noise())
+        except OSError as exc:
+            self.note.setText(f"could not write {path}: {exc.strerror or exc}")
+            return
         self.note.setText(f"saved {path}")
 
     def load_noise(self, path: str) -> None:
         from ganplay.errors import GanplayError
 
         try:
-            self.focus_on(lab_math.load_noise(path, self.snap.z_dim))
-            self.zero_sliders()
+            z = lab_math.load_noise(path, self.snap.z_dim)
         except GanplayError as exc:
             self.note.setText(str(exc))
+            return
+        # drawn as it was saved: no truncation, no steering on top
+        self.psi_slider.setValue(100)
+        self.zero_sliders(render=False)
+        self.focus_on(z)
 
     def _ask(self, title: str, pattern: str, save: bool = True) -> str:
         ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName

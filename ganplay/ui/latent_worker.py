@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ganplay.logs import log_failure
 
-PRIORITY = ("generator", "render", "index", "classes", "sheet", "walk", "discover")
+PRIORITY = ("generator", "render", "index", "classes", "sheet", "sheet_file", "walk", "discover")
 
 
 class LatentWorker(QObject):

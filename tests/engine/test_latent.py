@@ -147,7 +147,7 @@ def test_focus_noise_round_trips_through_npy(tmp_path):
     with pytest.raises(GanplayError, match="needs 12 numbers"):
         load_noise(tmp_path / "focus.npy", 12)
     (tmp_path / "bad.npy").write_text("nope")
-    with pytest.raises(GanplayError, match="not a NumPy"):
+    with pytest.raises(GanplayError, match="cannot be read as a NumPy"):
         load_noise(tmp_path / "bad.npy", 10)
 
 

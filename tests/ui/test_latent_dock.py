@@ -72,7 +72,13 @@ def test_dock_steers_the_focus_and_survives_a_switch_and_a_restart(make_window, 
     assert lab.seed_box.value() == -1
 
     lab.save_noise(str(tmp_path / "focus.npy"))
-    assert np.load(tmp_path / "focus.npy").shape == (8,)
+    saved = np.load(tmp_path / "focus.npy")
+    assert saved.shape == (8,)
+    lab.rows[1][2].setValue(1.0)
+    lab.load_noise(str(tmp_path / "focus.npy"))  # back as the focus, drawn as saved
+    np.testing.assert_array_equal(lab.focus_noise(), saved)
+    lab.load_noise(str(tmp_path / "missing.npy"))
+    assert "cannot be read" in lab.note.text()
 
     # a model switch (another noise size: a new network), a 2-D model and back, then a restart
     w.apply_config(image_config(folder, z_dim=12))
@@ -108,3 +114,8 @@ def test_raw_axes_and_walk_export(make_window, qtbot, folder, tmp_path):
     qtbot.waitUntil(lambda: path.exists() and "saved" in lab.note.text(), timeout=WAIT)
     with Image.open(path) as gif:
         assert gif.n_frames == 10
+    sheet = tmp_path / "sheet.png"
+    lab.export_sheet(str(sheet))
+    qtbot.waitUntil(lambda: sheet.exists(), timeout=WAIT)
+    with Image.open(sheet) as img:  # 6 rows of 9 images, 3 pixels per pixel
+        assert img.size == (3 * (9 * 29 + 1), 3 * (6 * 29 + 1))
