@@ -1,12 +1,12 @@
 """The latent lab's engine: GANSpace directions, steering, sheets, class grids, nearest images,
 walk export and focus noise files."""
+from pathlib import Path
 
 import flax.linen as nn
 import jax
 import numpy as np
 import pytest
 from PIL import Image
-from test_cgan import halves_dataset
 
 from ganplay.config import Config
 from ganplay.engine import build_trainer
@@ -29,6 +29,10 @@ from ganplay.engine.latent import (
 from ganplay.engine.latent_export import export_walk, write_directions
 from ganplay.engine.neighbours import NearestImages
 from ganplay.errors import GanplayError
+
+from test_cgan import halves_dataset
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # (as tests/conftest.py has it)
 
 
 class LinearFirst(nn.Module):
@@ -179,12 +183,15 @@ def test_class_grid_rows_are_classes_and_columns_share_noise(cgan):
 
 
 @pytest.mark.slow
-def test_class_grid_of_a_trained_cgan_draws_its_rows_classes(mnist_dir):
+def test_class_grid_of_a_trained_cgan_draws_its_rows_classes():
     """On the offline MNIST, 2,000 steps of cgan-mlp: the evaluation classifier calls at least 90%
     of the class x style grid's images the class of their row."""
     from ganplay.engine.evaluator import Evaluator
 
-    config = Config.for_model("cgan-mlp", dataset="mnist", data_dir=str(mnist_dir.parent), seed=0)
+    if not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"MNIST not found in {SHARED_DATA / 'mnist'}: put t10k-images-idx3-ubyte.gz and "
+                    "t10k-labels-idx1-ubyte.gz there (ganplay train --dataset mnist --download fetches them)")
+    config = Config.for_model("cgan-mlp", dataset="mnist", data_dir=str(SHARED_DATA), seed=0)
     trainer = build_trainer(config)
     state = trainer.init()
     for _ in range(2_000 // 100):
