@@ -97,6 +97,7 @@ class GeneratorFeed:
         self._clock = clock
         self._last: GeneratorSnapshot | None = None
         self._at = 0.0
+        self._step = 0
         self._display_key = None
 
     def offer(self, trainer, state, step: int, display_z=None, display_labels=None,
@@ -104,10 +105,10 @@ class GeneratorFeed:
         """The latest snapshot, renewed when training moved on ``every_s`` ago or more, went back
         (a rollback), or the grid's noise changed (``display_key``)."""
         last, now = self._last, self._clock()
-        due = last is None or step < last.step or (step != last.step and now - self._at >= self.every_s)
+        due = last is None or step < self._step or (step != self._step and now - self._at >= self.every_s)
         if due or display_key != self._display_key:
             self._last = snapshot_generator(trainer, state, display_z, display_labels)
-            self._at, self._display_key = now, display_key
+            self._at, self._step, self._display_key = now, step, display_key
         return self._last
 
 

@@ -12,6 +12,7 @@ from ganplay.config import Config
 from ganplay.engine import build_trainer
 from ganplay.engine.latent import (
     Directions,
+    GeneratorFeed,
     GeneratorSnapshot,
     LatentLab,
     class_interpolation,
@@ -98,6 +99,22 @@ def test_moving_by_zero_returns_the_focus_image_exactly(gia):
     assert not np.array_equal(lab.generate(steer(z, d, [2, 0, 0, 0, 0])[None]), focus)
     # the lab draws what the trainer draws (same generator, inference mode)
     np.testing.assert_allclose(focus, np.asarray(trainer.generate(trainer.init(), z[None])), atol=1e-6)
+
+
+def test_the_feed_copies_g_at_most_every_few_seconds(gia):
+    trainer, _ = gia
+    state, now = trainer.init(), [0.0]
+    feed = GeneratorFeed(every_s=2.0, clock=lambda: now[0])
+    first = feed.offer(trainer, state, 10)
+    assert isinstance(first.variables["params"]["hidden"]["kernel"], np.ndarray)  # a host copy
+    now[0] = 1.0
+    assert feed.offer(trainer, state, 20) is first  # too soon: the same snapshot
+    now[0] = 2.5
+    second = feed.offer(trainer, state, 30)
+    assert second is not first
+    assert feed.offer(trainer, state, 5) is not second  # went back (a rollback, an opened run): at once
+    z = np.zeros((3, 12), np.float32)
+    assert feed.offer(trainer, state, 5, z, display_key=1).display_z.shape == (3, 12)  # new grid noise
 
 
 def test_truncation_pulls_towards_the_mean_noise():

@@ -119,3 +119,32 @@ def test_raw_axes_and_walk_export(make_window, qtbot, folder, tmp_path):
     qtbot.waitUntil(lambda: sheet.exists(), timeout=WAIT)
     with Image.open(sheet) as img:  # 6 rows of 9 images, 3 pixels per pixel
         assert img.size == (3 * (9 * 29 + 1), 3 * (6 * 29 + 1))
+
+
+def test_conditional_generator_gets_the_class_views(qtbot):
+    """The dock on its own, fed a conditional G: its class x style grid has a row per class, and
+    the class interpolation runs from one class to the other."""
+    from types import SimpleNamespace
+
+    from ganplay.data.images import ImageDataset
+    from ganplay.engine import build_trainer
+    from ganplay.engine.latent import snapshot_generator
+    from ganplay.ui.latent_dock import LatentDock
+
+    rng = np.random.default_rng(0)
+    three_classes = ImageDataset(name="three", images=rng.integers(0, 256, (30, 28, 28, 1), dtype=np.uint8),
+                                 labels=np.arange(30) % 3)
+    trainer = build_trainer(Config.for_model("cgan-mlp", dataset="mnist", hidden=16, batch_size=16, z_dim=6),
+                            three_classes)
+    lab = LatentDock()
+    qtbot.addWidget(lab)
+    try:
+        lab.show_snapshot(SimpleNamespace(extras={"latent": snapshot_generator(trainer, trainer.init())}))
+        qtbot.waitUntil(lambda: lab.directions is not None and lab.focus_image is not None, timeout=WAIT)
+        assert lab.class_box.count() == 3 and lab.tabs.isTabEnabled(1)
+        lab.tabs.setCurrentIndex(1)
+        qtbot.waitUntil(lambda: lab.class_grid_view.last_grid is not None, timeout=WAIT)
+        assert lab.class_grid_view.last_grid.shape[0] == 3 * 29 + 1  # classes 0-2, a row each
+        assert lab.class_path_view.last_grid.shape[1] == 9 * 29 + 1  # 9 steps from class 0 to class 1
+    finally:
+        lab.close_lab()
