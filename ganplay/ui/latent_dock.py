@@ -149,6 +149,7 @@ class LatentDock(LatentFiles, QWidget):
         self.axes_box.model().item(1).setEnabled(raw_ok)
         if not raw_ok:
             self.axes_box.setCurrentIndex(0)
+        self.focus_class = 0
         self.class_box.blockSignals(True)
         self.class_box.clear()
         self.class_box.addItems([f"class {c}" for c in range(s.n_classes)])
@@ -214,6 +215,7 @@ class LatentDock(LatentFiles, QWidget):
     def _on_psi(self, value: int) -> None:
         self.psi_label.setText(f"psi {value / 100:.2f}")
         self.request_render()
+        self.request_sheet()
 
     def focus_noise(self) -> np.ndarray | None:
         """The focus as drawn: truncated, then moved along the sliders' directions."""

@@ -23,6 +23,7 @@ def update_lab(st: dict, snap) -> bool:
 
 
 def index(st: dict):
+    """Index the training set in use for nearest-image queries (once per dataset)."""
     from ganplay.engine.neighbours import NearestImages
 
     dataset = st["lab"].snap.dataset
@@ -33,12 +34,13 @@ def index(st: dict):
 
 
 def render(st: dict, z: np.ndarray, label):
+    """The focus image, its 3 nearest training images (in [-1, 1]) and their distances, and ``z``."""
     lab = st["lab"]
     image = lab.generate(z[None], None if label is None else [label])
-    index = st.get("index")
-    if index is None or st.get("indexed") is not lab.snap.dataset or index.shape != image.shape[1:]:
-        return image, None, None, z
-    where, distances = index.query(image, k=3)
+    nearest = st.get("index")
+    if nearest is None or st.get("indexed") is not lab.snap.dataset or nearest.shape != image.shape[1:]:
+        return image, None, None, z  # (the index is still being built)
+    where, distances = nearest.query(image, k=3)
     return image, st["indexed"].images[where[0]].astype(np.float32) / 127.5 - 1.0, distances[0], z
 
 
