@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
             from ganplay.cli.compare import main as compare_main
 
             return compare_main(argv[1:])
+        if argv and argv[0] == "latent":
+            from ganplay.cli.latent import main as latent_main
+
+            return latent_main(argv[1:])
         if argv and argv[0] == "bench":
             from ganplay.bench import main as bench_main
 

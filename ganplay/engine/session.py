@@ -21,6 +21,7 @@ from ganplay.config import LIVE_FIELDS, Config
 from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.guard import Divergence, GoodStates, keep_every
 from ganplay.engine.history import MetricHistory
+from ganplay.engine.latent import GeneratorFeed
 from ganplay.engine.quality import QualityMonitor, is_conditional
 from ganplay.engine.train import FAULTS, Trainer, build_trainer, fetch_metrics, find_fault, live_values
 
@@ -35,7 +36,7 @@ NORMAL_EXTENT = 2.5  # the manifold covers +-2.5 std of normal noise
 INTERPOLATION_POINTS = 64  # points along the interpolation path (2-D data)
 INTERPOLATION_IMAGES = 10  # frames of an image interpolation
 CLASS_GRID_COLUMNS = 8  # conditional GANs: images per class row (one noise vector per column)
-OVERLAYS = ("field", "arrows", "manifold", "interpolation")
+OVERLAYS = ("field", "arrows", "manifold", "interpolation", "latent")  # latent: G for the latent lab
 D_NUMBERS = ("d_real", "d_fake", "d_loss")  # what D's sub-step shows (mean D(x), D(G(z)), L_D)
 D_FAULTS = frozenset(code for code, (network, _) in FAULTS.items() if network == "discriminator")
 SUBSTEPS = ("sample", "d", "g")  # step-by-step: draw the batch, update D, update G
@@ -147,6 +148,7 @@ class Session:
         self._grid_z = self.trainer.fixed_noise(CLASS_GRID_COLUMNS, salt=3) if self.conditional else None
         self._cycle: _Cycle | None = None  # step-by-step mode: the step being taken apart
         self._substep_shown: tuple[object, dict] | None = None  # (state, extras) of the last sub-step
+        self._latent_feed = GeneratorFeed()  # the latent lab's copies of G (overlay "latent")
 
     @property
     def state(self):
@@ -437,6 +439,14 @@ class Session:
             z = np.clip(z, -1.0, 1.0)
         return jnp.asarray(z, jnp.float32)
 
+    def _tile_noise(self) -> tuple:
+        """The noise and class (None: unconditional) of each generated tile, row-major."""
+        if not self.conditional:
+            return self._display_z, None
+        if self.draw_class is None:
+            return jnp.tile(self._grid_z, (self.n_classes, 1)), np.repeat(np.arange(self.n_classes), CLASS_GRID_COLUMNS)
+        return self._display_z, np.full(len(self._display_z), self.draw_class)
+
     def _display_key(self) -> tuple:
         """Everything besides the state that decides what ``display_device`` computes."""
         return (tuple(sorted(self.overlays.items())), self.view if self.kind == "points" else None,
@@ -576,6 +586,9 @@ class Session:
 
     def snapshot(self) -> Snapshot:
         extras = {"confusion": self.confusion(), **self._quality_extras()}
+        if self.overlays.get("latent") and self.kind == "images":  # G's parameters, every few seconds
+            extras["latent"] = self._latent_feed.offer(self.trainer, self._state, self.step, *self._tile_noise(),
+                                                       display_key=(self._noise_salt, self.draw_class))
         generated, shown = self._display_host()
         extras.update(shown)
         if self.accuracy is not None:

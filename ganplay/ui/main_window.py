@@ -26,6 +26,7 @@ from ganplay.models import MODELS
 from ganplay.presets import PRESETS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
 from ganplay.ui.explain_strip import ExplainStrip
+from ganplay.ui.latent_window import install_latent_dock
 from ganplay.ui.mixture_editor import MixtureEditor
 from ganplay.ui.panels.actions import install_actions
 from ganplay.ui.panels.control_panel import TOOLTIPS, ControlPanel  # noqa: F401  (TOOLTIPS: re-exported)
@@ -186,6 +187,7 @@ class MainWindow(PlaybackCommands, QMainWindow):
         self.add_dock("mixture_dock", "gmm2 mixture", self.mixture_editor, Qt.LeftDockWidgetArea,
                       tip="Make your own 2-D distribution: weights, means and variances of gmm2's Gaussians",
                       tab_with=CONTROLS_DOCK)
+        self.latent_lab = install_latent_dock(self)  # steering G by hand (image models)
         arrange_default(self, self._own_docks(), self._extra_docks)
 
     def add_dock(self, name: str, title: str, widget: QWidget, area=Qt.BottomDockWidgetArea, *,

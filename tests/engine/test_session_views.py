@@ -46,9 +46,10 @@ def only(session, name):
 
 # -- overlays ---------------------------------------------------------------------------------------
 def test_overlays_are_off_until_switched_on(session):
-    assert session.overlays == {"field": False, "arrows": False, "manifold": False, "interpolation": False}
+    assert session.overlays == {"field": False, "arrows": False, "manifold": False, "interpolation": False,
+                                "latent": False}
     extras = session.snapshot().extras
-    assert not {"field", "arrows", "manifold", "interpolation"} & set(extras)
+    assert not {"field", "arrows", "manifold", "interpolation", "latent"} & set(extras)
 
 
 def test_field_is_d_on_the_cell_centres_of_the_view(session):
