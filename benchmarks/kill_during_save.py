@@ -81,17 +81,21 @@ def _trial_file(kind: str, rng: random.Random, folder: Path, window_s: float) ->
     proc = _child(["-c", SAVE_LOOP if kind == "save" else SET_LOOP, str(target)])
     saved = _kill_after_first_save(proc, rng, window_s)
     stray = [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
-    check = ("from ganplay.engine.session import Session as S; x = S.open(sys.argv[1]); print(x.step)"
-             if kind == "save" else
-             "from ganplay.engine.compare import Comparison as C; x = C.open(sys.argv[1]); print(x.step)")
+    # Open it as the window does, then save it again (the next save removes a killed one's temporary).
+    check = ("from ganplay.engine.session import Session as S; x = S.open(sys.argv[1]); print(x.step); "
+             "x.save(sys.argv[1])" if kind == "save" else
+             "from ganplay.engine.compare import Comparison as C; x = C.open(sys.argv[1]); print(x.step); "
+             "x.save(sys.argv[1])")
     opened = subprocess.run([sys.executable, "-c", "import sys; " + check, str(target)], capture_output=True,
                             text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO, timeout=300)
     ok = opened.returncode == 0
     step = int(opened.stdout.split()[-1]) if ok else None
+    stray_after = [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
     # The file holds a step that was saved: the last one printed, or the one being written when
     # the kill came (its os.replace may have landed after the print of the one before).
     intact = ok and step is not None and (step in saved or step == saved[-1] + 25)
     return {"saves": len(saved), "opened": ok, "intact": intact, "stray_tmp": len(stray),
+            "stray_after_next_save": len(stray_after),
             "error": None if ok else opened.stderr.strip().splitlines()[-1:]}
 
 
@@ -138,7 +142,8 @@ def main() -> int:
         else:
             summary[kind] = {"trials": len(trials), "opened": sum(t["opened"] for t in trials),
                              "intact": sum(t["intact"] for t in trials),
-                             "stray_tmp_files": sum(t["stray_tmp"] for t in trials)}
+                             "stray_tmp_after_kill": sum(t["stray_tmp"] for t in trials),
+                             "stray_tmp_after_next_save": sum(t["stray_after_next_save"] for t in trials)}
     print(json.dumps(summary, indent=1))
     return 0 if all(s.get("intact", s.get("all_runs_done")) == s["trials"] for s in summary.values()) else 1
 
