@@ -267,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
             from ganplay.cli_compare import main as compare_main
 
             return compare_main(argv[1:])
+        if argv and argv[0] == "dirac":
+            from ganplay.cli_dirac import main as dirac_main
+
+            return dirac_main(argv[1:])
         if argv and argv[0] == "bench":
             from ganplay.bench import main as bench_main
 
