@@ -577,7 +577,7 @@ class Trainer:
         d_params, d_opt = apply_gradients(self.d_tx, grads, state.d_opt, state.d_params)
         if "weight_clip" in self.active:  # the original WGAN's Lipschitz constraint
             d_params = penalties.clip_weights(d_params, hyper["weight_clip"])
-        metrics = {**d_metrics(loss, lr_, lf), "d_grad_norm": optax.global_norm(grads), **extra}
+        metrics = {**d_metrics(loss, lr_, lf), "d_grad_norm": optax.tree.norm(grads), **extra}
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
     def _g_sample_loss(self, logits, hyper, real_logits=None):
@@ -611,7 +611,7 @@ class Trainer:
 
         (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
         g_params, g_opt = apply_gradients(self.g_tx, grads, state.g_opt, state.g_params)
-        metrics = {"g_loss": loss, "g_grad_norm": optax.global_norm(grads)}
+        metrics = {"g_loss": loss, "g_grad_norm": optax.tree.norm(grads)}
         return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), metrics
 
     def _ema_update(self, state: TrainState) -> TrainState:

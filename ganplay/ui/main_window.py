@@ -122,6 +122,7 @@ class MainWindow(PlaybackCommands, QMainWindow):
         self.worker.saved.connect(self._on_saved)
         self.worker.opened.connect(self._on_opened)
         self.worker.running_changed.connect(self._on_running_changed)
+        self.docks["spectrum_dock"].visibilityChanged.connect(lambda on: self.worker.watch_spectrum(on))
         self.worker_thread = WorkerThread(self.worker)
         self.worker_thread.start()
 
@@ -175,7 +176,7 @@ class MainWindow(PlaybackCommands, QMainWindow):
             view = spec.make()
             setattr(self, spec.attr, view)
             self.add_dock(spec.name, spec.title, view, Qt.BottomDockWidgetArea, tip=spec.tip, default=False)
-        self.curve_views = [self.loss_view, self.d_view, self.acc_view, self.quality_view]
+        self.curve_views = [self.loss_view, self.d_view, self.acc_view, self.quality_view, self.spectrum_view]
         self.explain_strip = ExplainStrip(self.config)
         self.explain_strip.box_clicked.connect(self.show_box_view)
         self.add_dock("explain_dock", "Explain: the game", self.explain_strip, Qt.TopDockWidgetArea,
@@ -291,6 +292,12 @@ class MainWindow(PlaybackCommands, QMainWindow):
 
         self.compare_windows = [w for w in self.compare_windows if w.isVisible()]
         self.compare_windows.append(open_compare(self.config))
+
+    def open_dirac(self) -> None:
+        """The Dirac-GAN lab, its own window (closed with this one)."""
+        from ganplay.ui.dirac_window import open_dirac
+
+        self.compare_windows = [w for w in self.compare_windows if w.isVisible()] + [open_dirac()]
 
     # -- commands (play, pause and step: PlaybackCommands) ---------------------------------------------
     def substep(self) -> None:
