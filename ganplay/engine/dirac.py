@@ -263,11 +263,12 @@ def explain(settings: DiracSettings, ev: np.ndarray | None = None, step_ev: np.n
     if top > TOL:
         return f"positive real part ({top:.3g}): the field spirals out; training diverges"
     if top > -TOL:
-        how = ("circles: simultaneous steps spiral out (|1 + hλ| > 1)" if settings.updates == "simultaneous"
-               else "circles: alternating steps orbit without converging")
+        b = float(np.max(np.abs(ev.imag)))
         if settings.opt != "sgd":
-            how = f"circles for gradient descent; {settings.opt} changes the step itself"
-        return f"purely imaginary (±{np.max(np.abs(ev.imag)):.3g}i): {how}"
+            return f"purely imaginary (±{b:.3g}i): circles for gradient descent; {settings.opt} changes the step itself"
+        how = ("simultaneous steps push outwards near the equilibrium" if settings.updates == "simultaneous"
+               else "alternating steps orbit without converging")
+        return f"purely imaginary (±{b:.3g}i): circles, no pull inwards; {how} (|μ| {radius:.4f})"
     stable = radius < 1.0
     h_max = float(np.min(-2.0 * ev.real / np.maximum(np.abs(ev) ** 2, 1e-12)))
     verdict = (f"converges at step {settings.lr:g} (step eigenvalues inside the unit circle, |μ| {radius:.3f})"

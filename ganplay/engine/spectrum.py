@@ -152,6 +152,8 @@ def pick(ritz: np.ndarray, top: int = TOP) -> np.ndarray:
     by_mag = np.argsort(-np.abs(ritz))[:top]
     by_real = np.argsort(-ritz.real)[:top]
     chosen = ritz[np.unique(np.concatenate([by_mag, by_real]))]
+    chosen = np.concatenate([chosen, np.conj(chosen[chosen.imag != 0])])  # a real matrix's pairs, whole
+    chosen = np.unique(np.round(chosen, 6))
     return chosen[np.argsort(-np.abs(chosen))]
 
 
@@ -163,21 +165,47 @@ def evaluate(trainer, state, krylov: int = KRYLOV, seed: int = 0) -> Spectrum:
     return Spectrum(int(state.step), pick(ritz), float(real_norm), float(fake_norm), time.perf_counter() - start)
 
 
-def explain(eigenvalues: np.ndarray, lr: float) -> str:
-    """One sentence on what the eigenvalues mean for gradient descent at step ``lr``."""
-    if not len(eigenvalues):
+# The optimizers whose step is linear in the gradient, so a linearised field gives a linear
+# recurrence whose growth per step is the largest root of its characteristic polynomial in μ.
+LINEAR_STEPS = ("sgd", "optimistic_gd")
+
+
+def step_growth(ev, lr: float, opt: str = "sgd", momentum: float = 0.0):
+    """Per eigenvalue λ of the field's Jacobian, the growth |μ| per step of ``opt`` at step ``lr``
+    on the linearised game (below 1: that direction contracts); None for a step that is not
+    linear in the gradient (Adam, RMSProp). sgd: μ = 1 + hλ, or heavy ball
+    μ² − (1 + β + hλ)μ + β = 0; optimistic_gd (optax: 2h·g_t − h·g_{t−1}): μ² − (1 + 2hλ)μ + hλ = 0."""
+    if opt not in LINEAR_STEPS:
+        return None
+    hl = lr * np.asarray(ev, np.complex128)
+    if opt == "sgd" and not momentum:
+        return np.abs(1.0 + hl)
+    b, c = (-(1.0 + momentum + hl), momentum + 0 * hl) if opt == "sgd" else (-(1.0 + 2.0 * hl), hl)
+    disc = np.sqrt(b * b - 4.0 * c)
+    return np.maximum(np.abs((-b + disc) / 2.0), np.abs((-b - disc) / 2.0))
+
+
+def explain(eigenvalues: np.ndarray, lr: float, opt: str = "sgd", momentum: float = 0.0) -> str:
+    """One sentence on what the eigenvalues mean for ``opt``'s steps at ``lr`` (gradient descent's
+    for an optimizer that has no linear step)."""
+    ev = np.asarray(eigenvalues)
+    if not ev.size:
         return "no eigenvalues yet"
-    top = eigenvalues[np.argmax(eigenvalues.real)]
-    rotation = eigenvalues[np.argmax(np.abs(eigenvalues.imag))]
-    radius = float(np.max(np.abs(1.0 + lr * eigenvalues)))
-    if top.real > 1e-3:
-        return (f"the largest eigenvalue's real part is {top.real:.3g} > 0: the update expands along this "
-                f"direction; try R1 or a smaller step")
-    if abs(rotation.imag) > 10 * abs(rotation.real):
-        return (f"rotation dominates (λ = {rotation.real:.2g} ± {abs(rotation.imag):.3g}i): simultaneous steps "
-                f"circle; |1 + hλ| reaches {radius:.4f} at h = {lr:g}; R1, instance noise or optimistic steps damp it")
-    verdict = "inside" if radius < 1 else "outside"
-    return f"real parts ≤ 0; at h = {lr:g} the step's eigenvalues lie {verdict} the unit circle (|1 + hλ| ≤ {radius:.4f})"
+    growth = step_growth(ev, lr, opt, momentum)
+    rule = f"{opt} at h = {lr:g}"
+    if growth is None:
+        growth, rule = np.abs(1.0 + lr * ev), f"plain gradient descent at h = {lr:g} ({opt} rescales its steps)"
+    worst, top = ev[np.argmax(growth)], ev[np.argmax(ev.real)]
+    outside = int(np.sum(growth > 1.0))
+    if not outside:
+        return f"every eigenvalue lies in the stable region of {rule} (growth per step ≤ {growth.max():.4f}): steps contract"
+    where = (f"λ = {worst.real:.2g} ± {abs(worst.imag):.3g}i, a rotation: the steps spiral out along it"
+             if abs(worst.imag) > 3 * abs(worst.real) else
+             f"λ = {worst.real:.3g}" + (" > 0: the update expands along it" if worst.real > 0 else ": steps overshoot along it"))
+    tail = (f"; the largest real part is {top.real:.3g} > 0, so the update expands along that direction"
+            if top.real > 1e-3 and top != worst else "")
+    return (f"{outside} of {ev.size} eigenvalues lie outside the stable region of {rule}, the worst growing "
+            f"×{growth.max():.4f} per step at {where}{tail}; try R1 or a smaller step")
 
 
 class GameSpectrum(Observer):

@@ -10,16 +10,20 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ganplay.engine.spectrum import explain
+from ganplay.engine.spectrum import explain, step_growth
 
 TRAIL = 16  # evaluations drawn, the newest solid and the oldest faint
+REGION = 240  # the stable region's image: REGION × REGION cells over twice the plotted square
+REGION_RGBA = (200, 235, 205, 170)
 COLOR = (200, 40, 60)
 TIP = ("The top eigenvalues of the Jacobian of the game's joint gradient field (−∇_G L_G, −∇_D L_D) at the "
        "current parameters, by Arnoldi iteration on Jacobian-vector products. Large imaginary parts: the "
        "players rotate around each other; a positive real part: the update expands along that direction. "
-       "Green: |1 + hλ| < 1, where plain gradient descent at D's step size h is stable.")
+       "Green: where D's optimizer at its step size h contracts the linearised game (|1 + hλ| < 1 for plain "
+       "gradient descent; optimistic and momentum steps have wider or other regions; Adam and RMSProp, "
+       "which rescale their steps, are shown gradient descent's).")
 
 
 class SpectrumView(QWidget):
@@ -28,16 +32,14 @@ class SpectrumView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("spectrum_view")
-        self.plot = pg.PlotWidget(title="the game's eigenvalues λ")
+        self.plot = pg.PlotWidget(title="eigenvalues λ")  # short: the dock can be a third of 1024 px
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", "real part")
         self.plot.setLabel("left", "imaginary part")
         self.plot.setToolTip(TIP)
-        self.disc = QGraphicsEllipseItem()
-        self.disc.setBrush(pg.mkBrush(200, 235, 205, 150))
-        self.disc.setPen(pg.mkPen((60, 150, 80), width=1.5))
-        self.disc.setZValue(-10)
-        self.plot.addItem(self.disc)
+        self.region = pg.ImageItem(axisOrder="row-major")
+        self.region.setZValue(-10)
+        self.plot.addItem(self.region)
         self.plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen((170, 170, 170))))
         self.plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen((170, 170, 170))))
         self.points = pg.ScatterPlotItem(symbol="x", size=12)
@@ -59,15 +61,18 @@ class SpectrumView(QWidget):
             return
         if spec["note"]:
             self.text.setText(spec["note"])
-        key = (tuple(spec["steps"]), snap.config.lr_d)
+        c = snap.config
+        key = (tuple(spec["steps"]), c.lr_d, c.opt_d, c.beta1)
         if not spec["steps"] or key == self._shown:
             return
         self._shown = key
-        self.show_eigenvalues(spec["steps"][-TRAIL:], spec["eigenvalues"][-TRAIL:], snap.config.lr_d,
-                              spec["seconds"][-1], spec["share"])
+        self.show_eigenvalues(spec["steps"][-TRAIL:], spec["eigenvalues"][-TRAIL:], c.lr_d,
+                              spec["seconds"][-1], spec["share"], c.opt_d, c.beta1 if c.opt_d == "sgd" else 0.0)
 
-    def show_eigenvalues(self, steps, eigenvalues, lr: float, seconds: float = 0.0, share: float = 0.0) -> None:
-        """Draw the evaluations (oldest first; the last is the newest) for step size ``lr``."""
+    def show_eigenvalues(self, steps, eigenvalues, lr: float, seconds: float = 0.0, share: float = 0.0,
+                         opt: str = "sgd", momentum: float = 0.0) -> None:
+        """Draw the evaluations (oldest first; the last is the newest) and ``opt``'s stable region
+        at step size ``lr``."""
         xs, ys, brushes, pens = [], [], [], []
         n = len(eigenvalues)
         for i, ev in enumerate(eigenvalues):
@@ -78,12 +83,30 @@ class SpectrumView(QWidget):
                 brushes.append(pg.mkBrush(*COLOR, alpha))
                 pens.append(pg.mkPen(*COLOR, alpha, width=2 if i == n - 1 else 1))
         self.points.setData(xs, ys, brush=brushes, pen=pens)
-        centre, radius = -1.0 / lr, 1.0 / lr
-        self.disc.setRect(centre - radius, -radius, 2 * radius, 2 * radius)
         newest = np.asarray(eigenvalues[-1])
         half = 1.25 * float(np.max(np.abs(newest))) if newest.size else 1.0
         self.plot.setRange(xRange=(-half, half), yRange=(-half, half), padding=0)
-        self.plot.setTitle(f"the game's eigenvalues λ at step {steps[-1]:,} (green: stable at h = {lr:g})")
-        cost = f" ({seconds * 1000:.0f} ms each, {100 * share:.1f}% of training time)" if seconds else ""
-        self.text.setText(f"{explain(newest, lr)}.{cost}")
+        self._draw_region(half, lr, opt, momentum)
+        self.plot.setTitle(f"eigenvalues λ, step {steps[-1]:,}")
+        cost = f" ({seconds * 1000:.0f} ms per evaluation" if seconds else ""
+        cost += f", {100 * share:.1f}% of the training time)" if share else (")" if seconds else "")
+        self.text.setText(f"{_sentence(explain(newest, lr, opt, momentum))}.{cost}")
         self.text.setAlignment(Qt.AlignLeft)
+
+    def _draw_region(self, half: float, lr: float, opt: str, momentum: float) -> None:
+        """Green where a step of ``opt`` contracts the linearised game (gradient descent's region
+        for an optimizer with no linear step)."""
+        half *= 2  # the aspect lock widens one axis: cover what may be shown
+        axis = (np.arange(REGION) + 0.5) / REGION * 2 * half - half
+        grid = axis[None, :] + 1j * axis[:, None]  # row i at imaginary part axis[i]
+        growth = step_growth(grid, lr, opt, momentum)
+        if growth is None:
+            growth = step_growth(grid, lr)
+        rgba = np.zeros((REGION, REGION, 4), np.uint8)
+        rgba[growth < 1.0] = REGION_RGBA
+        self.region.setImage(rgba, autoLevels=False)
+        self.region.setRect(-half, -half, 2 * half, 2 * half)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

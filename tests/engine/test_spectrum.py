@@ -65,5 +65,16 @@ def test_the_observer_keeps_to_its_schedule_and_budget():
 
 def test_explanations():
     assert "> 0" in spectrum.explain(np.array([0.2 + 0j, -1 + 0j]), 0.01)
-    assert "rotation" in spectrum.explain(np.array([-0.001 + 2j, -0.001 - 2j]), 0.05)
-    assert "inside" in spectrum.explain(np.array([-1 + 0.1j, -1 - 0.1j]), 0.1)
+    rotating = spectrum.explain(np.array([-0.001 + 2j, -0.001 - 2j]), 0.05)
+    assert "2 of 2" in rotating and "rotation" in rotating and "> 0" not in rotating
+    assert "contract" in spectrum.explain(np.array([-1 + 0.1j, -1 - 0.1j]), 0.1)
+
+
+def test_step_growth_of_each_linear_step():
+    rotation = np.array([1j, -1j])
+    assert (spectrum.step_growth(rotation, 0.1) > 1).all()  # gradient descent spirals out
+    assert (spectrum.step_growth(rotation, 0.1, "optimistic_gd") < 1).all()  # the look-ahead damps it
+    np.testing.assert_allclose(spectrum.step_growth(np.array([-1.0]), 0.1, "sgd", 0.5),  # heavy ball
+                               abs(np.roots([1, -(1 + 0.5 - 0.1), 0.5])).max(), rtol=1e-9)
+    assert spectrum.step_growth(rotation, 0.1, "adam") is None
+    assert "optimistic_gd" in spectrum.explain(np.array([0.3 + 0j, 1j, -1j]), 0.1, "optimistic_gd")

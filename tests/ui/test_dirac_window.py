@@ -77,6 +77,8 @@ def test_the_spectrum_view_draws_a_fading_trail(qtbot):
     brushes = view.points.data["brush"]
     assert brushes[0].color().alpha() < brushes[-1].color().alpha()  # older evaluations fainter
     assert "> 0" in view.text.text() and "300" in view.plot.getPlotItem().titleLabel.text
+    green = view.region.image[..., 3] > 0
+    assert green.any() and not green.all()  # the stable region, drawn where it is
 
 
 def test_the_window_opens_the_lab_and_feeds_the_eigenvalue_dock(qtbot, make_window):
