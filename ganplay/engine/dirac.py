@@ -10,8 +10,9 @@ them), the penalties those of :mod:`ganplay.losses.penalties` with the step's we
 the tests all call this module.
 
 Instance noise is taken in expectation: D's inputs are shifted by σ·Φ⁻¹((i + ½)/n) for n
-quantiles, so the field stays deterministic and differentiable (the paper analyses the expected
-field too).
+quantiles (rescaled to variance σ²), so the field stays deterministic and differentiable, and its
+Jacobian at the equilibrium is the expected loss's exactly (the paper analyses the expected field
+too).
 """
 from __future__ import annotations
 
@@ -120,6 +121,7 @@ def _inputs(settings: DiracSettings, theta):
     """The real and generated batches D sees: [n, 1] each (one point, or n noise quantiles)."""
     if settings.instance_noise > 0:
         q = np.array([NormalDist().inv_cdf((i + 0.5) / NOISE_QUANTILES) for i in range(NOISE_QUANTILES)])
+        q /= np.sqrt(np.mean(q**2))  # variance exactly σ²: the linearisation is then exact
         eps = jnp.asarray(settings.instance_noise * q, jnp.float32)[:, None]
     else:
         eps = jnp.zeros((1, 1), jnp.float32)

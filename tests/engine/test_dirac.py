@@ -61,7 +61,9 @@ def test_r1_converges():
 
 def test_instance_noise_gives_negative_real_parts_and_converges():
     settings = DiracSettings(loss="ns", instance_noise=1.0)
-    assert dirac.eigenvalues(settings).real.max() < -0.05
+    # the paper's f''(0)·σ² ± sqrt(f''(0)²σ⁴ − f'(0)²), f''(0) = −1/4
+    expected = -0.25 + np.sqrt(complex(0.25**2 - F_PRIME_0**2)) * np.array([1, -1])
+    assert np.allclose(sorted(dirac.eigenvalues(settings), key=np.imag), sorted(expected, key=np.imag), atol=1e-5)
     assert _distance(dirac.trajectory(settings, (1.0, 1.0), 2000))[-1] < 1e-3
 
 
