@@ -225,6 +225,11 @@ def field_grid(settings: DiracSettings, extent: float = 2.0, size: int = 15):
 
 def jacobian(settings: DiracSettings, point=(0.0, 0.0)) -> np.ndarray:
     """The 2 × 2 Jacobian of the update field at ``point`` (the equilibrium by default), by jax.jacfwd."""
+    return _jacobian(settings.replace(lr=1.0), (float(point[0]), float(point[1]))).copy()
+
+
+@lru_cache(maxsize=256)  # a drag of the start point asks again for the same settings' (0.25 s op by op)
+def _jacobian(settings: DiracSettings, point: tuple[float, float]) -> np.ndarray:
     return np.asarray(jax.jacfwd(lambda p: field(settings, p))(jnp.asarray(point, jnp.float32)), np.float64)
 
 
@@ -234,6 +239,7 @@ def eigenvalues(settings: DiracSettings, point=(0.0, 0.0)) -> np.ndarray:
     return ev[np.lexsort((-ev.imag, -ev.real))]
 
 
+@lru_cache(maxsize=256)
 def step_eigenvalues(settings: DiracSettings) -> np.ndarray:
     """Eigenvalues of one iteration of plain gradient descent at step ``lr`` (the settings' update
     order and step counts), linearised at the equilibrium: I + h·J for simultaneous updates. The
@@ -247,7 +253,9 @@ def step_eigenvalues(settings: DiracSettings) -> np.ndarray:
 
     m = np.asarray(jax.jacfwd(one_iteration)(jnp.zeros(2, jnp.float32)), np.float64)
     ev = np.linalg.eigvals(m)
-    return ev[np.argsort(-np.abs(ev))]
+    ev = ev[np.argsort(-np.abs(ev))]
+    ev.setflags(write=False)  # cached: shared by every caller
+    return ev
 
 
 def explain(settings: DiracSettings, ev: np.ndarray | None = None, step_ev: np.ndarray | None = None) -> str:
