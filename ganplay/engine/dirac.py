@@ -272,10 +272,12 @@ def explain(settings: DiracSettings, ev: np.ndarray | None = None, step_ev: np.n
                 "(look at the trajectory)")
     if top > TOL:
         return f"positive real part ({top:.3g}): the field spirals out; training diverges"
+    kind = (f"purely imaginary (±{float(np.max(np.abs(ev.imag))):.3g}i): circles" if top > -TOL
+            else f"negative real part ({top:.3g})")
+    if settings.opt != "sgd" or settings.beta1:  # the step is not plain gradient descent's
+        return f"{kind}; {_other_step(settings, ev)}"
     if top > -TOL:
         b = float(np.max(np.abs(ev.imag)))
-        if settings.opt != "sgd":
-            return f"purely imaginary (±{b:.3g}i): circles for gradient descent; {settings.opt} changes the step itself"
         how = ("simultaneous steps push outwards near the equilibrium" if settings.updates == "simultaneous"
                else "alternating steps orbit without converging")
         return f"purely imaginary (±{b:.3g}i): circles, no pull inwards; {how} (|μ| {radius:.4f})"
@@ -285,6 +287,21 @@ def explain(settings: DiracSettings, ev: np.ndarray | None = None, step_ev: np.n
                if stable else f"step {settings.lr:g} is too large (|μ| {radius:.3f} > 1): simultaneous "
                f"steps need h < {h_max:.3g}")
     return f"negative real part ({top:.3g}): {verdict}"
+
+
+def _other_step(settings: DiracSettings, ev: np.ndarray) -> str:
+    """What an optimizer other than plain gradient descent does with these eigenvalues."""
+    from ganplay.engine.spectrum import step_growth
+
+    momentum = settings.beta1 if settings.opt == "sgd" else 0.0
+    growth = step_growth(ev, settings.lr, settings.opt, momentum)
+    name = f"{settings.opt}" + (f" (momentum {momentum:g})" if momentum else "")
+    if growth is None:
+        return f"{name} rescales its steps, so no fixed linearisation: look at the trajectory"
+    g = float(np.max(growth))
+    verdict = "converges" if g < 1.0 else "spirals out" if g > 1.0 + 1e-9 else "orbits"
+    order = "" if settings.updates == "simultaneous" else " (for simultaneous updates)"
+    return f"{name} at step {settings.lr:g} multiplies the distance by ×{g:.4f} per step{order}: {verdict}"
 
 
 def summary(settings: DiracSettings, start=(1.0, 1.0), steps: int = 2000) -> dict:
