@@ -14,12 +14,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGraphicsEllipseItem, QHBoxLayout, QLabel,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from ganplay.config import OPTIMIZERS
 from ganplay.engine import dirac
 from ganplay.engine.dirac import PRESETS, UPDATES, DiracSettings
+from ganplay.engine.spectrum import step_growth
 from ganplay.errors import GanplayError
 from ganplay.losses import loss_names
 
@@ -27,6 +28,7 @@ COLORS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189)]
 MAX_PATHS = 4
 EXTENT = 2.5  # the phase plane shows θ, ψ in [−EXTENT, EXTENT]
 GRID = 17
+REGION = 200  # cells per side of the stable region's image
 # The paper's comparison (its Figures 1-4): the current setting becomes the first of these.
 PAPER_FOUR = (("ns simultaneous", DiracSettings(loss="ns", updates="simultaneous")),
               ("ns alternating", DiracSettings(loss="ns", updates="alternating")),
@@ -162,13 +164,12 @@ class DiracWindow(QWidget):
         self.eigen.setAspectLocked(True)
         self.eigen.setLabel("bottom", "real part")
         self.eigen.setLabel("left", "imaginary part")
-        self.eigen.setToolTip("×: the Jacobian's eigenvalues λ; ○: one step's eigenvalues μ as (μ − 1)/h. "
-                              "Green: |1 + hλ| < 1, where gradient descent at step h is stable")
-        self.disc = QGraphicsEllipseItem()
-        self.disc.setBrush(pg.mkBrush(200, 235, 205, 150))
-        self.disc.setPen(pg.mkPen((60, 150, 80), width=1.5))
-        self.disc.setZValue(-10)
-        self.eigen.addItem(self.disc)
+        self.eigen.setToolTip("×: the Jacobian's eigenvalues λ; ○: one gradient-descent step's eigenvalues μ as "
+                              "(μ − 1)/h. Green: where the first setting's optimizer at step h contracts a direction "
+                              "with eigenvalue λ (|1 + hλ| < 1 for gradient descent)")
+        self.region = pg.ImageItem(axisOrder="row-major")
+        self.region.setZValue(-10)
+        self.eigen.addItem(self.region)
         self.eigen.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen((180, 180, 180))))
         self.eigen.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen((180, 180, 180))))
         self.lambda_items = [pg.ScatterPlotItem(symbol="x", size=14, pen=_pen(i), brush=pg.mkBrush(COLORS[i]))
@@ -288,9 +289,8 @@ class DiracWindow(QWidget):
         self.arrows.setData(pts[:, 0], pts[:, 1])
 
     def _draw_eigen(self, runs, spectra) -> None:
-        h = runs[0][1].lr
-        centre, radius = -1.0 / h, 1.0 / h
-        self.disc.setRect(centre - radius, -radius, 2 * radius, 2 * radius)
+        first = runs[0][1]
+        h = first.lr
         shown = []
         for i in range(MAX_PATHS):
             if i < len(runs):
@@ -298,14 +298,26 @@ class DiracWindow(QWidget):
                 mapped = (step_ev - 1.0) / runs[i][1].lr
                 small = [z for z in ev if np.isfinite(z) and abs(z) < 1e3]
                 self.lambda_items[i].setData([z.real for z in small], [z.imag for z in small])
-                self.mu_items[i].setData([z.real for z in mapped if abs(z) < 1e3], [z.imag for z in mapped if abs(z) < 1e3])
+                plain = runs[i][1].opt == "sgd" and not runs[i][1].beta1  # the ○ are gradient descent's
+                mapped = [z for z in mapped if abs(z) < 1e3] if plain else []
+                self.mu_items[i].setData([z.real for z in mapped], [z.imag for z in mapped])
                 shown += small
             else:
                 self.lambda_items[i].setData([], [])
                 self.mu_items[i].setData([], [])
         half = max([1.0] + [1.4 * abs(z) for z in shown])
         self.eigen.setRange(xRange=(-half, half), yRange=(-half, half), padding=0)
-        self.eigen.setTitle(f"eigenvalues λ (green: stable at h = {h:g})")
+        momentum = first.beta1 if first.opt == "sgd" else 0.0
+        growth_of = lambda z: step_growth(z, h, first.opt, momentum)  # noqa: E731
+        if growth_of(np.zeros(1)) is None:  # Adam, RMSProp: no linear step; gradient descent's region
+            growth_of = lambda z: step_growth(z, h)  # noqa: E731
+        span = 2 * half  # the aspect lock may widen one axis: cover more than the square
+        axis = (np.arange(REGION) + 0.5) / REGION * 2 * span - span
+        rgba = np.zeros((REGION, REGION, 4), np.uint8)
+        rgba[growth_of(axis[None, :] + 1j * axis[:, None]) < 1.0] = (200, 235, 205, 170)
+        self.region.setImage(rgba, autoLevels=False)
+        self.region.setRect(-span, -span, 2 * span, 2 * span)
+        self.eigen.setTitle(f"λ (green: {first.opt} stable at h = {h:g})")
 
 
 def _label(s: DiracSettings) -> str:
