@@ -48,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
     trainer = build_trainer(Config.for_model("toy-mlp"))
     state, _ = trainer.run(trainer.init(), 200)
-    evaluate(trainer, state)  # compile
+    print(f"compiling the evaluation: {evaluate(trainer, state).compile_seconds:.1f} s (with its first run)")
     costs = [evaluate(trainer, state).seconds for _ in range(7)]
     print(f"one evaluation (Krylov 24, batch {trainer.config.batch_size}): median {1000 * np.median(costs):.1f} ms "
           f"(min {1000 * min(costs):.1f}, max {1000 * max(costs):.1f})")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from ganplay.engine.spectrum import explain, step_growth
 
 TRAIL = 16  # evaluations drawn, the newest solid and the oldest faint
-REGION = 240  # the stable region's image: REGION × REGION cells over twice the plotted square
+REGION = 480  # the stable region's image: REGION × REGION cells over six times the plotted square
 REGION_RGBA = (200, 235, 205, 170)
 COLOR = (200, 40, 60)
 TIP = ("The top eigenvalues of the Jacobian of the game's joint gradient field (−∇_G L_G, −∇_D L_D) at the "
@@ -66,8 +66,9 @@ class SpectrumView(QWidget):
         if not spec["steps"] or key == self._shown:
             return
         self._shown = key
+        costs = [t for t in spec["seconds"] if t > 0]  # (the first evaluation compiled: not a cost)
         self.show_eigenvalues(spec["steps"][-TRAIL:], spec["eigenvalues"][-TRAIL:], c.lr_d,
-                              spec["seconds"][-1], spec["share"], c.opt_d, c.beta1 if c.opt_d == "sgd" else 0.0)
+                              costs[-1] if costs else 0.0, spec["share"], c.opt_d, c.beta1 if c.opt_d == "sgd" else 0.0)
 
     def show_eigenvalues(self, steps, eigenvalues, lr: float, seconds: float = 0.0, share: float = 0.0,
                          opt: str = "sgd", momentum: float = 0.0) -> None:
@@ -90,13 +91,15 @@ class SpectrumView(QWidget):
         self.plot.setTitle(f"eigenvalues λ, step {steps[-1]:,}")
         cost = f" ({seconds * 1000:.0f} ms per evaluation" if seconds else ""
         cost += f", {100 * share:.1f}% of the training time)" if share else (")" if seconds else "")
-        self.text.setText(f"{_sentence(explain(newest, lr, opt, momentum))}.{cost}")
+        sentence = _sentence(explain(newest, lr, opt, momentum))
+        self.text.setText(f"{sentence.split('; the largest real part')[0].split('; try')[0]}.{cost}")
+        self.text.setToolTip(f"{sentence}.\n\n{TIP}")
         self.text.setAlignment(Qt.AlignLeft)
 
     def _draw_region(self, half: float, lr: float, opt: str, momentum: float) -> None:
         """Green where a step of ``opt`` contracts the linearised game (gradient descent's region
         for an optimizer with no linear step)."""
-        half *= 2  # the aspect lock widens one axis: cover what may be shown
+        half *= 6  # the aspect lock widens one axis (a short, wide dock: by 3 or more): cover it
         axis = (np.arange(REGION) + 0.5) / REGION * 2 * half - half
         grid = axis[None, :] + 1j * axis[:, None]  # row i at imaginary part axis[i]
         growth = step_growth(grid, lr, opt, momentum)

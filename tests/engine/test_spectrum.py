@@ -55,8 +55,11 @@ def test_the_observer_keeps_to_its_schedule_and_budget():
     _run(trainer, sparse, chunks=4)  # steps 16, 32, 48, 64: the first, then 32 steps later
     assert [s.step for s in sparse.history] == [16, 48]
     starved = spectrum.GameSpectrum(every=1, budget=0.0)
-    _run(trainer, starved, chunks=4)
+    _run(trainer, starved, chunks=4)  # (compiled above: every evaluation now costs time)
     assert len(starved.history) == 1  # the first evaluation spends the whole (zero) budget
+    fresh = build_trainer(Config.for_model("toy-mlp", hidden=8, batch_size=32))
+    first = spectrum.evaluate(fresh, fresh.init())
+    assert first.compile_seconds > 0 and first.seconds == 0.0  # a compile is not charged to the budget
     restored = spectrum.GameSpectrum()
     restored.load_state_dict(sparse.state_dict())
     assert [s.step for s in restored.history] == [16, 48]
