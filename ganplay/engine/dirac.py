@@ -69,11 +69,11 @@ class DiracSettings:
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
 
-    def replace(self, **changes) -> "DiracSettings":
+    def replace(self, **changes) -> DiracSettings:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_sets(cls, base: "DiracSettings", sets: list[str]) -> "DiracSettings":
+    def from_sets(cls, base: DiracSettings, sets: list[str]) -> DiracSettings:
         """``base`` with ``KEY=VALUE`` overrides (the CLI's ``--set``), typed like the field."""
         known = {f.name: f for f in dataclasses.fields(cls)}
         changes = {}
@@ -132,7 +132,7 @@ def d_loss(settings: DiracSettings, theta, psi):
     """D's training loss at (θ, ψ): the registered loss on logits ψ·x plus the penalties."""
     loss = LOSSES.get(settings.loss)
     real, fake = _inputs(settings, theta)
-    critic = lambda x: psi * x[:, 0]  # noqa: E731  (D(x) = ψ·x)
+    critic = lambda x: psi * x[:, 0]
     per_real, per_fake = loss.d_loss(critic(real), critic(fake), jnp.float32(0.0))
     total = jnp.mean(per_real) + jnp.mean(per_fake)
     if settings.gp_weight > 0:  # the key only draws the interpolation weights; ∇D is ψ everywhere

@@ -31,7 +31,7 @@ from ganplay.errors import GanplayError
 
 KRYLOV = 24  # Arnoldi steps: the top few Ritz values settle long before this on the toy models
 TOP = 3  # how many of each kind are reported: largest magnitude, largest real part
-_PROGRAMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PROGRAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Spectrum(NamedTuple):
@@ -73,7 +73,7 @@ def joint_field(trainer, state, key):
         real_in, fake_in = trainer._pack(real), trainer._pack(fake_of(g_params))
         outs, _ = trainer._d_passes(d_params, state.d_stats, [(real_in, None), (fake_in, None)], (kd1, kd2))
         per_real, per_fake = trainer.loss.d_loss(outs[0].logit, outs[1].logit, hyper["label_smoothing"])
-        critic = lambda x: trainer._d_forward(d_params, state.d_stats, x, None, kd1)[0].logit  # noqa: E731
+        critic = lambda x: trainer._d_forward(d_params, state.d_stats, x, None, kd1)[0].logit
         return jnp.mean(per_real) + jnp.mean(per_fake) + trainer._d_penalty(hyper, critic, real_in, fake_in, kp)
 
     def g_loss(g_params, d_params):

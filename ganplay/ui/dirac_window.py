@@ -9,13 +9,21 @@ a timer while the start point is dragged.
 """
 from __future__ import annotations
 
-import PySide6  # noqa: F401  (before pyqtgraph, so it binds PySide6)
 import numpy as np
-import pyqtgraph as pg
+import pyqtgraph as pg  # (ganplay.ui's __init__ has imported PySide6 first)
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ganplay.config import OPTIMIZERS
 from ganplay.engine import dirac
@@ -308,9 +316,9 @@ class DiracWindow(QWidget):
         half = max([1.0] + [1.4 * abs(z) for z in shown])
         self.eigen.setRange(xRange=(-half, half), yRange=(-half, half), padding=0)
         momentum = first.beta1 if first.opt == "sgd" else 0.0
-        growth_of = lambda z: step_growth(z, h, first.opt, momentum)  # noqa: E731
+        growth_of = lambda z: step_growth(z, h, first.opt, momentum)
         if growth_of(np.zeros(1)) is None:  # Adam, RMSProp: no linear step; gradient descent's region
-            growth_of = lambda z: step_growth(z, h)  # noqa: E731
+            growth_of = lambda z: step_growth(z, h)
         span = 2 * half  # the aspect lock may widen one axis: cover more than the square
         axis = (np.arange(REGION) + 0.5) / REGION * 2 * span - span
         rgba = np.zeros((REGION, REGION, 4), np.uint8)

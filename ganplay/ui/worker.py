@@ -71,6 +71,7 @@ class TrainingWorker(CommandWorker):
         self._inflight: deque = deque()
         self._last_emit = 0.0
         self.spectrum = None  # the game's eigenvalues (engine.spectrum.GameSpectrum) while a view shows them
+        self._spectrum_kept = None  # the same observer while hidden: its trail survives a tab switch
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def watch_spectrum(self, on: bool):
@@ -78,7 +79,9 @@ class TrainingWorker(CommandWorker):
         worker reads between chunks."""
         from ganplay.engine.spectrum import GameSpectrum
 
-        self.spectrum = (self.spectrum or GameSpectrum()) if on else None
+        if on and self._spectrum_kept is None:
+            self._spectrum_kept = GameSpectrum()
+        self.spectrum = self._spectrum_kept if on else None
 
     def rollback(self):
         """Return to the last good state kept before a divergence."""

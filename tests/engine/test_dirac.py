@@ -25,7 +25,7 @@ def test_r1_eigenvalues_follow_the_paper(gamma):
     ev = dirac.eigenvalues(DiracSettings(loss="ns", r1_weight=gamma))
     root = np.sqrt(complex(gamma**2 - 4 * F_PRIME_0**2))
     expected = np.array([(-gamma + root) / 2, (-gamma - root) / 2])
-    key = lambda z: (round(z.real, 4), round(z.imag, 4))  # noqa: E731
+    key = lambda z: (round(z.real, 4), round(z.imag, 4))
     assert np.allclose(sorted(ev, key=key), sorted(expected, key=key), atol=1e-5)
 
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from ganplay.config import Config
-from ganplay.engine import build_trainer
-from ganplay.engine import spectrum
+from ganplay.engine import build_trainer, spectrum
 from ganplay.engine.observers import ChunkEvent
 
 
@@ -34,7 +33,7 @@ def test_arnoldi_matches_the_dense_jacobian(small):
 def _run(trainer, observer=None, chunks=3):
     state = trainer.init()
     for i in range(chunks):
-        state, metrics = trainer.run(state, 16)
+        state, _ = trainer.run(state, 16)
         if observer is not None:
             observer.on_chunk(ChunkEvent(trainer, state, 16 * i + 1, 16, {}, seconds=1.0))
     return state

@@ -19,7 +19,7 @@ def _send(widget, kind, pos, buttons):
 def drag(plot, start, end, steps=8):
     """Drag with the left button from data point ``start`` to ``end`` on a pyqtgraph PlotWidget."""
     vb = plot.getPlotItem().vb
-    to_view = lambda p: plot.mapFromScene(vb.mapViewToScene(QPointF(*p)))  # noqa: E731
+    to_view = lambda p: plot.mapFromScene(vb.mapViewToScene(QPointF(*p)))
     a, b = to_view(start), to_view(end)
     viewport = plot.viewport()
     _send(viewport, QEvent.MouseButtonPress, a, Qt.LeftButton)
@@ -72,7 +72,7 @@ def test_the_spectrum_view_draws_a_fading_trail(qtbot):
     qtbot.addWidget(view)
     evs = [np.array([-0.1 + 2j, -0.1 - 2j, 0.3 + 0j]) * (1 + 0.1 * i) for i in range(3)]
     view.show_eigenvalues([100, 200, 300], evs, lr=0.05, seconds=0.08, share=0.04)
-    xs, ys = view.points.getData()
+    xs, _ = view.points.getData()
     assert len(xs) == 9
     brushes = view.points.data["brush"]
     assert brushes[0].color().alpha() < brushes[-1].color().alpha()  # older evaluations fainter
