@@ -20,7 +20,8 @@ def read_metrics(path):
         return list(csv.DictReader(f))
 
 
-TRAINING_COLUMNS = ["step", "d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake"]
+TRAINING_COLUMNS = ["step", "d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "g_grad_norm",
+                    "d_grad_norm"]
 
 
 def test_train_writes_results_and_resume_continues(tmp_path, capsys):
@@ -86,7 +87,8 @@ def test_last_row_scores_exactly_the_written_samples(tmp_path):
     assert rows.shape == (1500, len(header))
     scored = ~np.isnan(rows[:, header.index("kl")])
     assert scored[-1] and scored[0:200].sum() <= 1  # chunks of 200 steps: only a chunk's last row
-    assert np.isnan(rows[~scored][:, 7:]).all() and np.isfinite(rows[:, :7]).all()
+    n = len(TRAINING_COLUMNS)
+    assert np.isnan(rows[~scored][:, n:]).all() and np.isfinite(rows[:, :n]).all()
 
     samples = np.load(out / "samples.npy")
     angles = 2 * np.pi * np.arange(8) / 8

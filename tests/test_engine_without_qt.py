@@ -14,6 +14,7 @@ class BlockQt(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, BlockQt())
 import ganplay.config, ganplay.data, ganplay.models, ganplay.engine, ganplay.engine.runner, ganplay.engine.session
 import ganplay.engine.sweep, ganplay.report.sweep_chart
+import ganplay.engine.dirac, ganplay.report.dirac_plot, ganplay.engine.spectrum, ganplay.cli.dirac
 from ganplay.config import Config
 from ganplay.engine import Trainer
 t = Trainer(Config.for_model("toy-mlp", hidden=8, batch_size=8))

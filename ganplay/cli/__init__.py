@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             from ganplay.cli.latent import main as latent_main
 
             return latent_main(argv[1:])
+        if argv and argv[0] == "dirac":
+            from ganplay.cli.dirac import main as dirac_main
+
+            return dirac_main(argv[1:])
         if argv and argv[0] == "bench":
             from ganplay.bench import main as bench_main
 

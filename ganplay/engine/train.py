@@ -37,8 +37,9 @@ from ganplay.errors import ConfigError
 from ganplay.losses import LOSSES, penalties
 from ganplay.models import MODELS, as_output, conditioned
 
-# Names of the per-step metrics returned by ``Trainer.run`` (each an array of length K).
-METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake")
+# Names of the per-step metrics returned by ``Trainer.run`` (each an array of length K). The
+# gradient norms are those of the gradients each update already took (the last D update's).
+METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "g_grad_norm", "d_grad_norm")
 
 # ``metrics["fault"]`` per step: what first went non-finite in that step (0: nothing). The check
 # runs inside the fused step, so the guard costs no extra host synchronisation.
@@ -576,7 +577,7 @@ class Trainer:
         d_params, d_opt = apply_gradients(self.d_tx, grads, state.d_opt, state.d_params)
         if "weight_clip" in self.active:  # the original WGAN's Lipschitz constraint
             d_params = penalties.clip_weights(d_params, hyper["weight_clip"])
-        metrics = {**d_metrics(loss, lr_, lf), **extra}
+        metrics = {**d_metrics(loss, lr_, lf), "d_grad_norm": optax.tree.norm(grads), **extra}
         return state._replace(d_params=d_params, d_stats=stats, d_opt=d_opt), metrics
 
     def _g_sample_loss(self, logits, hyper, real_logits=None):
@@ -610,7 +611,8 @@ class Trainer:
 
         (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
         g_params, g_opt = apply_gradients(self.g_tx, grads, state.g_opt, state.g_params)
-        return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), loss
+        metrics = {"g_loss": loss, "g_grad_norm": optax.tree.norm(grads)}
+        return state._replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt), metrics
 
     def _ema_update(self, state: TrainState) -> TrainState:
         """g_ema ← d·g_ema + (1 − d)·g_params (d = ``ema_decay``, live)."""
@@ -621,11 +623,12 @@ class Trainer:
                                                            state.g_ema, state.g_params))
 
     def _g_updates(self, state: TrainState, key, data):
-        """``g_steps`` generator updates (one key each; with one, the key itself), then the EMA."""
+        """``g_steps`` generator updates (one key each; with one, the key itself), then the EMA;
+        the last update's metrics (``g_loss``, ``g_grad_norm``)."""
         keys = [key] if self.config.g_steps == 1 else list(jax.random.split(key, self.config.g_steps))
         for k in keys:
-            state, g_loss = self._g_update(state, k, data)
-        return self._ema_update(state), g_loss
+            state, g_metrics = self._g_update(state, k, data)
+        return self._ema_update(state), g_metrics
 
     def _one_step(self, state: TrainState, data):
         key, k_d, k_g = jax.random.split(state.key, 3)
@@ -635,12 +638,12 @@ class Trainer:
         # convolutional D update about 4x slower (dcgan28: 450 ms vs 110 ms per step).
         for k in jax.random.split(k_d, self.config.d_steps):
             state, d_metrics = self._d_update(state, k, data)
-        state, g_loss = self._g_updates(state, k_g, data)
+        state, g_metrics = self._g_updates(state, k_g, data)
         fault = _first_fault(
             jnp.isfinite(d_metrics["d_loss"]), _all_finite(state.d_params),
-            jnp.isfinite(g_loss), _all_finite(state.g_params),
+            jnp.isfinite(g_metrics["g_loss"]), _all_finite(state.g_params),
         )
-        metrics = {**d_metrics, "g_loss": g_loss, "fault": fault}
+        metrics = {**d_metrics, **g_metrics, "fault": fault}
         finite = state.finite & (fault == 0)
         return state._replace(step=state.step + 1, finite=finite), metrics
 
@@ -660,11 +663,11 @@ class Trainer:
 
     def _g_step_impl(self, state: TrainState, data=None):
         key, k_g = jax.random.split(state.key)
-        state, g_loss = self._g_updates(state._replace(key=key), k_g, data)
+        state, g_metrics = self._g_updates(state._replace(key=key), k_g, data)
         ok = jnp.bool_(True)
-        fault = _first_fault(ok, ok, jnp.isfinite(g_loss), _all_finite(state.g_params))
+        fault = _first_fault(ok, ok, jnp.isfinite(g_metrics["g_loss"]), _all_finite(state.g_params))
         finite = state.finite & (fault == 0)
-        return state._replace(step=state.step + 1, finite=finite), {"g_loss": g_loss, "fault": fault}
+        return state._replace(step=state.step + 1, finite=finite), {**g_metrics, "fault": fault}
 
     def _field_impl(self, state: TrainState, view, size: int):
         centres = (jnp.arange(size, dtype=jnp.float32) + 0.5) / size

@@ -37,6 +37,7 @@ from ganplay.ui.panels.metric_docks import (
     METRIC_DOCKS,
     arrange_columns,
     arrange_default,
+    default_columns,
     make_dock,
     size_default,
 )
@@ -102,15 +103,16 @@ class MainWindow(PlaybackCommands, QMainWindow):
         self._layout_restored = False
         self._played = False  # the status bar says what to try first until the first Play
 
+        # The window's size first: the default dock layout depends on its width.
+        if restore and self.settings.contains("geometry"):
+            self.restoreGeometry(self.settings.value("geometry"))
+        else:
+            self.resize(1280, 800)
         self.menus = install_actions(self)
         self._build_panels()
         self._build_docks()
         self._build_status_bar()
         self._load_controls(config)
-        if restore and self.settings.contains("geometry"):
-            self.restoreGeometry(self.settings.value("geometry"))
-        else:
-            self.resize(1280, 800)
         if restore:
             self._layout_restored = self.restore_layout()
 
@@ -124,6 +126,7 @@ class MainWindow(PlaybackCommands, QMainWindow):
         self.worker.saved.connect(self._on_saved)
         self.worker.opened.connect(self._on_opened)
         self.worker.running_changed.connect(self._on_running_changed)
+        self.docks["spectrum_dock"].visibilityChanged.connect(lambda on: self.worker.watch_spectrum(on))
         self.worker_thread = WorkerThread(self.worker)
         self.worker_thread.start()
 
@@ -177,7 +180,7 @@ class MainWindow(PlaybackCommands, QMainWindow):
             view = spec.make()
             setattr(self, spec.attr, view)
             self.add_dock(spec.name, spec.title, view, Qt.BottomDockWidgetArea, tip=spec.tip, default=False)
-        self.curve_views = [self.loss_view, self.d_view, self.acc_view, self.quality_view]
+        self.curve_views = [self.loss_view, self.d_view, self.acc_view, self.quality_view, self.spectrum_view]
         self.explain_strip = ExplainStrip(self.config)
         self.explain_strip.box_clicked.connect(self.show_box_view)
         self.add_dock("explain_dock", "Explain: the game", self.explain_strip, Qt.TopDockWidgetArea,
@@ -189,6 +192,7 @@ class MainWindow(PlaybackCommands, QMainWindow):
                       tab_with=CONTROLS_DOCK)
         self.latent_lab = install_latent_dock(self)  # steering G by hand (image models)
         arrange_default(self, self._own_docks(), self._extra_docks)
+        self._built_columns = default_columns(self)
 
     def add_dock(self, name: str, title: str, widget: QWidget, area=Qt.BottomDockWidgetArea, *,
                  tip: str = "", default: bool = True, tab_with: str | None = None) -> QDockWidget:
@@ -238,9 +242,10 @@ class MainWindow(PlaybackCommands, QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._layout_restored:  # columns and sizes need the window's final size; once
+        if not self._layout_restored:  # sizes need the window's final size; once
             self._layout_restored = True
-            arrange_columns(self, self._own_docks())
+            if default_columns(self) != self._built_columns:  # shown wider or narrower than built
+                arrange_columns(self, self._own_docks())
             size_default(self, self._own_docks())
 
     # -- controls <-> config ---------------------------------------------------------------------------
@@ -295,6 +300,12 @@ class MainWindow(PlaybackCommands, QMainWindow):
 
         self.compare_windows = [w for w in self.compare_windows if w.isVisible()]
         self.compare_windows.append(open_compare(self.config))
+
+    def open_dirac(self) -> None:
+        """The Dirac-GAN lab, its own window (closed with this one)."""
+        from ganplay.ui.dirac_window import open_dirac
+
+        self.compare_windows = [w for w in self.compare_windows if w.isVisible()] + [open_dirac()]
 
     # -- commands (play, pause and step: PlaybackCommands) ---------------------------------------------
     def substep(self) -> None:

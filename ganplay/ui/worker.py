@@ -69,8 +69,19 @@ class TrainingWorker(CommandWorker):
         # Chunks dispatched and not yet recorded, oldest first (worker thread only).
         self._inflight: deque = deque()
         self._last_emit = 0.0
+        self.spectrum = None  # the game's eigenvalues (engine.spectrum.GameSpectrum) while a view shows them
+        self._spectrum_kept = None  # the same observer while hidden: its trail survives a tab switch
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
+    def watch_spectrum(self, on: bool):
+        """Evaluate the game's eigenvalues while ``on`` (their dock is visible); a plain attribute the
+        worker reads between chunks."""
+        from ganplay.engine.spectrum import GameSpectrum
+
+        if on and self._spectrum_kept is None:
+            self._spectrum_kept = GameSpectrum()
+        self.spectrum = self._spectrum_kept if on else None
+
     def rollback(self):
         """Return to the last good state kept before a divergence."""
         self._post("rollback")
@@ -246,6 +257,9 @@ class TrainingWorker(CommandWorker):
             self._fail(exc)
             return
         self._sizer.update(chunk.k, s.last_train_seconds)
+        probe = self.spectrum  # (an observer of the loop once engine/loop.py drives this worker)
+        if probe is not None:
+            probe.on_session_chunk(s, chunk)
         if not self._playing:
             self._pending_steps = max(0, self._pending_steps - chunk.k)
         if s.divergence is not None:
@@ -291,6 +305,9 @@ class TrainingWorker(CommandWorker):
         if self._frame_unread:  # never overwrite a GIF frame the window has not taken yet
             self._wait_until_read()
         snap = self.session.snapshot()
+        probe = self.spectrum
+        if probe is not None:
+            snap.extras["spectrum"] = probe.snapshot()
         self._frame_unread = frame
         self._mailbox.put(snap)
         self.snapshot_ready.emit(snap.step)

@@ -150,10 +150,11 @@ def test_class_grid_is_one_row_per_class_with_shared_noise_per_column(trainer, t
 def test_single_network_steps_and_live_hyperparameters(trainer):
     state = trainer.init()
     state, m = trainer.d_step(state)
-    assert int(state.step) == 0 and set(m) == {"d_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "fault"}
+    assert int(state.step) == 0 and set(m) == {"d_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "d_grad_norm",
+                                               "fault"}
     before = params_vector(state)
     state, m = trainer.g_step(state)
-    assert int(state.step) == 1 and set(m) == {"g_loss", "fault"} and int(m["fault"]) == 0
+    assert int(state.step) == 1 and set(m) == {"g_loss", "g_grad_norm", "fault"} and int(m["fault"]) == 0
     assert not np.array_equal(before, params_vector(state))
     state = trainer.set_hyper(state, lr_g=1e-4, lr_d=1e-4, label_smoothing=0.1)
     state, m = trainer.run(state, K)

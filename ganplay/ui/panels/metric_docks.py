@@ -16,9 +16,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from ganplay.ui.image_views import ConfusionMatrixView, accuracy_view
+from ganplay.ui.spectrum_view import SpectrumView
 from ganplay.ui.views import QualityView, d_output_view, loss_view
 
-LAYOUT_VERSION = 3  # saveState/restoreState: bump when the docks change, so old states are ignored
+LAYOUT_VERSION = 4  # saveState/restoreState: bump when the docks change, so old states are ignored
 BOTTOM_SHARE = 0.36  # of the window's height, for the metric docks in the default layout
 CONTROLS_SHARE = 0.28  # of the window's width at most, for the controls in the default layout
 NARROW_WIDTH = 1024  # below this window width the metric docks share one tabbed column
@@ -43,9 +44,11 @@ METRIC_DOCKS = (
                "How close the generator is to the data, each metric on its own axis; dashed: a perfect score"),
     MetricDock("confusion_dock", "D confusion", "confusion_view", ConfusionMatrixView,
                "D's confusion matrix over the latest steps (image models)"),
+    MetricDock("spectrum_dock", "Eigenvalues", "spectrum_view", SpectrumView,
+               "The game's top eigenvalues, live (toy models): rotation, expansion and the step's stable disc"),
 )
 # The default arrangement: columns left to right; each column's docks are tabbed, the first in front.
-DEFAULT_COLUMNS = (("losses_dock",), ("d_output_dock", "d_accuracy_dock"), ("quality_dock", "confusion_dock"))
+DEFAULT_COLUMNS = (("losses_dock", "spectrum_dock"), ("d_output_dock", "d_accuracy_dock"), ("quality_dock", "confusion_dock"))
 CONTROLS_DOCK = "controls_dock"
 
 
