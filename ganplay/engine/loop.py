@@ -132,15 +132,16 @@ class ChunkLoop:
         """Run ``k`` steps (one dispatch, one fetch) and record them; their host metrics."""
         return self.finish(self.launch(k))
 
-    def finish(self, chunk: Chunk) -> dict:
+    def finish(self, chunk: Chunk, seconds: float | None = None) -> dict:
         """Wait for ``chunk`` (the oldest in flight) and record it: the one place a chunk's
         metrics are fetched, timed, checked for a fault and handed to the guard and observers.
-        Returns its host metrics (``[k]`` float64 each)."""
+        Returns its host metrics (``[k]`` float64 each). ``seconds``: the chunk's time when a
+        group timed it for its members."""
         first = self.step + 1
         m = fetch_metrics(chunk.metrics)  # blocks until the chunk is done
         ready = self.clock()
-        # The chunk ran from its dispatch, or from when the one before it finished.
-        seconds = ready - max(chunk.launched, self._last_ready)
+        if seconds is None:  # the chunk ran from its dispatch, or from when the one before finished
+            seconds = ready - max(chunk.launched, self._last_ready)
         self._last_ready = ready
         self._state, self._step = chunk.state, first - 1 + chunk.k
         self.inflight_steps = max(0, self.inflight_steps - chunk.k)

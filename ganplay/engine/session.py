@@ -174,9 +174,10 @@ class Session(SessionDisplay, SubSteps):
         """Drop the chunks in flight (the run diverged before them): training resumes from ``state``."""
         self.loop.discard()
 
-    def finish(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        """Wait for the oldest chunk in flight and record it (history, divergence, evaluations)."""
-        m = self.loop.finish(chunk)
+    def finish(self, chunk: Chunk, seconds: float | None = None) -> dict[str, np.ndarray]:
+        """Wait for the oldest chunk in flight and record it (history, divergence, evaluations);
+        ``seconds``: its time, when a vmapped group timed it."""
+        m = self.loop.finish(chunk, seconds)
         self._display_cache = None if chunk.display is None else (chunk.state, chunk.display)
         return m
 
