@@ -8,9 +8,10 @@ slice as an ordinary chunk of its own :class:`~ganplay.engine.loop.ChunkLoop` (o
 which composes one), so every member's guard, divergence, scorers and files work as alone.
 
 A vmapped run is statistically equivalent to the run trained alone, not step-for-step identical:
-the batched program rounds differently, and GAN training amplifies a last-bit difference (at the
-default toy-mlp sizes, metrics first differ at step ``DRIFT_STEP`` and are visibly apart a few
-hundred steps later). The exact path, each run alone, reproduces ``ganplay train`` bit for bit.
+the batched program rounds differently, and GAN training amplifies a last-bit difference. At the
+default toy-mlp sizes on gmm2 (``benchmarks/vmap_drift.py``) d_loss first differs at step 3, by
+more than 1e-3 from step 56, and G's parameters are 0.3 apart after 1,000 steps. The exact path,
+each run alone, reproduces ``ganplay train`` bit for bit.
 """
 from __future__ import annotations
 
@@ -38,7 +39,6 @@ VMAP_OBJECTIVES = ("gan", "cgan")
 # cores measured 2.3x for 4 toy-mlp runs of hidden 16, batch 32 (about 700 parameters x 32
 # samples of work per step) and 0.8-0.94x for hidden 128, batch 256 (about 35,000 x 256).
 CPU_VMAP_WORK = 200_000  # parameters x batch size per step below which a CPU group is vmapped
-DRIFT_STEP = 0  # filled in below from the measurement in the module docstring
 
 
 def structural_key(config: Config) -> str:
