@@ -2,26 +2,21 @@
 (behind ``ganplay sweep``).
 
 A grid is a base config, ``--vary key=v1,v2,…`` axes and seeds. Runs that share every structural
-setting (they differ only in ``seed`` and live settings, ``LIVE_FIELDS``) form a group; each group
-trains either together as one ``jax.vmap``-ed program (:mod:`ganplay.engine.groups`) or each run
-alone with :func:`~ganplay.engine.runner.train_headless`, exactly as ``ganplay train`` would. By
-default the choice is made per group where vmapping pays (:func:`~ganplay.engine.groups.choose_vmap`:
-on a CPU only for small steps), so a run of a sweep at the default sizes reproduces alone bit for
-bit; ``vmap=True`` forces groups (statistically equivalent runs, not step-for-step identical) and
-``vmap=False`` trains every run alone. The choice is said in the progress lines and recorded in
-``sweep.json`` (``"training"``).
+setting (they differ only in ``seed`` and live settings, ``LIVE_FIELDS``) form a group, trained
+together as one ``jax.vmap``-ed program (:mod:`ganplay.engine.groups`) where that pays
+(:func:`~ganplay.engine.groups.choose_vmap`; ``vmap`` True or False forces it), else each run
+alone with :func:`~ganplay.engine.runner.train_headless`, exactly as ``ganplay train`` trains it.
+The choice is said in the progress lines and recorded in ``sweep.json`` (``"training"``).
 
-Either way each run gets its own folder ``DIR/runs/<name>/`` with what ``ganplay train`` writes
-(config.json, metrics.csv, samples.npy, run.npz) and, written last, ``done.json``: its result,
-which a restarted sweep reads instead of training the run again. ``DIR/sweep.json`` records the
-grid (a different grid is refused), ``DIR/runs.csv`` has one row per run, ``DIR/summary.csv`` the
-mean and sd over seeds and ``DIR/summary.png`` a chart of them.
+Each run gets its own folder ``DIR/runs/<name>/`` with what ``ganplay train`` writes and, written
+last, ``done.json``: its result, which a restarted sweep reads instead of training the run again.
+``DIR/sweep.json`` records the grid (a different grid is refused), ``DIR/runs.csv`` has one row
+per run, ``DIR/summary.csv`` the mean and sd over seeds and ``DIR/summary.png`` a chart of them.
 
-A member of a vmapped group starts from its own seed's state, draws its own batches from its own
-``state.key``, evaluates quality on the same schedule as a run alone (within the same time
-budget, shared by the group) and is always scored on its last step. A member that diverges keeps
-its rows and state up to the last dispatch before the fault and is marked ``diverged``; the others
-go on. A sweep never rolls back.
+A vmapped member starts from its own seed's state, draws its own batches from its own
+``state.key``, is scored on the schedule of a run alone (the group shares the time budget) and
+always on its last step. A member that diverges keeps its rows and state up to the last dispatch
+before the fault and is marked ``diverged``; the others go on. A sweep never rolls back.
 """
 from __future__ import annotations
 

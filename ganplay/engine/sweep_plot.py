@@ -55,7 +55,7 @@ def _tick_label(v: float, step: float) -> str:
 
 def summary_chart(grid, table: list[dict], metrics: list[str], title: str) -> bytes:
     """PNG bytes: a panel per metric of ``table`` (:func:`ganplay.engine.sweep.summarize` rows)."""
-    from ganplay.engine.sweep import format_value
+    from ganplay.engine.sweep_tables import format_value
 
     keys = [v.key for v in grid.vary]
     x_key = keys[0] if keys else None
