@@ -80,5 +80,6 @@ def test_preset_and_set_build_the_base_config_as_in_train():
     args = build_sweep_parser().parse_args(["--preset", "label-smoothing", "--set", "hidden=16", "--vary", "lr_g=1e-3"])
     config = config_from_args(args)
     assert (config.dataset, config.label_smoothing, config.hidden) == ("ring8", 0.25, 16)
-    assert args.vary == ["lr_g=1e-3"] and args.vmap and args.quality
-    assert not build_sweep_parser().parse_args(["--no-vmap"]).vmap
+    assert args.vary == ["lr_g=1e-3"] and args.vmap is None and args.quality  # None: chosen per group
+    assert build_sweep_parser().parse_args(["--vmap"]).vmap is True
+    assert build_sweep_parser().parse_args(["--no-vmap"]).vmap is False

@@ -27,10 +27,14 @@ def build_sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-quality", dest="quality", action="store_false",
                    help="skip the sample-quality metrics (the tables then hold no metrics)")
-    p.add_argument("--no-vmap", dest="vmap", action="store_false",
-                   help="train every run alone, one after another; by default runs that differ only in "
-                   "seed and live settings (learning rates, label_smoothing, penalties…) train together as "
-                   "one vmapped program, which on a CPU pays for small models only")
+    vmap = p.add_mutually_exclusive_group()
+    vmap.add_argument("--vmap", dest="vmap", action="store_true", default=None,
+                      help="train runs that differ only in seed and live settings (learning rates, "
+                      "label_smoothing, penalties…) together as one vmapped program: statistically "
+                      "equivalent runs, not step-for-step identical to ganplay train's (by default a group "
+                      "is vmapped only where that pays: on a GPU, or for small steps on a CPU)")
+    vmap.add_argument("--no-vmap", dest="vmap", action="store_false",
+                      help="train every run alone, one after another, exactly as ganplay train would")
     return p
 
 

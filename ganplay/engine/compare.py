@@ -1,9 +1,11 @@
 """Compare mode's engine: 2 to 4 runs (A, B, C, D) of one dataset, trained in lockstep.
 
 Runs that share every structural setting (they differ only in ``seed`` and live settings) train
-as one ``jax.vmap``-ed program, with the sweep's machinery (:mod:`ganplay.engine.sweep`); each
-member still gets its own :class:`~ganplay.engine.session.Session` for its history, quality
-metrics and snapshots, fed with its slice of the group's state and metrics. Runs that differ
+as one ``jax.vmap``-ed group (:mod:`ganplay.engine.groups`, as a sweep's do) where that pays
+(``vmap=None``: on a GPU, or for small steps on a CPU; elsewhere each run alone reproduces what
+``ganplay train`` gives, bit for bit); each member still gets its own
+:class:`~ganplay.engine.session.Session` for its history, quality metrics and snapshots, fed
+with its slice of the group's state and metrics. Runs that differ
 structurally (loss, model, batch size…) are sessions of their own, and a step of the comparison
 dispatches every unit before waiting for any, so they alternate on the device. Every advance
 moves every run by the same number of steps: the runs are always at the same step.
@@ -14,11 +16,8 @@ main window opens on its own.
 """
 from __future__ import annotations
 
-import csv
-import functools
 import io
 import json
-import math
 import tempfile
 import time
 import zipfile
@@ -27,25 +26,25 @@ from dataclasses import fields
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 
 from ganplay.config import Config
 from ganplay.engine.checkpoint import read_run, restore_state
-from ganplay.formatting import format_value
 from ganplay.engine.quality import EVAL_BUDGET, QualityMonitor
-from ganplay.engine.session import Chunk, Session, Snapshot
-from ganplay.engine.sweep import (
-    Run,
-    initial_states,
-    member_trainer,
-    plan_groups,
-    structural_key,
-    vmapped_run,
+from ganplay.engine.compare_export import (  # noqa: F401 (re-exported: the window imports them here)
+    RECENT_POINTS,
+    STEP_METRICS,
+    comparison_csv,
+    latest_metrics,
 )
-from ganplay.engine.train import build_trainer, fetch_metrics
+from ganplay.engine.groups import VmappedGroup, choose_vmap, initial_states, member_trainer, splitter, stack, structural_key
+from ganplay.engine.loop import Chunk
+from ganplay.engine.pacing import TICK_S, TickSizer  # noqa: F401 (re-exported)
+from ganplay.engine.session import Session, Snapshot
+from ganplay.engine.sweep import Run, plan_groups
+from ganplay.engine.train import build_trainer
 from ganplay.errors import CheckpointError, ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes
+from ganplay.formatting import format_value
 
 NAMES = "ABCD"
 MAX_RUNS = len(NAMES)
@@ -55,12 +54,6 @@ FORMAT = "ganplay-compare"
 VERSION = 1
 # Settings every run of a comparison shares: the runs are compared on the same data.
 SAME_DATA = ("dataset", "data_dir")
-# Metrics the table shows, from the per-step history (a trailing mean) and the quality series.
-STEP_METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
-RECENT_POINTS = 20  # history points averaged for the table (each point may already be a bin)
-# A tick (every run trains k steps, is recorded and handed to the window) should take one frame
-# at 34 frames/s: the window, painting in between, then stays above 30.
-TICK_S = 1 / 34
 
 
 def check_runs(configs: list[Config]) -> None:
@@ -184,81 +177,35 @@ class _Alone:
         self.sessions[0].discard(None)
 
 
-class _Together:
-    """Runs of one structure trained as one vmapped program (``sweep.vmapped_run``).
-
-    The stacked state is the truth while training; after each chunk every member's session
-    receives its slice and its row of the metrics, exactly as if it had trained that chunk
-    itself, so its history, quality monitor and snapshots work unchanged. The slices, and what
-    each member's snapshot draws, are dispatched right behind the chunk: dispatched after it is
-    recorded, they would wait for the next chunk, already queued (with 4 runs, that wait was
-    most of a tick)."""
+class _Together(VmappedGroup):
+    """Runs of one structure trained as one vmapped group whose members are their sessions:
+    each session's history, quality monitor and snapshots work unchanged."""
 
     def __init__(self, indices: list[int], trainer, sessions: list[Session], stacked):
+        super().__init__(trainer, [s.config for s in sessions], sessions, stacked,
+                         displays=[s.display_device for s in sessions], share=False)
         self.indices = indices
-        self.trainer = trainer
         self.sessions = sessions
-        self.states = stacked
-        self.program = vmapped_run(trainer, [s.config for s in sessions])
-        self._split = _splitter(len(sessions))
-        self._pending: deque = deque()  # (k, new stacked state, members, displays, metrics, launch time)
-        self._head = None  # the newest stacked state dispatched, None: ``states``
 
     @classmethod
     def start(cls, indices: list[int], trainer, configs: list[Config], states=None) -> _Together:
         """A fresh group (each member as ``build_trainer(config).init()``) or, with ``states``,
         one continuing those member states."""
-        if states is None:
-            stacked = initial_states(trainer, configs)
-        else:
-            stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *states)
-        members = _splitter(len(configs))(stacked)
+        stacked = initial_states(trainer, configs) if states is None else stack(states)
+        members = splitter(len(configs))(stacked)
         sessions = [Session(c, member_trainer(trainer, c), m) for c, m in zip(configs, members)]
         return cls(indices, trainer, sessions, stacked)
 
     @classmethod
     def regroup(cls, indices: list[int], trainer, sessions: list[Session]) -> _Together:
         """The same group with fewer members (a run removed), their sessions kept."""
-        stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *[s.state for s in sessions])
-        return cls(indices, trainer, sessions, stacked)
-
-    def launch(self, k: int) -> None:
-        launched = self.sessions[0].quality.clock()
-        head = self.states if self._head is None else self._head
-        new, metrics = self.program(head, k, self.trainer.data_arrays)
-        members = self._split(new)
-        # Session's own display dispatch (samples, D's scores, overlays), on each member's slice.
-        displays = [s.display_device(m) for s, m in zip(self.sessions, members)]
-        self._head = new
-        self._pending.append((k, new, members, displays, metrics, launched))
-
-    def wait(self) -> None:
-        jax.block_until_ready(self._pending[0][4])
-
-    def finish(self) -> None:
-        k, new, members, displays, metrics, launched = self._pending.popleft()
-        if not self._pending:
-            self._head = None
-        m = fetch_metrics(metrics)  # each [n, k]: one transfer for the group
-        self.states = new
-        for i, (session, state, shown) in enumerate(zip(self.sessions, members, displays)):
-            session.finish(Chunk(k, state, {name: v[i] for name, v in m.items()}, launched, shown))
-
-    def discard(self) -> None:
-        self._pending.clear()
-        self._head = None
-
-
-@functools.cache
-def _splitter(n: int):
-    """A compiled function from a stacked state to its ``n`` members' states (one dispatch)."""
-    return jax.jit(lambda s: tuple(jax.tree_util.tree_map(lambda x, i=i: x[i], s) for i in range(n)))
+        return cls(indices, trainer, sessions, stack([s.state for s in sessions]))
 
 
 class Comparison:
     """2 to 4 runs of one dataset at the same step (one run is allowed while a set is built)."""
 
-    def __init__(self, configs: list[Config], *, vmap: bool = True):
+    def __init__(self, configs: list[Config], *, vmap: bool | None = None):
         configs = list(configs)
         check_runs(configs)
         self.configs = configs
@@ -305,21 +252,25 @@ class Comparison:
         """The training units: vmapped groups where runs share a structure, sessions otherwise."""
         runs = [Run(NAMES[i], c, ()) for i, c in enumerate(self.configs)]
         units = []
-        for group in plan_groups(runs, MAX_RUNS if self.vmap else 1):
+        self.training = []  # (run names, vmapped, why) of each unit
+        for group in plan_groups(runs, 1 if self.vmap is False else MAX_RUNS):
             indices = [NAMES.index(r.name) for r in group]
             configs = [r.config for r in group]
             if len(group) > 1:
                 trainer = self._trainer("group " + structural_key(configs[0]), configs[0])
-                units.append(_Together.start(indices, trainer, configs,
-                                             None if states is None else [states[i] for i in indices]))
-                continue
-            i, config = indices[0], configs[0]
-            trainer = self._trainer("alone " + config.to_json(), config)
-            if states is None:
-                session = Session(config, trainer)
-            else:
-                session = Session(config, trainer, trainer.place(states[i]))
-            units.append(_Alone(i, session))
+                together, why = choose_vmap(trainer, self.vmap)
+                self.training.append(([NAMES[i] for i in indices], together, why))
+                if together:
+                    units.append(_Together.start(indices, trainer, configs,
+                                                 None if states is None else [states[i] for i in indices]))
+                    continue
+            for i, config in zip(indices, configs):
+                trainer = self._trainer("alone " + config.to_json(), config)
+                if states is None:
+                    session = Session(config, trainer)
+                else:
+                    session = Session(config, trainer, trainer.place(states[i]))
+                units.append(_Alone(i, session))
         return units
 
     def _set_units(self, units: list) -> None:
@@ -467,7 +418,7 @@ class Comparison:
         return (json.dumps(index, indent=2) + "\n").encode()
 
     @classmethod
-    def open(cls, path, *, vmap: bool = True) -> Comparison:
+    def open(cls, path, *, vmap: bool | None = None) -> Comparison:
         """Continue a saved set, from its ``.ganplay-compare`` file or its folder; a file that
         is not one, or runs that do not belong together, raise one line (CheckpointError)."""
         path = Path(path)
@@ -487,7 +438,7 @@ class Comparison:
             return cls._open_folder(Path(tmp), path, vmap)
 
     @classmethod
-    def _open_folder(cls, folder: Path, shown: Path, vmap: bool) -> Comparison:
+    def _open_folder(cls, folder: Path, shown: Path, vmap: bool | None) -> Comparison:
         try:
             index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -536,141 +487,3 @@ class Comparison:
                 session.history.load_state_dict(a)
             session.quality.load_lists(r.get("quality"), f"{shown}: {INDEX}, run {r.get('name')}")
         return comparison
-
-
-class TickSizer:
-    """Steps per tick for a window playing a comparison: the most that keep a tick (every run
-    trains ``k`` steps, is recorded and drawn) within ``target_s``, one frame.
-
-    It is fed the wall time between ticks while playing, all of it: the window paces the ticks
-    (one per frame drawn), and recording 2-4 runs and drawing them is a fixed cost of every
-    tick; a sizer that saw only the device time picked ticks that took seconds. A tick's time
-    is modelled as ``a + b * k`` (fixed cost plus the steps), fitted on every size measured;
-    with one size known, the next is proportional to it, and at least twice as large when a
-    tick is short (a fixed cost makes proportion timid). When the fixed cost alone is near a
-    frame, the steps get a fifth of each tick. The size changes only when the ideal is more than
-    1.3x away; the first ticks at each size (the pipeline refilling, and a compile of a size not
-    run before) are not measured.
-
-    It never stops measuring: a sizer that settled once (it allowed four changes) kept a size
-    timed while the window started, or before the machine's load changed. The runs' programs
-    take any size up to 64 steps without compiling (``sweep.vmapped_run``, ``Trainer.run``), so a
-    change costs little. When the current size's time moves more than 1.3x, the other sizes'
-    times are from other conditions and are forgotten.
-    """
-
-    def __init__(self, target_s: float = TICK_S, k: int = 1, max_k: int = 1024, max_changes: int | None = None,
-                 samples: int = 8, skip: int = 3):
-        self.target_s = target_s
-        self.k = int(k)
-        self.max_k = max_k
-        self.max_changes = max_changes  # None: no cap
-        self.samples = samples
-        self.skip = skip
-        self.changes = 0
-        self.stable = False  # the last measurement pointed at the current size
-        self.measured: dict[int, float] = {}  # size -> median seconds per tick
-        self._times: list[float] = []
-        self._skip = skip
-
-    @classmethod
-    def for_kind(cls, kind: str) -> TickSizer:
-        """A sizer starting at 4 steps for 2-D data (a toy step is cheap), 1 for images."""
-        return cls(k=4 if kind == "points" else 1)
-
-    def update(self, k: int, seconds: float) -> None:
-        """A tick of ``k`` steps took ``seconds`` of wall time (from the previous tick's end)."""
-        if k != self.k or (self.max_changes is not None and self.changes >= self.max_changes):
-            return
-        if self._skip:
-            self._skip -= 1
-            return
-        self._times.append(float(seconds))
-        if len(self._times) < self.samples:
-            return
-        now = float(np.median(self._times))
-        before = self.measured.get(k)
-        if before is not None and abs(math.log2(now / before)) > math.log2(1.3):
-            self.measured = {}  # the machine changed: the other sizes' times no longer hold
-        self.measured[k] = now
-        self._times.clear()
-        ideal = self.ideal()
-        # Near enough the ideal, unless a tick overruns the frame by more than a tenth (1.3x
-        # either way let 4 runs sit at 33 ms ticks: 29 frames/s).
-        self.stable = ideal == self.k or (abs(math.log2(ideal / self.k)) <= math.log2(1.3)
-                                          and now <= 1.1 * self.target_s)
-        if self.stable:
-            return
-        self.k = ideal
-        self.changes += 1
-        self._skip = self.skip
-
-    def ideal(self) -> int:
-        """The size the measurements so far point to (from 8 up, a multiple of 4)."""
-        t, k = self.target_s, self.k
-        ks = np.asarray(sorted(self.measured), np.float64)
-        ws = np.asarray([self.measured[s] for s in sorted(self.measured)])
-        b = a = 0.0
-        if len(ks) >= 2:
-            b, a = np.polyfit(ks, ws, 1)
-            a = max(a, 0.0)
-        if b > 0:
-            ideal = (t - a) / b if a < 0.8 * t else 0.25 * a / b
-        else:  # one size known (or noise hides the steps' share): in proportion
-            w = self.measured[k]
-            if w < t:
-                ideal = max(k * t / w, 2.0 * k)
-            else:  # (at one step, try two: is the tick's time the steps' or a fixed cost's?)
-                ideal = 2.0 if k == 1 and len(ks) == 1 else k * t / w
-        ideal = min(max(ideal, k / 16, 1.0), k * 16.0, self.max_k)
-        # Rounded down: the frame is the goal, the steps get what fits in it.
-        return int(ideal) if ideal < 8 else 4 * int(ideal / 4)
-
-
-# -- what the window shows and exports ---------------------------------------------------------------
-def latest_metrics(snap: Snapshot) -> dict[str, float]:
-    """A run's latest numbers for the table: the step, steps/s, a trailing mean of each per-step
-    metric and the newest value of each quality metric."""
-    out: dict[str, float] = {"step": float(snap.step), "steps/s": float(snap.steps_per_s)}
-    for key in STEP_METRICS:
-        values = snap.history.get(key)
-        if values is not None and len(values):
-            out[key] = float(np.mean(values[-RECENT_POINTS:]))
-    q = snap.extras.get("quality") or {}
-    for key, values in q.items():
-        if key != "step" and len(values):
-            out[key] = float(values[-1])
-    return out
-
-
-def comparison_csv(names: list[str], labels_: list[str], snapshots: list[Snapshot]) -> str:
-    """Per run, per logged step: the per-step metrics (as the bounded history holds them: a
-    long run's early steps are bin means) and the quality metrics at the steps they were measured."""
-    metric_cols: list[str] = []
-    quality_cols: list[str] = []
-    for snap in snapshots:
-        metric_cols += [k for k in snap.history if k != "step" and k not in metric_cols]
-        quality_cols += [k for k in (snap.extras.get("quality") or {}) if k != "step" and k not in quality_cols]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["run", "settings", "step", *metric_cols, *quality_cols])
-    for name, label, snap in zip(names, labels_, snapshots):
-        rows: dict[float, dict[str, float]] = {}
-        h = snap.history
-        for j, step in enumerate(h.get("step", ())):
-            rows.setdefault(float(step), {}).update({k: h[k][j] for k in metric_cols if k in h})
-        q = snap.extras.get("quality") or {}
-        for j, step in enumerate(q.get("step", ())):
-            rows.setdefault(float(step), {}).update({k: q[k][j] for k in quality_cols if k in q})
-        settings = label.partition(": ")[2]
-        for step in sorted(rows):
-            row = rows[step]
-            w.writerow([name, settings, f"{step:g}", *(_cell(row.get(k)) for k in (*metric_cols, *quality_cols))])
-    return buf.getvalue()
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    v = float(v)
-    return f"{v:.6g}" if math.isfinite(v) else str(v)

@@ -6,7 +6,9 @@ monitors, metrics.csv rows, checkpoints, the timeline's recorder, the dynamics p
 observer: it subscribes to the loop, decides for itself when to act, and saves its own state.
 
 An observer implements any of the hooks below; the loop calls only the ones it defines, in the
-order the observers were added. Hooks run on the loop's thread and must not block for long:
+order the observers were added. For each finished chunk: every observer's ``score`` (scorers
+return cells), then ``on_evaluate`` with the merged cells (when there are any), then ``on_chunk``;
+a chunk with a fault gets ``on_bad_chunk`` and, the first time, ``on_divergence`` instead. Hooks run on the loop's thread and must not block for long:
 an observer that needs the device does its own bounded work (see the quality monitor's budget).
 
 Adding one (the recorder is the first user)::
@@ -59,8 +61,19 @@ class ChunkEvent:
 class Observer:
     """Base class with every hook a no-op; subclass and override what you need."""
 
+    def score(self, event: ChunkEvent) -> dict | None:
+        """A scorer (quality, test accuracy) scores ``event.state`` when it is due, and returns the
+        cells (column -> value) or None. Called for a chunk without a fault, before any observer's
+        :meth:`on_evaluate` and :meth:`on_chunk`: the cells of every scorer reach every observer."""
+        return None
+
     def on_chunk(self, event: ChunkEvent) -> None:
         """A chunk finished without a fault."""
+
+    def on_bad_chunk(self, event: ChunkEvent) -> None:
+        """A chunk in which training diverged, or one run after a divergence (its rows are
+        there, non-finite from the bad step on); called instead of :meth:`on_chunk`, before
+        :meth:`on_divergence`."""
 
     def on_evaluate(self, step: int, row: dict) -> None:
         """Quality or accuracy cells were scored at ``step`` (``row``: column -> value)."""

@@ -8,10 +8,13 @@ It writes into an output folder ``config.json``, ``metrics.csv`` (one row per st
 quality columns (:func:`~ganplay.engine.quality.quality_columns`), filled only on the rows where
 the :class:`~ganplay.engine.quality.QualityMonitor` evaluated (within its time budget) and always
 on the run's last step, from exactly the samples written to ``samples.npy``.
+
+The training itself is the one loop (:class:`~ganplay.engine.loop.ChunkLoop`); what a headless
+run adds are its observers (scorers, :mod:`~ganplay.engine.run_folder`'s writers, progress) and
+its policy on divergence (:class:`Rollback`).
 """
 from __future__ import annotations
 
-import io
 import math
 import time
 from dataclasses import dataclass, field
@@ -19,18 +22,27 @@ from pathlib import Path
 from typing import Callable
 
 import jax
-import numpy as np
 
 from ganplay.config import LIVE_FIELDS, Config
-from ganplay.engine.checkpoint import load_run, save_run
-from ganplay.files import atomic_write_bytes
-from ganplay.engine.guard import GoodStates, keep_every
 from ganplay.engine.accuracy import AccuracyMonitor
-from ganplay.engine.quality import IMAGE_SAMPLES, POINT_SAMPLES, QualityMonitor, is_conditional, quality_columns
-from ganplay.engine.train import METRIC_NAMES, Trainer, build_trainer, describe_fault, fetch_metrics, find_fault
+from ganplay.engine.checkpoint import load_run, save_run
+from ganplay.engine.guard import GoodStates, keep_every
+from ganplay.engine.loop import ChunkLoop
+from ganplay.engine.observers import ChunkEvent, Observer
+from ganplay.engine.quality import QualityMonitor, is_conditional, quality_columns
+from ganplay.engine.run_folder import (  # noqa: F401 (re-exported: callers import them here)
+    CHECKPOINT,
+    Checkpoints,
+    MetricsCsv,
+    csv_header,
+    prepare_out_dir,
+    truncate_csv,
+    write_samples,
+)
+from ganplay.engine.scorers import AccuracyScorer, QualityScorer, generate_samples  # noqa: F401
+from ganplay.engine.train import Trainer, build_trainer, describe_fault
 from ganplay.errors import GanplayError
-
-CHECKPOINT = "run.npz"
+from ganplay.files import atomic_write_bytes
 ON_DIVERGE = ("stop", "rollback")
 MAX_ROLLBACKS = 5
 
@@ -129,201 +141,101 @@ def train_headless(
     if accuracy is not None:
         columns += accuracy.columns()
     names = trainer.metric_names
-    _prepare_out_dir(out, config, start_step, resume, columns, names)
+    prepare_out_dir(out, config, start_step, resume, columns, names)
     monitor = QualityMonitor(trainer, clock=clock, notify=notify) if quality and columns else None
 
     chunk = chunk or default_chunk(trainer)
     target = start_step + steps
     t0 = time.perf_counter()
-    last_ckpt = t0
-    done = start_step
-    good = GoodStates(keep_every(trainer.dataset.kind))
-    good.offer(state, done, bool(state.finite))
-    rollbacks = 0
-    samples = None  # generated at the last step, scored, then written to samples.npy
-    final: dict = {}
-    next_report = start_step + max(1, steps // 10)
-    csv = open(out / "metrics.csv", "a", encoding="utf-8")
+    # The loop and its observers: scorers (the last step is always scored, quality on exactly
+    # the samples samples.npy gets), metrics.csv rows, checkpoints, progress.
+    loop = ChunkLoop(trainer, state, GoodStates(keep_every(trainer.dataset.kind)), clock=clock)
+    samples = loop.add(QualityScorer(monitor, final_step=target))
+    if accuracy is not None:
+        loop.add(AccuracyScorer(accuracy, target, notify=notify, report_every=steps // 10, start_step=start_step))
+    final = loop.add(LastCells(target))
+    rows = loop.add(MetricsCsv(out, names, columns))
+    saves = loop.add(Checkpoints(out, config, checkpoint_every_s, target, rows))
+    if progress is not None:
+        loop.add(ProgressReport(progress, target))
+    policy = Rollback(out, on_diverge, saves, notify)
     try:
-        while done < target:
-            k = good.limit(done, min(chunk, target - done))  # ends on a kept-state step
-            started = clock()
-            state, metrics = trainer.run(state, k)
-            m = fetch_metrics(metrics)
-            seconds = clock() - started
-            for watcher in (monitor, accuracy):
-                if watcher is not None:
-                    watcher.record_training(seconds)
-            fault = find_fault(m, done + 1)
-            if fault is not None:
-                _write_rows(csv, done + 1, {n: m[n][:fault[0] - done - 1] for n in names},
-                            columns)  # the rows before the bad step
-                message = describe_fault(*fault)
-                if on_diverge != "rollback" or good.state is None or rollbacks >= MAX_ROLLBACKS:
-                    csv.close()
-                    hint = (f"gave up after {rollbacks} rollbacks" if rollbacks
-                            else "lower lr_g/lr_d or add label smoothing, or pass --on-diverge rollback")
-                    if good.state is not None:  # nothing lost: keep the last good state
-                        _truncate_csv(out / "metrics.csv", good.step)
-                        save_run(out / CHECKPOINT, config, good.state)
-                        hint += (f"; the last good state (step {good.step:,}) is saved: continue it with "
-                                 f"ganplay train --resume {out} --steps N --set lr_g=… --set lr_d=…")
-                    raise DivergenceError(f"{message}; {hint}")
-                rollbacks += 1
-                config = config.replace(lr_g=config.lr_g / 2, lr_d=config.lr_d / 2)
-                trainer.set_config(config)
-                state = trainer.set_hyper(good.state, lr_g=config.lr_g, lr_d=config.lr_d)
-                # Fresh batches: the same key would replay the same steps into the same blow-up.
-                state = state._replace(key=jax.random.fold_in(state.key, rollbacks))
-                done = good.step
-                csv.close()
-                _truncate_csv(out / "metrics.csv", done)
-                atomic_write_bytes(out / "config.json", (config.to_json() + "\n").encode())
-                csv = open(out / "metrics.csv", "a", encoding="utf-8")
-                if notify is not None:
-                    notify(f"{message}; rolled back to step {done:,} and halved the learning rates "
-                           f"(lr_g={config.lr_g:g}, lr_d={config.lr_d:g})")
-                continue
-            quality_row = None
-            if accuracy is not None:
-                accuracy.advance_baseline(done + k, k)
-            if done + k == target:
-                # The last step is always scored, on exactly the samples samples.npy gets.
-                samples = generate_samples(trainer, state)
-                if monitor is not None:
-                    quality_row = monitor.evaluate(state, target, samples=samples)
-                if accuracy is not None:
-                    quality_row = {**(quality_row or {}), **accuracy.evaluate(state, target)}
-            else:
-                if monitor is not None:
-                    quality_row = monitor.maybe_evaluate(state, done + k)
-                if accuracy is not None:
-                    row = accuracy.maybe_evaluate(state, done + k)
-                    if row is not None:
-                        quality_row = {**(quality_row or {}), **row}
-                        if notify is not None and done + k >= next_report:  # ~10 lines a run
-                            notify(_accuracy_line(done + k, row))
-                            next_report = done + k + max(1, steps // 10)
-            _write_rows(csv, done + 1, {n: m[n] for n in names}, columns, quality_row)
-            if done + k == target and quality_row:
-                final = dict(quality_row)
-            done += k
-            good.offer(state, done, True)
-            now = time.perf_counter()
-            if progress is not None:
-                rate = (done - start_step) / max(now - t0, 1e-9)
-                progress(Progress(done, target, rate, (target - done) / max(rate, 1e-9)))
-            if now - last_ckpt > checkpoint_every_s and done < target:
-                csv.flush()
-                save_run(out / CHECKPOINT, config, state)
-                last_ckpt = now
+        while loop.step < target:
+            done = loop.step
+            loop.advance(loop.good.limit(done, min(chunk, target - done)))  # ends on a kept-state step
+            if loop.divergence is not None:
+                config = policy.handle(loop, config, rows)
     finally:
-        csv.close()
+        rows.close()
     seconds = time.perf_counter() - t0
-    save_run(out / CHECKPOINT, config, state)
-    write_samples(trainer, state, out, samples)
+    save_run(out / CHECKPOINT, config, loop.state)
+    write_samples(trainer, loop.state, out, samples.samples)
     quality_seconds = monitor.eval_seconds + monitor.setup_seconds if monitor is not None else 0.0
-    return RunSummary(out, done, seconds, (done - start_step) / max(seconds, 1e-9), quality_seconds, final)
+    return RunSummary(out, loop.step, seconds, (loop.step - start_step) / max(seconds, 1e-9), quality_seconds,
+                      final.cells)
 
 
-def _accuracy_line(step: int, row: dict) -> str:
-    line = f"step {step:,}: test accuracy {100 * row['test_acc']:.2f}%"
-    if row.get("baseline_acc") is not None:
-        line += f" (supervised-only baseline {100 * row['baseline_acc']:.2f}%)"
-    return line
+class LastCells(Observer):
+    """The cells scored at ``step`` (a run's last): its summary's ``final``."""
+
+    def __init__(self, step: int):
+        self.step, self.cells = step, {}
+
+    def on_evaluate(self, step: int, row: dict) -> None:
+        if step == self.step:
+            self.cells = dict(row)
 
 
-def _write_rows(csv, first_step: int, m: dict[str, np.ndarray], columns: tuple[str, ...] = (),
-                quality_row: dict | None = None) -> None:
-    """Append one row per step; the quality cells are empty except, when ``quality_row`` is
-    given, on the last row."""
-    n = len(next(iter(m.values())))
-    if n == 0:
-        return
-    rows = np.column_stack([np.arange(first_step, first_step + n)] + list(m.values()))
-    # One format string for the whole row: the quality cells follow as empty fields.
-    fmt = ",".join(["%d"] + ["%.6g"] * len(m)) + "," * len(columns)
-    try:
-        if quality_row is None:
-            np.savetxt(csv, rows, fmt=fmt)
-        else:
-            np.savetxt(csv, rows[:-1], fmt=fmt)
-            last = fmt.rstrip(",") % tuple(rows[-1])
-            cells = ["" if quality_row.get(c) is None else f"{quality_row[c]:.6g}" for c in columns]
-            csv.write(",".join([last] + cells) + "\n")
-    except OSError as exc:
-        raise GanplayError(f"cannot write {csv.name}: {exc.strerror or exc}; "
-                           "free some space or choose another --out folder") from None
+class ProgressReport(Observer):
+    """Hands ``progress`` a :class:`Progress` after every chunk."""
+
+    def __init__(self, progress: Callable[[Progress], None], target: int):
+        self.progress, self.target = progress, target
+        self._t0, self._start = time.perf_counter(), None
+
+    def on_chunk(self, event: ChunkEvent) -> None:
+        if self._start is None:
+            self._start = event.first_step - 1
+        rate = (event.step - self._start) / max(time.perf_counter() - self._t0, 1e-9)
+        self.progress(Progress(event.step, self.target, rate, (self.target - event.step) / max(rate, 1e-9)))
 
 
-def _truncate_csv(csv: Path, last_step: int) -> None:
-    """Keep the header and the rows up to ``last_step`` (a resume or a rollback)."""
-    lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [lines[0]] + [ln for ln in lines[1:] if ln.strip() and int(ln.split(",", 1)[0]) <= last_step]
-    atomic_write_bytes(csv, "".join(kept).encode())
+class Rollback:
+    """What a headless run does when it diverges: stop (``DivergenceError``, the last good state
+    saved), or with ``on_diverge="rollback"`` go back to the last kept good state with both
+    learning rates halved and fresh batches (at most ``MAX_ROLLBACKS`` times)."""
 
+    def __init__(self, out: Path, on_diverge: str, saves: Checkpoints, notify: Callable[[str], None] | None):
+        self.out, self.on_diverge, self.saves, self.notify = out, on_diverge, saves, notify
+        self.rollbacks = 0
 
-def csv_header(columns: tuple[str, ...] = (), names: tuple[str, ...] = METRIC_NAMES) -> str:
-    """metrics.csv's first line: the step, the training metrics ``names`` (the trainer's
-    ``metric_names``), then the quality columns."""
-    return ",".join(("step", *names, *columns)) + "\n"
-
-
-def _prepare_out_dir(out: Path, config: Config, start_step: int, resume: bool,
-                     columns: tuple[str, ...] = (), names: tuple[str, ...] = METRIC_NAMES) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GanplayError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
-    atomic_write_bytes(out / "config.json", (config.to_json() + "\n").encode())
-    header = csv_header(columns, names)
-    csv = out / "metrics.csv"
-    if resume and csv.exists():
-        # Rows written after the checkpoint was taken (a crash mid-run) are dropped, so the
-        # file continues exactly where the restored state does.
-        _truncate_csv(csv, start_step)
-        _match_header(csv, header, len(names))
-    else:
-        atomic_write_bytes(csv, header.encode())
-
-
-def _match_header(csv: Path, header: str, n_names: int) -> None:
-    """Give a resumed metrics.csv this version's columns (a run started by an older ganplay has
-    no quality columns): training cells are kept, quality cells of old rows left empty."""
-    lines = csv.read_text(encoding="utf-8").splitlines()
-    if lines and lines[0] + "\n" == header:
-        return
-    n_cells = header.count(",") + 1
-    n_kept = 1 + n_names
-    rows = [",".join((ln.split(",") + [""] * n_cells)[:n_kept] + [""] * (n_cells - n_kept))
-            for ln in lines[1:] if ln.strip()]
-    atomic_write_bytes(csv, "".join([header] + [r + "\n" for r in rows]).encode())
-
-
-def generate_samples(trainer: Trainer, state) -> np.ndarray:
-    """G on the run's fixed noise: what ``samples.npy`` holds and the final evaluation scores."""
-    n = POINT_SAMPLES if trainer.dataset.kind == "points" else IMAGE_SAMPLES
-    z = trainer.fixed_noise(n)
-    return np.asarray(jax.device_get(trainer.generate(state, z)), np.float32)
-
-
-def write_samples(trainer: Trainer, state, out: Path, samples: np.ndarray | None = None) -> np.ndarray:
-    """``samples.npy`` from the run's fixed noise (and ``samples.png`` for images); ``samples``
-    when already generated from ``state``."""
-    if samples is None:
-        samples = generate_samples(trainer, state)
-    buf = io.BytesIO()
-    np.save(buf, samples)
-    atomic_write_bytes(out / "samples.npy", buf.getvalue())
-    if is_conditional(trainer):  # the class each sample was generated for
-        buf = io.BytesIO()
-        np.save(buf, np.asarray(trainer.display_labels(len(samples)), np.int64))
-        atomic_write_bytes(out / "labels.npy", buf.getvalue())
-    if trainer.dataset.kind == "images":
-        from ganplay.report.images import grid_png_bytes
-
-        atomic_write_bytes(out / "samples.png", grid_png_bytes(samples[:64], cols=8))
-    return samples
+    def handle(self, loop: ChunkLoop, config: Config, rows: MetricsCsv) -> Config:
+        """Roll ``loop`` back (returns the new config) or raise DivergenceError."""
+        d, good = loop.divergence, loop.good
+        message = describe_fault(d.step, d.network, d.what)
+        if self.on_diverge != "rollback" or good.state is None or self.rollbacks >= MAX_ROLLBACKS:
+            hint = (f"gave up after {self.rollbacks} rollbacks" if self.rollbacks
+                    else "lower lr_g/lr_d or add label smoothing, or pass --on-diverge rollback")
+            if good.state is not None:  # nothing lost: keep the last good state
+                rows.close()
+                truncate_csv(rows.path, good.step)
+                save_run(self.out / CHECKPOINT, config, good.state)
+                hint += (f"; the last good state (step {good.step:,}) is saved: continue it with "
+                         f"ganplay train --resume {self.out} --steps N --set lr_g=… --set lr_d=…")
+            raise DivergenceError(f"{message}; {hint}")
+        self.rollbacks += 1
+        config = config.replace(lr_g=config.lr_g / 2, lr_d=config.lr_d / 2)
+        loop.trainer.set_config(config)
+        state = loop.trainer.set_hyper(good.state, lr_g=config.lr_g, lr_d=config.lr_d)
+        # Fresh batches: the same key would replay the same steps into the same blow-up.
+        state = state._replace(key=jax.random.fold_in(state.key, self.rollbacks))
+        loop.rollback(state, good.step)
+        self.saves.config = config
+        atomic_write_bytes(self.out / "config.json", (config.to_json() + "\n").encode())
+        if self.notify is not None:
+            self.notify(f"{message}; rolled back to step {good.step:,} and halved the learning rates "
+                        f"(lr_g={config.lr_g:g}, lr_d={config.lr_d:g})")
+        return config
 
 
 def format_progress(p: Progress) -> str:

@@ -2,71 +2,66 @@
 (behind ``ganplay sweep``).
 
 A grid is a base config, ``--vary key=v1,v2,…`` axes and seeds. Runs that share every structural
-setting (they differ only in ``seed`` and live settings, ``LIVE_FIELDS``) train together as one
-``jax.vmap``-ed program when the model scans its steps; the rest train one after another with
-:func:`~ganplay.engine.runner.train_headless`. Either way each run gets its own folder
-``DIR/runs/<name>/`` with what ``ganplay train`` writes (config.json, metrics.csv, samples.npy,
-run.npz) and, written last, ``done.json``: its result, which a restarted sweep reads instead of
-training the run again. ``DIR/sweep.json`` records the grid (a different grid is refused),
-``DIR/runs.csv`` has one row per run, ``DIR/summary.csv`` the mean and sd over seeds and
-``DIR/summary.png`` a chart of them.
+setting (they differ only in ``seed`` and live settings, ``LIVE_FIELDS``) form a group, trained
+together as one ``jax.vmap``-ed program (:mod:`ganplay.engine.groups`) where that pays
+(:func:`~ganplay.engine.groups.choose_vmap`; ``vmap`` True or False forces it), else each run
+alone with :func:`~ganplay.engine.runner.train_headless`, exactly as ``ganplay train`` trains it.
+The choice is said in the progress lines and recorded in ``sweep.json`` (``"training"``).
 
-A run trained in a vmapped group is the same run trained alone up to float rounding (parameters
-within 1e-6 after 500 toy steps; tested): each member starts from its own seed's state, draws its
-own batches from its own ``state.key``, evaluates quality on the same schedule as a run alone
-(within the same 4% time budget, shared by the group) and is always scored on its last step.
-A member that diverges keeps its rows and state up to the last dispatch before the fault and is
-marked ``diverged``; the others go on. A sweep never rolls back.
+Each run gets its own folder ``DIR/runs/<name>/`` with what ``ganplay train`` writes and, written
+last, ``done.json``: its result, which a restarted sweep reads instead of training the run again.
+``DIR/sweep.json`` records the grid (a different grid is refused), ``DIR/runs.csv`` has one row
+per run, ``DIR/summary.csv`` the mean and sd over seeds and ``DIR/summary.png`` a chart of them.
+
+A vmapped member starts from its own seed's state, draws its own batches from its own
+``state.key``, is scored on the schedule of a run alone (the group shares the time budget) and
+always on its last step. A member that diverges keeps its rows and state up to the last dispatch
+before the fault and is marked ``diverged``; the others go on. A sweep never rolls back.
 """
 from __future__ import annotations
 
-import copy
-import csv
-import io
 import itertools
 import json
 import math
-import statistics
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
-from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import jax
-import numpy as np
-
-from ganplay.config import LIVE_FIELDS, Config
+from ganplay.config import Config
 from ganplay.engine.checkpoint import save_run
+from ganplay.engine.groups import (  # noqa: F401 (re-exported: callers import them here)
+    VmappedGroup,
+    can_vmap,
+    choose_vmap,
+    initial_states,
+    member_state,
+    member_trainer,
+    splitter,
+    structural_key,
+    vmapped_run,
+)
+from ganplay.engine.guard import GoodStates, keep_every
+from ganplay.engine.loop import ChunkLoop
 from ganplay.engine.quality import QualityMonitor, is_conditional, quality_columns
-from ganplay.engine.runner import (
-    CHECKPOINT,
-    DivergenceError,
-    _prepare_out_dir,
-    _write_rows,
-    default_chunk,
-    generate_samples,
-    train_headless,
-    write_samples,
+from ganplay.engine.run_folder import CHECKPOINT, MetricsCsv, prepare_out_dir, write_samples
+from ganplay.engine.runner import DivergenceError, LastCells, default_chunk, train_headless
+from ganplay.engine.scorers import QualityScorer
+from ganplay.engine.sweep_tables import (  # noqa: F401 (re-exported)
+    BEST,
+    best_metrics,
+    format_duration,
+    format_value,
+    headline,
+    summarize,
+    write_runs_csv,
+    write_summary_csv,
 )
-from ganplay.engine.train import (
-    HYPER_FIELDS,
-    Trainer,
-    active_remedies,
-    build_trainer,
-    describe_fault,
-    fetch_metrics,
-    find_fault,
-    steps_bucket,
-)
+from ganplay.engine.sweep_tables import _chart_title, _final_columns
+from ganplay.engine.train import build_trainer
 from ganplay.errors import ConfigError, GanplayError
 from ganplay.files import atomic_write_bytes
-from ganplay.formatting import format_value
-from ganplay.quality_metrics import QUALITY_METRICS
-from ganplay.models import MODELS
 
 MAX_RUNS = 256  # more needs ``allow_many`` (``--yes``)
 MAX_GROUP = 64  # runs per vmapped program: bounds its memory; a larger group is split
@@ -81,11 +76,6 @@ FIXED = {
     "data_dir": "one dataset per sweep",
     "seed": "seeds come from --seeds",
 }
-# Objectives whose runs can train together: the semi-supervised trainer draws its label budget
-# from the seed (its data differs per run) and reports test accuracy from its own monitor.
-VMAP_OBJECTIVES = ("gan", "cgan")
-# The best value of a quality metric over a run's evaluations: higher or lower is better.
-BEST = {name: QUALITY_METRICS.get(name).best for name in QUALITY_METRICS}
 
 
 # -- the grid -------------------------------------------------------------------------------------
@@ -231,23 +221,6 @@ def build_grid(base: Config, vary_specs: list[str], seeds_spec: str | None = Non
 
 
 # -- which runs train together ---------------------------------------------------------------------
-def structural_key(config: Config) -> str:
-    """Equal for configs whose runs can share one compiled program: everything but the seed and
-    the live settings (whether the EMA is on is structural: it changes the state's shape)."""
-    values = {k: v for k, v in config.to_dict().items() if k not in LIVE_FIELDS and k != "seed"}
-    values["ema"] = config.ema_decay > 0
-    # Which remedies are compiled in (a weight of 0 leaves its code out of the step).
-    values["active"] = sorted(active_remedies(config))
-    return json.dumps(values, sort_keys=True)
-
-
-def can_vmap(config: Config) -> bool:
-    """Whether the run can train in a vmapped group: a model that scans its steps, a plain or
-    conditional GAN, on one device (a data-parallel run splits each batch over a mesh)."""
-    spec = MODELS.get(config.model)
-    return spec.scan_steps and spec.objective in VMAP_OBJECTIVES and getattr(config, "devices", "1") == "1"
-
-
 def plan_groups(runs: list[Run], max_group: int = MAX_GROUP) -> list[list[Run]]:
     """The runs as training units, in grid order of their first run: groups of two or more runs
     that train together (vmapped) and single runs that train alone."""
@@ -256,79 +229,6 @@ def plan_groups(runs: list[Run], max_group: int = MAX_GROUP) -> list[list[Run]]:
         key = structural_key(run.config) if can_vmap(run.config) else f"alone {i}"
         buckets.setdefault(key, []).append(run)
     return [b[i:i + max_group] for b in buckets.values() for i in range(0, len(b), max_group)]
-
-
-def member_trainer(trainer: Trainer, config: Config) -> Trainer:
-    """The group's trainer seen as one member's: it shares the compiled functions and the data
-    (which read only structural settings and the state) and reads the member's own config where
-    a run's seed matters (fixed noise, the quality reference sample).
-
-    Its ``init`` is the group's (compiled for the group's seed): use :func:`initial_states`."""
-    view = copy.copy(trainer)
-    view.config = config
-    return view
-
-
-def initial_states(trainer: Trainer, configs: list[Config]):
-    """The members' first states, stacked: each equal to ``build_trainer(config).init()`` (tested,
-    bit for bit). One compiled program for the whole group: the trainer's own ``_init_impl`` with
-    the seed and the live settings as traced arguments instead of constants (its optimizers were
-    built with the group's learning rates, so the members' are set after)."""
-    seeds = np.asarray([c.seed for c in configs], np.int32)
-    live = {k: np.asarray([getattr(c, k) for c in configs], np.float32) for k in sorted(LIVE_FIELDS)}
-
-    def init(seed, live):
-        view = copy.copy(trainer)
-        # ``_init_impl`` reads the seed and ``initial_hyper`` the live settings from its config.
-        view.config = SimpleNamespace(**{**trainer.config.to_dict(), "seed": seed, **live})
-        return trainer.set_hyper(view._init_impl(), lr_g=live["lr_g"], lr_d=live["lr_d"])
-
-    return jax.jit(jax.vmap(init))(seeds, live)
-
-
-def member_state(host_states, i: int):
-    """Run ``i``'s state from the group's stacked state (already on the host: no device ops)."""
-    return jax.tree_util.tree_map(lambda x: x[i], host_states)
-
-
-def vmapped_run(trainer: Trainer, configs: list[Config]) -> Callable:
-    """``run(states, k, data) -> (states, metrics)``: ``k`` steps of every stacked run in one
-    program. The data is an argument shared by all runs (not vmapped, not a baked constant).
-
-    The step count (equal across the group) and the live settings the runs share go in unbatched:
-    batched, the step's ``lax.cond``s on them (penalties, instance noise, weight clipping) would
-    become selects that compute both branches, every step, for every run.
-
-    The steps run in :func:`~ganplay.engine.train.loop_steps` with the count an argument, as a
-    single run's do: one program serves every chunk of up to 64 steps (Compare mode's window
-    sizes its ticks freely), and a vmapped run stays bit-identical to a single run's program."""
-    shared = sorted(k for k in HYPER_FIELDS if len({getattr(c, k) for c in configs}) == 1)
-
-    def looped(states, n, length: int, data):
-        common = {key: states.hyper[key][0] for key in shared}
-        own = states._replace(step=None, hyper={key: v for key, v in states.hyper.items() if key not in common})
-        return jax.vmap(partial(_loop_member, trainer, length), in_axes=(0, None, None, None, None))(
-            own, states.step[0], common, data, n)
-
-    program = jax.jit(looped, static_argnums=(2,))
-
-    def run(states, k: int, data):
-        length = steps_bucket(k)
-        states, buffers = program(states, np.int32(k), length, data)
-        return states, buffers if length == k else _first_columns(buffers, int(k))
-
-    run.program = program  # (tests count its compiles)
-    return run
-
-
-def _loop_member(trainer, length, state, step, common, data, n):
-    return trainer._loop_impl(state._replace(step=step, hyper={**state.hyper, **common}), n, length, data)
-
-
-@partial(jax.jit, static_argnums=1)
-def _first_columns(buffers, k: int):
-    """Each run's first ``k`` steps of ``[runs, length]`` metric buffers."""
-    return jax.tree_util.tree_map(lambda b: b[:, :k], buffers)
 
 
 def even_chunk(steps: int, chunk: int) -> int:
@@ -351,15 +251,14 @@ class SweepResult:
     groups: list[int] = field(default_factory=list)  # the size of each training unit trained
 
 
-def run_sweep(grid: Grid, steps: int, out_dir, *, quality: bool = True, vmap: bool = True,
+def run_sweep(grid: Grid, steps: int, out_dir, *, quality: bool = True, vmap: bool | None = None,
               progress: Callable[[str], None] | None = None) -> SweepResult:
     """Train every run of ``grid`` for ``steps`` steps into ``out_dir`` (resuming a sweep of the
     same grid found there), then write runs.csv, summary.csv and summary.png.
 
-    ``vmap=False`` trains every run alone. On a CPU, training together pays for small models only
-    (``benchmarks/sweep_vmap.py`` on 2 cores: 2.3x for 4 runs of hidden 16, batch 32; 0.8x for
-    hidden 128, batch 256). ``progress`` receives one line per finished run (with an ETA) and a
-    few notes."""
+    ``vmap`` None chooses per group (:func:`~ganplay.engine.groups.choose_vmap`), True trains
+    every group together, False every run alone. ``progress`` receives one line per finished run
+    (with an ETA and how it trained) and a few notes."""
     if steps < 1:
         raise GanplayError(f"--steps={steps} must be 1 or more")
     out = Path(out_dir)
@@ -375,31 +274,28 @@ def run_sweep(grid: Grid, steps: int, out_dir, *, quality: bool = True, vmap: bo
             records[run.name] = record
     todo = [r for r in runs if r.name not in records]
     skipped = len(runs) - len(todo)
-    units = plan_groups(todo, MAX_GROUP if vmap else 1)
     say(f"sweep of {len(runs)} run{'s' * (len(runs) > 1)} × {steps:,} steps into {out}")
     if skipped:
         say(f"resuming {out}: {skipped} of {len(runs)} runs already done, skipped")
-    together = [len(u) for u in units if len(u) > 1]
-    if together:
-        say(f"{sum(together)} of {len(todo)} runs train together in {len(together)} vmapped "
-            f"group{'s' * (len(together) > 1)} of {', '.join(map(str, together))}")
+    units = _plan(todo, vmap, say)
+    _record_training(out, units)
     t0 = time.perf_counter()
     finished = 0
     index = {r.name: i + 1 for i, r in enumerate(runs)}
     for unit in units:
-        dirs = [out / "runs" / r.name for r in unit]
-        if len(unit) == 1:
-            results = [_train_alone(unit[0], steps, dirs[0], quality, say)]
+        dirs = [out / "runs" / r.name for r in unit.runs]
+        if unit.trainer is None:
+            results = [_train_alone(unit.runs[0], steps, dirs[0], quality, say)]
         else:
-            results = _train_together(unit, steps, dirs, quality, say)
-        finished += len(unit)
+            results = _train_together(unit.runs, steps, dirs, quality, say, unit.trainer)
+        finished += len(unit.runs)
         eta = (time.perf_counter() - t0) / finished * (len(todo) - finished)
-        for run, d, record in zip(unit, dirs, results):
+        for run, d, record in zip(unit.runs, dirs, results):
             record["best"] = best_metrics(d / "metrics.csv", record["final"])
             atomic_write_bytes(d / DONE_FILE, (json.dumps(record, indent=2) + "\n").encode())
             records[run.name] = record
             say(f"run {index[run.name]}/{len(runs)} ({run.describe()}): {headline(record)}; "
-                f"ETA {format_duration(eta)}")
+                f"ETA {format_duration(eta)}; trained {record['trained']}")
         write_runs_csv(out / "runs.csv", grid, [records[r.name] for r in runs if r.name in records])
     ordered = [records[r.name] for r in runs]
     write_runs_csv(out / "runs.csv", grid, ordered)
@@ -415,7 +311,48 @@ def run_sweep(grid: Grid, steps: int, out_dir, *, quality: bool = True, vmap: bo
     else:
         say("no quality metrics (--no-quality or none for this data): no summary.png")
     return SweepResult(out, ordered, len(todo), skipped, time.perf_counter() - t0, chart,
-                       [len(u) for u in units])
+                       [len(u.runs) for u in units])
+
+
+@dataclass
+class _Unit:
+    """Runs trained as one: a vmapped group (``trainer`` is the group's) or one run alone."""
+
+    runs: list[Run]
+    trainer: Any = None
+    why: str = ""
+
+
+def _plan(todo: list[Run], vmap: bool | None, say) -> list[_Unit]:
+    """The training units, each group's way of training chosen (and said)."""
+    units: list[_Unit] = []
+    for group in plan_groups(todo, 1 if vmap is False else MAX_GROUP):
+        if len(group) == 1:
+            units.append(_Unit(group, why="--no-vmap" if vmap is False and can_vmap(group[0].config) else ""))
+            continue
+        trainer = build_trainer(group[0].config)
+        together, why = choose_vmap(trainer, vmap)
+        names = f"{len(group)} runs like {group[0].name}"
+        if together:
+            units.append(_Unit(group, trainer, why))
+            say(f"{names} train together ({why})")
+        else:
+            units += [_Unit([run], why=why) for run in group]
+            say(f"{names} train {why}")
+    return units
+
+
+def _record_training(out: Path, units: list[_Unit]) -> None:
+    """Add to sweep.json how this invocation trains its runs (``"training"``: one entry per
+    unit, with ``vmap`` and why)."""
+    path = out / GRID_FILE
+    found = json.loads(path.read_text(encoding="utf-8"))
+    done = {tuple(e["runs"]): e for e in found.get("training", []) if isinstance(e, dict) and "runs" in e}
+    for u in units:
+        done[tuple(r.name for r in u.runs)] = {"runs": [r.name for r in u.runs], "vmap": u.trainer is not None,
+                                               "why": u.why}
+    found["training"] = list(done.values())
+    atomic_write_bytes(path, (json.dumps(found, indent=2) + "\n").encode())
 
 
 def _claim_out_dir(out: Path, identity: dict) -> None:
@@ -427,6 +364,8 @@ def _claim_out_dir(out: Path, identity: dict) -> None:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise GanplayError(f"{path} is unreadable ({exc}); choose another --out folder") from None
         mine = json.loads(json.dumps(identity))
+        if isinstance(found, dict):
+            found.pop("training", None)  # how runs trained, not the sweep's identity
         if found != mine:
             raise GanplayError(f"{out} holds a different sweep ({_difference(found, mine)}); repeat that "
                                f"sweep's own command to resume it, or choose another --out folder")
@@ -485,215 +424,75 @@ def _train_alone(run: Run, steps: int, d: Path, quality: bool, say) -> dict:
     return _record(run, "done", time.perf_counter() - start, summary.final, summary.steps, "alone")
 
 
-def _train_together(runs: list[Run], steps: int, dirs: list[Path], quality: bool, say) -> list[dict]:
-    """Train ``runs`` (one structural config) as one vmapped program; write each run's folder as
-    :func:`train_headless` would."""
+def _train_together(runs: list[Run], steps: int, dirs: list[Path], quality: bool, say, trainer=None) -> list[dict]:
+    """Train ``runs`` (one structural config) as one vmapped group; write each run's folder as
+    :func:`train_headless` would. Each member is a loop of its own, with its observers."""
     start = time.perf_counter()
     n = len(runs)
-    trainer = build_trainer(runs[0].config)
-    views = [member_trainer(trainer, r.config) for r in runs]
-    states = initial_states(trainer, [r.config for r in runs])
-    program = vmapped_run(trainer, [r.config for r in runs])
+    trainer = trainer or build_trainer(runs[0].config)
+    configs = [r.config for r in runs]
+    stacked = initial_states(trainer, configs)
     names = trainer.metric_names
     columns = quality_columns(trainer.dataset, is_conditional(trainer))
-    for run, d in zip(runs, dirs):
+    members = []
+    for run, d, state in zip(runs, dirs, splitter(n)(stacked)):
         _fresh_dir(d)
-        _prepare_out_dir(d, run.config, 0, False, columns, names)
-    monitors = [QualityMonitor(v) if quality and columns else None for v in views]
+        prepare_out_dir(d, run.config, 0, False, columns, names)
+        view = member_trainer(trainer, run.config)
+        loop = ChunkLoop(view, state, GoodStates(keep_every(trainer.dataset.kind)))
+        monitor = QualityMonitor(view) if quality and columns else None
+        members.append(_Member(loop, loop.add(QualityScorer(monitor, final_step=steps)), loop.add(LastCells(steps)),
+                               loop.add(MetricsCsv(d, names, columns, rows_before_fault=False)),
+                               loop.add(_Kept(state))))
+    group = VmappedGroup(trainer, configs, [m.loop for m in members], stacked)
     chunk = even_chunk(steps, default_chunk(trainer))
     done = 0
-    good: list = [None] * n  # a diverged run's last good (step, state)
-    faults = [""] * n
-    finals: list[dict] = [{} for _ in range(n)]
-    samples: list = [None] * n
     last_note = time.perf_counter()
-    with ExitStack() as stack:
-        files = [stack.enter_context(open(d / "metrics.csv", "a", encoding="utf-8")) for d in dirs]
+    try:
         while done < steps:
             k = min(chunk, steps - done)
-            started = time.perf_counter()
-            new, metrics = program(states, k, trainer.data_arrays)
-            m = fetch_metrics(metrics)  # each [n, k]: one transfer for the whole group
-            seconds = time.perf_counter() - started
-            last = done + k == steps
-            before, after = _Host(states), _Host(new)  # fetched only when a member is needed
-            for i in range(n):
-                if faults[i]:
-                    continue
-                mine = {name: m[name][i] for name in m}
-                fault = find_fault(mine, done + 1)
-                if fault is not None:
-                    faults[i] = describe_fault(*fault)
-                    good[i] = (done, member_state(before.get(), i))
-                    continue
-                row = None
-                monitor = monitors[i]
-                if monitor is not None:
-                    monitor.record_training(seconds / n)  # the budget is the group's, shared
-                if last:
-                    state = member_state(after.get(), i)
-                    samples[i] = generate_samples(views[i], state)
-                    if monitor is not None:
-                        row = monitor.evaluate(state, steps, samples=samples[i])
-                    finals[i] = dict(row or {})
-                elif monitor is not None and monitor.due():
-                    row = monitor.maybe_evaluate(member_state(after.get(), i), done + k)
-                _write_rows(files[i], done + 1, {name: mine[name] for name in names}, columns, row)
-            states, done = new, done + k
-            if all(faults):
+            group.advance(k)
+            done += k
+            if all(m.loop.divergence is not None for m in members):
                 break
             now = time.perf_counter()
             if now - last_note > 60 and done < steps:
                 say(f"{n} runs together: step {done:,}/{steps:,}")
                 last_note = now
+    finally:
+        for m in members:
+            m.rows.close()
     seconds = (time.perf_counter() - start) / n  # each run's share of the group's time
-    host = _Host(states)
     records = []
-    for i, (run, d) in enumerate(zip(runs, dirs)):
-        trained = f"together with {n - 1} other runs (vmap)"
-        if faults[i]:
-            step, state = good[i]
+    trained = f"together with {n - 1} other runs (vmap)"
+    for run, d, m in zip(runs, dirs, members):
+        d_ = m.loop.divergence
+        if d_ is not None:
+            step, state = m.kept.step, m.kept.state
             save_run(d / CHECKPOINT, run.config, state)
-            message = f"{faults[i]}; rows and run.npz stop at step {step:,}, the last state before it"
+            message = f"{d_.message()}; rows and run.npz stop at step {step:,}, the last state before it"
             records.append(_record(run, "diverged", seconds, {}, step, trained, message))
             continue
-        state = member_state(host.get(), i)
-        save_run(d / CHECKPOINT, run.config, state)
-        write_samples(views[i], state, d, samples[i])
-        records.append(_record(run, "done", seconds, finals[i], steps, trained))
+        save_run(d / CHECKPOINT, run.config, m.loop.state)
+        write_samples(m.loop.trainer, m.loop.state, d, m.scorer.samples)
+        records.append(_record(run, "done", seconds, m.final.cells, steps, trained))
     return records
 
 
-class _Host:
-    """A stacked device state copied to the host on first use (one transfer for all runs)."""
-
-    def __init__(self, states):
-        self._states, self._host = states, None
-
-    def get(self):
-        if self._host is None:
-            self._host = jax.device_get(self._states)
-        return self._host
+@dataclass
+class _Member:
+    loop: ChunkLoop
+    scorer: QualityScorer
+    final: LastCells
+    rows: MetricsCsv
+    kept: _Kept
 
 
-# -- results ---------------------------------------------------------------------------------------
-def best_metrics(metrics_csv: Path, final: dict | None = None) -> dict:
-    """The best value of each quality metric over the evaluations in a run's metrics.csv (and
-    ``final``, the last evaluation at full precision: the csv keeps 6 digits)."""
-    best: dict[str, float] = {}
-    cols: list = []
-    try:
-        with open(metrics_csv, encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, [])
-            cols = [(j, c) for j, c in enumerate(header) if c in BEST]
-            for row in reader:
-                for j, c in cols:
-                    if j < len(row) and row[j]:
-                        v = float(row[j])
-                        if math.isfinite(v):
-                            best[c] = BEST[c](best[c], v) if c in best else v
-    except FileNotFoundError:
-        pass
-    for c, v in (final or {}).items():
-        if c in BEST and v is not None and math.isfinite(v):
-            best[c] = BEST[c](best[c], v) if c in best else v
-    order = [c for _, c in cols] + [c for c in (final or {}) if c not in dict(cols).values()]
-    return {c: best[c] for c in order if c in best}
+class _Kept:
+    """A member's state after its last chunk without a fault (what a diverged member keeps)."""
 
+    def __init__(self, state):
+        self.state, self.step = state, 0
 
-def headline(record: dict) -> str:
-    """A run's result in a few words, for its progress line."""
-    if record["status"] == "diverged":
-        return "diverged: " + record["message"].split(";")[0].replace("training diverged ", "")
-    f = record["final"]
-    parts = []
-    if f.get("modes") is not None:
-        parts += [f"{f['modes']:.0f} mode{'s' * (f['modes'] != 1)}", f"{f['high_quality']:.2f} high quality"]
-    elif f.get("fid") is not None:
-        parts += [f"FID {f['fid']:.1f}", f"IS {f['inception_score']:.2f}"]
-    elif f.get("kl") is not None:
-        parts.append(f"KL {f['kl']:.3f}")
-    if f.get("test_acc") is not None:
-        parts.append(f"test accuracy {100 * f['test_acc']:.2f}%")
-    return ", ".join(parts) or "done"
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _final_columns(records: list[dict]) -> list[str]:
-    cols: list[str] = []
-    for r in records:
-        cols += [c for c in r["final"] if c not in cols]
-    return cols
-
-
-def _best_columns(records: list[dict]) -> list[str]:
-    cols: list[str] = []
-    for r in records:
-        cols += [c for c in r.get("best", {}) if c not in cols]
-    return cols
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
-def write_runs_csv(path: Path, grid: Grid, records: list[dict]) -> None:
-    """One row per run: its name, varied settings, seed, status, seconds, final and best metrics."""
-    keys = [v.key for v in grid.vary]
-    final, best = _final_columns(records), _best_columns(records)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["run", *keys, "seed", "status", "seconds", *final, *(f"best_{c}" for c in best)])
-    for r in records:
-        w.writerow([r["name"], *(format_value(r["settings"][k]) for k in keys), r["seed"], r["status"],
-                    f"{r['seconds']:.2f}", *(_cell(r["final"].get(c)) for c in final),
-                    *(_cell(r.get("best", {}).get(c)) for c in best)])
-    atomic_write_bytes(path, buf.getvalue().encode())
-
-
-def summarize(grid: Grid, records: list[dict]) -> list[dict]:
-    """Per combination of varied settings: ``n`` (finished runs), ``diverged``, and the mean and
-    sample sd (n − 1) over seeds of each final and best metric (finished runs, finite values)."""
-    final, best = _final_columns(records), _best_columns(records)
-    metrics = [(m, lambda r, m=m: r["final"].get(m)) for m in final]
-    metrics += [(f"best_{m}", lambda r, m=m: r.get("best", {}).get(m)) for m in best]
-    table = []
-    for combo in grid.combinations():
-        settings = dict(combo)
-        mine = [r for r in records if all(r["settings"].get(k) == v for k, v in settings.items())]
-        ok = [r for r in mine if r["status"] == "done"]
-        row: dict[str, Any] = {"settings": settings, "n": len(ok), "diverged": len(mine) - len(ok)}
-        for name, get in metrics:
-            values = [v for v in (get(r) for r in ok) if v is not None and math.isfinite(v)]
-            row[f"{name}_mean"] = statistics.fmean(values) if values else None
-            row[f"{name}_sd"] = statistics.stdev(values) if len(values) > 1 else None
-        table.append(row)
-    return table
-
-
-def write_summary_csv(path: Path, grid: Grid, table: list[dict]) -> None:
-    keys = [v.key for v in grid.vary]
-    stats = [c for c in (table[0] if table else {}) if c.endswith(("_mean", "_sd"))]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*keys, "n", "diverged", *stats])
-    for row in table:
-        w.writerow([*(format_value(row["settings"][k]) for k in keys), row["n"], row["diverged"],
-                    *(_cell(row[c]) for c in stats)])
-    atomic_write_bytes(path, buf.getvalue().encode())
-
-
-def _chart_title(grid: Grid, steps: int) -> str:
-    b = grid.base
-    return (f"{b.model} on {b.dataset}, {steps:,} steps: mean ± sd over "
-            f"{len(grid.seeds)} seed{'s' * (len(grid.seeds) > 1)}")
+    def on_chunk(self, event) -> None:
+        self.state, self.step = event.state, event.step

@@ -240,3 +240,18 @@ def test_corrupt_or_mismatched_sets_say_what_is_wrong_in_one_line(trained, tmp_p
         with pytest.raises(CheckpointError, match=message) as info:
             Comparison.open(path)
         assert "\n" not in str(info.value) and "ganplay-compare-" not in str(info.value)
+
+
+@pytest.mark.skipif(jax.devices()[0].platform != "cpu", reason="the default choice on a CPU")
+def test_by_default_on_the_cpu_runs_at_the_default_sizes_train_alone_so_they_reproduce():
+    """Vmapping does not pay at the default toy sizes on a CPU: each run is its own session, the
+    very program ``ganplay train`` runs; ``vmap=True`` still groups them."""
+    base = Config.for_model("toy-mlp", dataset="grid25")
+    configs = [base, base.replace(label_smoothing=0.2, seed=3)]
+    comparison = Comparison(configs)
+    assert comparison.groups == [["A"], ["B"]]
+    assert [(names, together) for names, together, _ in comparison.training] == [(["A", "B"], False)]
+    comparison.close()
+    forced = Comparison(configs, vmap=True)
+    assert forced.groups == [["A", "B"]]
+    forced.close()

@@ -298,3 +298,28 @@ def test_a_run_trained_alone_that_diverges_is_marked_too(tmp_path, monkeypatch):
     assert [r["status"] for r in result.records] == ["diverged"] * 4
     assert "run 4/4 (d_steps=2 hidden=9 seed=0): diverged: at step 7" in "\n".join(lines)
     assert [(s["n"], s["diverged"]) for s in read_csv(tmp_path / "summary.csv")] == [("0", "1")] * 4
+
+
+@pytest.mark.skipif(jax.devices()[0].platform != "cpu", reason="the default choice on a CPU")
+def test_by_default_on_the_cpu_a_sweeps_run_reproduces_alone_exactly(tmp_path):
+    """At the default toy sizes vmapping does not pay on a CPU, so each run of the group trains
+    alone: the run equals ``ganplay train``'s bit for bit (vmapped, it drifts from step 3)."""
+    base = Config.for_model("toy-mlp", dataset="gmm2")
+    lines = []
+    result = run_sweep(build_grid(base, ["label_smoothing=0,0.2"], "0-1"), STEPS, tmp_path / "sweep",
+                       progress=lines.append)
+    assert result.groups == [1, 1, 1, 1] and any("train each alone, exact" in line for line in lines)
+    training = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["training"]
+    assert len(training) == 4 and not any(t["vmap"] for t in training)
+    alone = train_headless(base.replace(label_smoothing=0.2, seed=1), STEPS, tmp_path / "alone")
+    swept = tmp_path / "sweep" / "runs" / "label_smoothing=0.2_seed=1"
+    record = result.records[3]
+    assert record["trained"] == "alone" and record["final"] == alone.final and alone.final
+    mine, theirs = params(swept / "run.npz"), params(tmp_path / "alone" / "run.npz")
+    assert mine.keys() == theirs.keys()
+    for k in mine:
+        np.testing.assert_array_equal(mine[k], theirs[k], err_msg=k)
+    rows, rows_alone = read_csv(swept / "metrics.csv"), read_csv(tmp_path / "alone" / "metrics.csv")
+    names = ("step", "d_loss", "g_loss", "d_real", "d_fake")  # (mid-run scores follow the time budget)
+    assert [[r[c] for c in names] for r in rows] == [[r[c] for c in names] for r in rows_alone]
+    np.testing.assert_array_equal(np.load(swept / "samples.npy"), np.load(tmp_path / "alone" / "samples.npy"))
