@@ -25,6 +25,7 @@ from ganplay.config import LIVE_FIELDS, Config
 from ganplay.engine.checkpoint import load_run, save_run
 from ganplay.files import atomic_write_bytes
 from ganplay.engine.guard import GoodStates, keep_every
+from ganplay.engine.observers import ChunkEvent
 from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.quality import IMAGE_SAMPLES, POINT_SAMPLES, QualityMonitor, is_conditional, quality_columns
 from ganplay.engine.train import METRIC_NAMES, Trainer, build_trainer, describe_fault, fetch_metrics, find_fault
@@ -77,6 +78,7 @@ def train_headless(
     quality: bool = True,
     baseline: bool = False,
     clock: Callable[[], float] = time.perf_counter,
+    observers: tuple = (),
 ) -> RunSummary:
     """Train ``steps`` more steps into ``out_dir``.
 
@@ -86,6 +88,9 @@ def train_headless(
     ``MAX_ROLLBACKS`` times).
 
     ``quality=False`` skips the quality evaluations (their metrics.csv cells stay empty).
+
+    ``observers`` (``engine/observers.py``: a timeline recorder, say) see the start state (a
+    chunk of 0 steps), each finished chunk and each rollback.
 
     Semi-supervised models also get ``test_acc`` (the classifier's accuracy on the held-out test
     split) and, with ``baseline``, ``baseline_acc``: the same D trained in step on the same
@@ -143,6 +148,8 @@ def train_headless(
     samples = None  # generated at the last step, scored, then written to samples.npy
     final: dict = {}
     next_report = start_step + max(1, steps // 10)
+    for o in observers:  # the state training starts from, as a chunk of no steps
+        o.on_chunk(ChunkEvent(trainer, state, start_step + 1, 0, {}, 0.0))
     csv = open(out / "metrics.csv", "a", encoding="utf-8")
     try:
         while done < target:
@@ -180,6 +187,8 @@ def train_headless(
                 _truncate_csv(out / "metrics.csv", done)
                 atomic_write_bytes(out / "config.json", (config.to_json() + "\n").encode())
                 csv = open(out / "metrics.csv", "a", encoding="utf-8")
+                for o in observers:
+                    o.on_rollback(done)
                 if notify is not None:
                     notify(f"{message}; rolled back to step {done:,} and halved the learning rates "
                            f"(lr_g={config.lr_g:g}, lr_d={config.lr_d:g})")
@@ -209,6 +218,8 @@ def train_headless(
                 final = dict(quality_row)
             done += k
             good.offer(state, done, True)
+            for o in observers:
+                o.on_chunk(ChunkEvent(trainer, state, done - k + 1, k, m, seconds))
             now = time.perf_counter()
             if progress is not None:
                 rate = (done - start_step) / max(now - t0, 1e-9)
