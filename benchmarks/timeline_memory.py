@@ -26,7 +26,8 @@ def toy(steps: int, every: int = 10, dense: int | None = None) -> Recorder:
     rec = Recorder() if dense is None else Recorder(dense=dense)
     rec.real = rng.normal(size=(1500, 2)).astype(np.float16)
     base = rng.normal(size=(1500, 2)).astype(np.float32)
-    field = rng.random((100, 100), np.float32)
+    u = np.linspace(-3, 3, 100)
+    field = (1 / (1 + np.exp(-(u[None, :] ** 2 + u[:, None] ** 2 - 2)))).astype(np.float32)  # smooth, as D's
     mesh = rng.normal(size=(25, 25, 2)).astype(np.float32)
     for step in range(0, steps + 1, every):
         t = step / max(steps, 1)

@@ -184,20 +184,22 @@ class Recorder(Observer):
             self.marks.append(Mark(int(step), kind, text))
 
     def on_divergence(self, step: int, network: str, what: str) -> None:
-        self.mark(step, "divergence", f"{network}'s {what} became non-finite")
+        self.mark(step, "divergence", f"{network}'s {what} became non-finite at step {step:,}")
 
     def on_rollback(self, step: int) -> None:
+        later = [m.text for m in self.marks if m.step > step and m.kind == "divergence"]
         self.truncate(step)
-        self.mark(step, "rollback", f"rolled back to step {step:,}")
+        self.mark(step, "rollback", f"rolled back to step {step:,}" + (f" ({later[-1]})" if later else ""))
 
     def on_settings(self, step: int, changed: dict) -> None:
         text = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changed.items())
         self.mark(step, "settings", text)
 
     def truncate(self, last_step: int) -> None:
-        """Forget frames and states after ``last_step`` (the run went back there); marks stay."""
+        """Forget frames, marks and states after ``last_step`` (the run went back there)."""
         with self._lock:
             self._drop_after(last_step)
+            self.marks = [m for m in self.marks if m.step <= last_step]
         self.states.truncate(last_step)
         self._last_modes = None
 

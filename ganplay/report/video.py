@@ -196,7 +196,11 @@ def export_video(recorder: Recorder, path, first: int | None = None, last: int |
         raise GanplayError(f"no recorded frame between steps {first:,} and {last:,}")
     renderer = FrameRenderer(recorder, first, last, size)
     if suffix == ".gif":
-        pictures = [Image.fromarray(renderer.render(f)).quantize(256) for f in frames]
+        # One palette for the whole GIF, from the last frame (the run at its most colourful),
+        # without dithering: a palette per frame with dithering was 6x slower and twice the size.
+        palette = Image.fromarray(renderer.render(frames[-1])).quantize(256, method=Image.Quantize.FASTOCTREE)
+        pictures = [Image.fromarray(renderer.render(f)).quantize(palette=palette, dither=Image.Dither.NONE)
+                    for f in frames]
         buf = io.BytesIO()
         pictures[0].save(buf, format="GIF", save_all=True, append_images=pictures[1:],
                          duration=max(int(1000 / fps), 20), loop=0)

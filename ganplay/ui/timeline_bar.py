@@ -45,14 +45,14 @@ class TimelineBar(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         self.plot = pg.PlotWidget(axisItems={"bottom": TidyAxis("bottom", steps=True)})
         self.plot.setObjectName("timeline_plot")
-        self.plot.setFixedHeight(64)
+        self.plot.setFixedHeight(46)  # thin: the main view above keeps its height
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.hideAxis("left")
         self.plot.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getAxis("bottom").setHeight(18)
-        self.curves = {name: self.plot.plot([], [], pen=pg.mkPen(*color, 70, width=1))
+        self.curves = {name: self.plot.plot([], [], pen=pg.mkPen(*color, 150, width=1))
                        for name, color in (("d_loss", D_COLOR), ("g_loss", G_COLOR))}
         self.marks = {kind: pg.PlotCurveItem(pen=pg.mkPen(*color, 220, width=2), connect="pairs")
                       for kind, (color, _) in MARK_COLORS.items()}
@@ -85,6 +85,7 @@ class TimelineBar(QWidget):
         self.range_button.setCheckable(True)
         self.range_button.setToolTip("Choose the stretch File ▸ Export video… writes (drag its edges)")
         self.label = QLabel("live")
+        self.label.setFixedHeight(22)
         self.label.setMinimumWidth(260)
         self.live_button.clicked.connect(self.live_requested)
         self.continue_button.clicked.connect(self.continue_requested)
@@ -94,6 +95,7 @@ class TimelineBar(QWidget):
         row.setContentsMargins(4, 0, 4, 2)
         for w in (self.live_button, self.replay_button, self.speed_box, self.continue_button, self.range_button):
             w.setFocusPolicy(Qt.NoFocus)  # the arrow keys stay with the bar
+            w.setFixedHeight(22)
             row.addWidget(w)
         row.addWidget(self.label, 1)
         layout = QVBoxLayout(self)
