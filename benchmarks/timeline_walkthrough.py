@@ -27,7 +27,8 @@ def main(argv=None) -> int:
     from ganplay.ui.main_window import MainWindow
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=12000, help="train this far before looking back")
+    p.add_argument("--steps", type=int, default=30000, help="train at most this far before looking back")
+    p.add_argument("--drop", type=float, default=3, help="stop once this many modes are lost from the best")
     p.add_argument("--more", type=int, default=4000, help="steps trained on from the chosen state")
     p.add_argument("--r1", type=float, default=0.1, help="r1_weight for the new branch (grid25-solved's)")
     p.add_argument("--out", default="resources")
@@ -36,7 +37,7 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication([])
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
     w = MainWindow(Config.for_model("toy-mlp", dataset="grid25"), settings=settings, restore=False)
-    w.resize(1400, 900)
+    w.resize(1400, 1000)
     w.show()
     loop = QEventLoop()
 
@@ -61,7 +62,12 @@ def main(argv=None) -> int:
     w.set_overlay("field", True)
     w.play()
     t0 = time.perf_counter()
-    run_until(lambda: step() >= args.steps)
+    def lost() -> bool:  # the modes now are --drop below the best so far (after the first 2,000 steps)
+        s, m = w.worker.recorder.series("modes")
+        late = m[s >= 2000]
+        return len(late) > 1 and late.max() - late[-1] >= args.drop
+
+    run_until(lambda: step() >= args.steps or lost())
     w.pause()
     run_until(lambda: not w._running)
     print(f"trained {step():,} steps in {time.perf_counter() - t0:.0f} s")
@@ -71,10 +77,10 @@ def main(argv=None) -> int:
     print(f"{len(rec):,} frames kept ({rec.nbytes / 2**20:.1f} MB); modes at the end {modes[-1]:g}, "
           f"best {modes.max():g} at step {int(steps[np.argmax(modes)]):,}; {len(lost)} 'modes lost' marks")
     kept = rec.states.steps()
-    # Where modes were held: the best count reached at a step with a kept state at or before it
-    # close by (kept states are every 1,000 steps), the latest such.
-    best = max(modes[steps >= 1000]) if (steps >= 1000).any() else modes.max()
-    held = int(steps[(modes == best) & (steps >= 1000)][-1]) if (steps >= 1000).any() else int(steps[-1])
+    # Where modes were held: the latest step with the best count (after the first 2,000 steps).
+    late = steps >= 2000
+    best = modes[late].max()
+    held = int(steps[late & (modes == best)][-1])
     w.timeline.refresh()
     w.timeline.scrub(held)
     print(f"scrubbed back to step {held:,} ({best:g} modes); kept states at {kept}")

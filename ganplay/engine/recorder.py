@@ -133,6 +133,8 @@ class Recorder(Observer):
         q = snap.extras.get("quality") or {}
         if len(q.get("step", ())):
             metrics.update({k: float(v[-1]) for k, v in q.items() if k != "step" and len(v)})
+        if snap.extras.get("modes_total") is not None:
+            metrics["modes_total"] = float(snap.extras["modes_total"])
         ex = snap.extras
         if self.real is None or len(self.real) != len(snap.real):
             self.real = compact(snap.real)
@@ -171,13 +173,20 @@ class Recorder(Observer):
         self.frames = kept
 
     def _mark_modes(self, frame: Frame) -> None:
+        """Mark a change of the captured modes from the level last marked, by at least 1 mode
+        of up to 12 (ring8), else by 2 (grid25's count wavers by one between evaluations)."""
         modes = frame.metrics.get("modes")
         if modes is None or not np.isfinite(modes):
             return
-        last, self._last_modes = self._last_modes, modes
-        if last is not None and modes != last:
-            verb = "gained" if modes > last else "lost"
-            self.mark(frame.step, "modes", f"modes {verb}: {last:g} → {modes:g}")
+        level = self._last_modes
+        if level is None:
+            self._last_modes = modes
+            return
+        total = frame.metrics.get("modes_total", modes)
+        if abs(modes - level) >= (1 if total <= 12 else 2):
+            verb = "gained" if modes > level else "lost"
+            self.mark(frame.step, "modes", f"modes {verb}: {level:g} → {modes:g}")
+            self._last_modes = modes
 
     def mark(self, step: int, kind: str, text: str) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ MARK_COLORS = {  # mark kind -> (colour, what the tooltip calls it)
     "divergence": ((220, 20, 20), "diverged"),
     "rollback": ((150, 60, 200), "rolled back"),
     "settings": ((40, 120, 220), "settings changed"),
-    "continue": ((0, 0, 0), "continued from here"),
+    "continue": ((255, 255, 255), "continued from here"),  # (the plot's background is black)
 }
 CURSOR_PEN = pg.mkPen(220, 30, 30, width=2)
 LIVE_PEN = pg.mkPen(120, 120, 120, width=1, style=Qt.DashLine)

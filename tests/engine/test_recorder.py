@@ -81,11 +81,16 @@ def test_frames_read_back_what_was_recorded():
 
 def test_modes_marks_and_settings_marks():
     rec = Recorder()
-    for step, modes in ((0, 0), (100, 8), (200, 8), (300, 6)):
-        rec.add(step, _points(0, 8), metrics={"modes": modes})
+    for step, modes in ((0, 0), (100, 8), (200, 8), (300, 6), (400, 7)):
+        rec.add(step, _points(0, 8), metrics={"modes": modes, "modes_total": 8})
+    grid = Recorder()
+    for step, modes in ((0, 10), (100, 11), (200, 10), (300, 11), (400, 13), (500, 12)):
+        grid.add(step, _points(0, 8), metrics={"modes": modes, "modes_total": 25})
+    assert [(m.step, m.text) for m in grid.marks] == [(400, "modes gained: 10 → 13")]  # ±1: wavering
     rec.on_settings(250, {"r1_weight": 10.0})
     kinds = [(m.step, m.kind) for m in rec.marks]
-    assert (100, "modes") in kinds and (300, "modes") in kinds and (250, "settings") in kinds
+    assert (100, "modes") in kinds and (300, "modes") in kinds and (400, "modes") in kinds
+    assert (250, "settings") in kinds
     assert "lost" in [m for m in rec.marks if m.step == 300][0].text
 
 
