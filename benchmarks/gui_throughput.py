@@ -200,6 +200,10 @@ def main(argv=None) -> int:
               f"(median ratios) -> with/without {statistics.median(on) / statistics.median(off):.3f}; "
               f"steps/s on " + " ".join(f"{r[0]:,.0f}" for r in rounds[0::2])
               + " off " + " ".join(f"{r[0]:,.0f}" for r in rounds[1::2]))
+        cpu_on = statistics.median(r[3] for r in rounds[0::2])
+        cpu_off = statistics.median(r[3] for r in rounds[1::2])
+        print(f"  recorder   CPU/step on {1e3 * cpu_on:.3f} ms, off {1e3 * cpu_off:.3f} ms (medians; less "
+              f"sensitive to the machine's load than steps/s): on/off {cpu_on / cpu_off:.3f}")
         print(f"  recording  {len(kept):,} frames kept, {kept.nbytes / 2**20:.1f} MB, to step {kept.steps()[-1]:,}")
     print(f"  load       {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) on {os.cpu_count()} CPUs")
     return 0

@@ -10,6 +10,7 @@ as ``ganplay train --video`` keeps them; and the window's thinned recording).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -45,11 +46,31 @@ def images(steps: int, every: int = 2) -> Recorder:
     return rec
 
 
+def record_cost(n: int = 300) -> None:
+    """What recording a window's snapshot costs the training thread: a real toy-mlp session's
+    snapshot with the decision field on, recorded ``n`` times at advancing steps."""
+    from ganplay.config import Config
+    from ganplay.engine.session import Session
+
+    session = Session(Config.for_model("toy-mlp", dataset="grid25"))
+    session.overlays["field"] = True
+    snap = session.snapshot()
+    rec = Recorder()
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    for i in range(n):
+        rec.record(dataclasses.replace(snap, step=i * 20))
+    dt, cpu = (time.perf_counter() - t0) / n, (time.process_time() - c0) / n
+    print(f"recording a snapshot (toy, field on): {1e3 * dt:.3f} ms wall, {1e3 * cpu:.3f} ms CPU each; "
+          f"at 40 snapshots/s {100 * 40 * cpu:.2f}% of a core")
+
+
 def main() -> int:
     for name, rec in (("toy-mlp 20,000 steps (field + manifold)", toy(20_000)),
                       ("toy-mlp 100,000 steps (field + manifold)", toy(100_000)),
                       ("gia-mlp 20,000 steps (MNIST, 64 images)", images(20_000))):
         print(f"{name:44s} {len(rec):5,} frames kept  {rec.nbytes / 2**20:6.1f} MB")
+    record_cost()
     folder = tempfile.mkdtemp()
     for label, rec in (("dense (every frame, as train --video)", toy(10_000, every=20, dense=10**9)),
                        ("window's thinned recording", toy(10_000))):

@@ -347,6 +347,8 @@ class KeptStates:
             s = sorted(self._states)[1]
             del self._states[s], self._index[s]
 
+    # The window reads while the training thread offers: ``sorted``/``list`` copy the keys in one
+    # C call (no thread switch inside), so a reader never iterates a dict being changed.
     def steps(self) -> list[int]:
         return sorted(self._states)
 
@@ -354,8 +356,8 @@ class KeptStates:
         return self._states.get(int(step))
 
     def at_or_before(self, step: int) -> int | None:
-        earlier = [s for s in self._states if s <= step]
-        return max(earlier) if earlier else None
+        earlier = [s for s in sorted(self._states) if s <= step]
+        return earlier[-1] if earlier else None
 
     def truncate(self, last_step: int) -> None:
         for s in [s for s in self._states if s > last_step]:

@@ -143,6 +143,9 @@ class Timeline(QObject):
             line.setVisible(True)
         self.bar.set_cursor(frame.step, live=False)
         w.step_label.setText(f"step {frame.step:,} (recorded)")
+        modes, total = frame.metrics.get("modes"), frame.metrics.get("modes_total")
+        if modes is not None:  # the status bar's quality label is the live run's: say this step's
+            w.quality_label.setText(f"modes {modes:g}" + (f"/{total:g}" if total else "") + " then")
         self.shown = snap
 
     def go_live(self) -> None:
