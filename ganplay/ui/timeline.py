@@ -5,11 +5,12 @@ run pause (training does not)."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QFileDialog, QVBoxLayout, QWidget
 
@@ -17,13 +18,15 @@ from ganplay.errors import GanplayError
 from ganplay.ui.timeline_bar import REPLAY_SPEEDS, TimelineBar
 
 REPLAY_BASE = {"points": 250.0, "images": 10.0}  # steps a second of wall time at 1x
-BAR_MS = 500  # the bar's losses and marks redraw twice a second
+BAR_MS = 1000  # the bar redraws its losses and marks once a second (5.8 ms of the GUI thread each)
 REPLAY_MS = 33
 PAST_ONLY = ("field", "manifold", "arrows", "interpolation", "substep", "d_scores", "labels")
 
 
 class Timeline(QObject):
     """Installs the bar under ``window``'s central widget and a File ▸ Export video… action."""
+
+    exported = Signal(str, bool)  # (what to say, whether it worked) from the export thread
 
     def __init__(self, window):
         super().__init__(window)
@@ -65,6 +68,8 @@ class Timeline(QObject):
         self.replay_timer.setInterval(REPLAY_MS)
         self.replay_timer.timeout.connect(self._replay_tick)
         self._install_actions()
+        self.exported.connect(self._on_exported)
+        self.export_thread: threading.Thread | None = None
 
     def _install_actions(self) -> None:
         w = self.window
@@ -228,10 +233,41 @@ class Timeline(QObject):
         name = f"{w.config.model}-{w.config.dataset}.mp4"
         path, _ = QFileDialog.getSaveFileName(w, "Export video", name, "MP4 video (*.mp4);;GIF animation (*.gif)")
         if path:
-            self.export_video(path)
+            self.export_in_background(path)
+
+    def export_in_background(self, path: str) -> threading.Thread | None:
+        """Export on a thread of its own (drawing 500 frames takes seconds): the window and
+        training go on, the status bar says when the file is written."""
+        from ganplay.report.video import timed_export
+
+        if self.export_thread is not None and self.export_thread.is_alive():
+            self.window.statusBar().showMessage("an export is still running", 5000)
+            return None
+        first, last = self.bar.selected_range() or (None, None)
+        recorder = self.recorder
+
+        def run():
+            try:
+                n, seconds = timed_export(recorder, path, first=first, last=last)
+            except GanplayError as exc:
+                self.exported.emit(str(exc), False)
+                return
+            self.exported.emit(f"saved {path} ({n} frames, {seconds:.1f} s)", True)
+
+        self.export_thread = threading.Thread(target=run, name="ganplay-video-export", daemon=True)
+        self.export_thread.start()
+        self.window.statusBar().showMessage(f"exporting {path}…", 60_000)
+        return self.export_thread
+
+    def _on_exported(self, message: str, ok: bool) -> None:
+        if ok:
+            self.window.statusBar().showMessage(message, 8000)
+        else:
+            self.window.show_error("Cannot export the video", message)
 
     def export_video(self, path: str) -> int:
-        """Write the selected Range (else the whole recording) to ``path``; 0 on failure (said)."""
+        """Write the selected Range (else the whole recording) to ``path`` and wait; 0 on
+        failure (said). The menu's export runs in the background instead."""
         from ganplay.report.video import timed_export
 
         first, last = self.bar.selected_range() or (None, None)

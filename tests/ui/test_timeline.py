@@ -118,3 +118,27 @@ def test_images_scrub_the_sample_grid(qtbot, make_window, monkeypatch, mnist_dir
     w.timeline.scrub(2)
     assert w.timeline.shown.step == 2
     np.testing.assert_allclose(w.timeline.shown.generated, frame.points())
+
+
+def test_export_from_the_menu_runs_in_the_background(qtbot, make_window, monkeypatch, tmp_path):
+    w = _trained(qtbot, make_window, monkeypatch, 60)
+    messages = []
+    w.statusBar().messageChanged.connect(messages.append)
+    w.timeline.bar.range_button.click()
+    w.timeline.bar.range.setRegion((20, 40))
+    video = tmp_path / "part.gif"
+    thread = w.timeline.export_in_background(str(video))
+    thread.join(60)
+    qtbot.waitUntil(lambda: any("saved" in m and "2 frames" in m for m in messages), timeout=WAIT)
+    assert video.exists()
+
+
+def test_a_divergence_and_its_rollback_are_marked(qtbot, make_window, monkeypatch, explode_generator_at):
+    explode_generator_at(30, lr_limit=1e-4)
+    w = _trained(qtbot, make_window, monkeypatch, 20)
+    w.worker.step(20)
+    qtbot.waitUntil(lambda: w.worker.divergence() is not None, timeout=WAIT)
+    w.rollback()
+    qtbot.waitUntil(lambda: any(m.kind == "rollback" for m in w.worker.recorder.marks), timeout=WAIT)
+    mark = [m for m in w.worker.recorder.marks if m.kind == "rollback"][-1]
+    assert "non-finite" in mark.text and mark.step == 0
