@@ -73,9 +73,9 @@ def main(argv=None) -> int:
     print(f"trained {step():,} steps in {time.perf_counter() - t0:.0f} s")
     rec = w.worker.recorder
     steps, modes = rec.series("modes")
-    lost = [m for m in rec.marks if m.kind == "modes" and "lost" in m.text]
+    n_lost = sum(m.kind == "modes" and "lost" in m.text for m in rec.marks)
     print(f"{len(rec):,} frames kept ({rec.nbytes / 2**20:.1f} MB); modes at the end {modes[-1]:g}, "
-          f"best {modes.max():g} at step {int(steps[np.argmax(modes)]):,}; {len(lost)} 'modes lost' marks")
+          f"best {modes.max():g} at step {int(steps[np.argmax(modes)]):,}; {n_lost} 'modes lost' marks")
     kept = rec.states.steps()
     # Where modes were held: the latest step with the best count (after the first 2,000 steps).
     late = steps >= 2000

@@ -178,9 +178,8 @@ def _train(argv: list[str]) -> int:
 
 
 def _video_recorder(args):
-    """``train --video``: a timeline recorder that draws its own frames (no window to take them
-    from) every ``--video-every`` steps; its ``chunk`` keeps dispatches that short."""
-    from ganplay.engine.recorder import Recorder, Sampler
+    """``train --video``: a recorder that draws a frame every ``--video-every`` steps."""
+    from ganplay.engine.recorder import HeadlessRecorder
 
     if args.distributed:
         raise GanplayError("--video records a single-process run; leave out --distributed")
@@ -189,16 +188,7 @@ def _video_recorder(args):
     every = args.video_every or max(1, args.steps // 300)
     if every < 1:
         raise GanplayError(f"--video-every={every} must be 1 or more")
-
-    class VideoRecorder(Recorder):
-        chunk = every
-
-        def on_chunk(self, event):
-            if self.sampler is None:  # the trainer is known once the run is built
-                self.sampler = Sampler(event.trainer, every, field=event.trainer.dataset.kind == "points")
-            super().on_chunk(event)
-
-    return VideoRecorder(dense=10**9)  # a video wants every frame it asked for
+    return HeadlessRecorder(every)
 
 
 def _join_distributed_run(argv: list[str]) -> None:

@@ -433,3 +433,23 @@ class Sampler:
         if "field" in host:
             host["field"] = {"values": np.asarray(host["field"], np.float32), "extent": self.extent}
         return host
+
+
+class HeadlessRecorder(Recorder):
+    """A recorder for runs without a window (``ganplay train --video``): it draws its own frames
+    every ``every`` steps (a :class:`Sampler`, made once the run's trainer is known) and keeps
+    each one (a video wants every frame it asked for; the byte budget still holds). ``chunk``:
+    the steps per dispatch that lets a frame fall every ``every`` steps."""
+
+    def __init__(self, every: int, field: bool = True):
+        if every < 1:
+            raise ValueError(f"a frame every {every} steps: must be 1 or more")
+        super().__init__(dense=10**9)
+        self.every = self.chunk = int(every)
+        self._field = field
+
+    def on_chunk(self, event: ChunkEvent) -> None:
+        if self.sampler is None:
+            points = event.trainer.dataset.kind == "points"
+            self.sampler = Sampler(event.trainer, self.every, field=self._field and points)
+        super().on_chunk(event)

@@ -5,6 +5,10 @@ generated points, the manifold mesh; images: the sample grid), with a strip belo
 the step counter and the losses over the exported range with a cursor at the frame's step.
 No Qt: ``ganplay train --video`` uses it headless. MP4 goes through ``imageio-ffmpeg`` (its
 wheel ships an ffmpeg binary, so it works after a plain ``pip install``).
+
+A *recording* is ``engine.recorder.Recorder`` (not imported: drawing sits below the engine): it
+has ``frames`` (each with ``step``, ``generated``, ``field``, ``extent``, ``manifold``,
+``metrics`` and ``points()``), ``steps()``, ``series(name)`` and ``real``.
 """
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ganplay.engine.recorder import Frame, Recorder
 from ganplay.errors import GanplayError
 from ganplay.files import atomic_write_bytes
 
@@ -51,7 +54,7 @@ def _font(size: int):
 class FrameRenderer:
     """Draws recorded frames of one recording at a fixed extent and size."""
 
-    def __init__(self, recorder: Recorder, first: int, last: int, size: int = SIZE):
+    def __init__(self, recorder, first: int, last: int, size: int = SIZE):
         self.recorder = recorder
         self.first, self.last = int(first), int(last)
         self.size = size
@@ -61,7 +64,7 @@ class FrameRenderer:
         self.extent = self._extent(frames)
         self.curves = {k: recorder.series(k) for k in CURVES}
 
-    def _extent(self, frames: list[Frame]) -> tuple[float, float, float, float] | None:
+    def _extent(self, frames: list) -> tuple[float, float, float, float] | None:
         if not frames or frames[0].generated.ndim != 2:
             return None
         with_field = [f.extent for f in frames if f.extent is not None]
@@ -73,7 +76,7 @@ class FrameRenderer:
         pad = 0.25 * max(float(hi[0] - lo[0]), float(hi[1] - lo[1]), 1e-3)
         return float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad)
 
-    def render(self, frame: Frame) -> np.ndarray:
+    def render(self, frame) -> np.ndarray:
         """One video frame: RGB uint8 [SIZE + STRIP, SIZE, 3]."""
         view = self._points(frame) if frame.generated.ndim == 2 else self._images(frame)
         canvas = Image.new("RGB", (self.size, self.size + STRIP), (255, 255, 255))
@@ -88,7 +91,7 @@ class FrameRenderer:
         py = (1.0 - (pts[:, 1] - y0) / (y1 - y0)) * s  # y up
         return np.stack([px, py], axis=1)
 
-    def _points(self, frame: Frame) -> Image.Image:
+    def _points(self, frame) -> Image.Image:
         n = self.size
         img = np.full((n, n, 3), 255, np.uint8)
         if frame.field is not None and frame.extent is not None:
@@ -115,7 +118,7 @@ class FrameRenderer:
         _dots(img, self._to_px(frame.points()), FAKE)
         return Image.fromarray(img)
 
-    def _images(self, frame: Frame) -> Image.Image:
+    def _images(self, frame) -> Image.Image:
         imgs = frame.generated
         n = len(imgs)
         cols = int(np.ceil(np.sqrt(n)))
@@ -130,7 +133,7 @@ class FrameRenderer:
         pil = Image.fromarray(grid)
         return pil.resize((self.size, self.size), Image.NEAREST)
 
-    def _strip(self, draw: ImageDraw.ImageDraw, frame: Frame) -> None:
+    def _strip(self, draw: ImageDraw.ImageDraw, frame) -> None:
         top = self.size
         left, right = 8, self.size - 8
         lo, hi = self.first, max(self.last, self.first + 1)
@@ -176,7 +179,7 @@ def _dots(img: np.ndarray, px: np.ndarray, colour) -> None:
             img[y[ok], x[ok]] = colour
 
 
-def export_video(recorder: Recorder, path, first: int | None = None, last: int | None = None,
+def export_video(recorder, path, first: int | None = None, last: int | None = None,
                  fps: float = 30.0, size: int = SIZE) -> int:
     """Write the recorded frames with ``first <= step <= last`` to ``path`` (.mp4 or .gif),
     atomically; returns the number of frames. GanplayError says what went wrong."""
@@ -237,7 +240,7 @@ def _write_mp4(path: Path, pictures, size: tuple[int, int], fps: float) -> None:
             os.unlink(tmp)
 
 
-def timed_export(recorder: Recorder, path, **kwargs) -> tuple[int, float]:
+def timed_export(recorder, path, **kwargs) -> tuple[int, float]:
     """``export_video`` and the seconds it took (for the status bar and benchmarks)."""
     t0 = time.perf_counter()
     n = export_video(recorder, path, **kwargs)

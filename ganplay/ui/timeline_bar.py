@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ganplay.ui.views import D_COLOR, G_COLOR, TidyAxis
 
@@ -63,7 +70,7 @@ class TimelineBar(QWidget):
         self.range.setVisible(False)
         self.plot.addItem(self.range)
         self.cursor = pg.InfiniteLine(0, movable=True, pen=LIVE_PEN, hoverPen=CURSOR_PEN)
-        self.cursor.sigDragged.connect(lambda line: self.scrubbed.emit(int(round(line.value()))))
+        self.cursor.sigDragged.connect(lambda line: self.scrubbed.emit(round(line.value())))
         self.plot.addItem(self.cursor)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self._mark_tips: list[tuple[int, str]] = []
@@ -149,7 +156,7 @@ class TimelineBar(QWidget):
         if not self.range.isVisible():
             return None
         a, b = self.range.getRegion()
-        return int(round(a)), int(round(b))
+        return round(a), round(b)
 
     # -- input ----------------------------------------------------------------------------------
     def _show_range(self, on: bool) -> None:
@@ -163,7 +170,7 @@ class TimelineBar(QWidget):
             return
         vb = self.plot.getViewBox()
         p = vb.mapSceneToView(event.scenePos())
-        step = int(round(min(max(p.x(), 0), self._last)))
+        step = round(min(max(p.x(), 0), self._last))
         self.cursor.setValue(step)
         self.scrubbed.emit(step)
 

@@ -91,7 +91,7 @@ def test_modes_marks_and_settings_marks():
     kinds = [(m.step, m.kind) for m in rec.marks]
     assert (100, "modes") in kinds and (300, "modes") in kinds and (400, "modes") in kinds
     assert (250, "settings") in kinds
-    assert "lost" in [m for m in rec.marks if m.step == 300][0].text
+    assert "lost" in next(m for m in rec.marks if m.step == 300).text
 
 
 def test_kept_states_are_bounded_and_keep_step_0_and_the_newest():

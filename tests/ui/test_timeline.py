@@ -20,7 +20,7 @@ def _trained(qtbot, make_window, monkeypatch, steps: int, k: int = 20, config=No
     qtbot.waitUntil(lambda: w._latest is not None, timeout=WAIT)
     for done in range(k, steps + 1, k):  # a step request of k steps: one chunk, one snapshot
         w.worker.step(k)
-        qtbot.waitUntil(lambda: w._latest is not None and w._latest.step == done, timeout=WAIT)
+        qtbot.waitUntil(lambda done=done: w._latest is not None and w._latest.step == done, timeout=WAIT)
     w.timeline.refresh()
     return w
 
