@@ -31,6 +31,7 @@ from ganplay.engine.observers import ChunkEvent, Observer
 DENSE_FRAMES = 200
 BUDGET_BYTES = 150 * 2**20
 MAX_STATES = 24  # past states kept for "Continue from here" (the latest always among them)
+STATES_BUDGET_BYTES = 512 * 2**20  # ... and fewer when states are large (a dcgan's, say)
 PREFIX = "recording/"
 HEADER_KEY = "recording"
 FORMAT_VERSION = 1
@@ -111,7 +112,9 @@ class Recorder(Observer):
 
     # -- recording -------------------------------------------------------------------------------
     def on_chunk(self, event: ChunkEvent) -> None:
-        self.states.offer(event.state, event.step, event.trainer)
+        # A chunk with a non-finite step (its host metrics say so: no device read) keeps no state.
+        if not np.any(event.metrics.get("fault", 0)):
+            self.states.offer(event.state, event.step, event.trainer)
         display = event.display
         if display is None and self.sampler is not None:
             display = self.sampler(event.state, event.step)
@@ -313,16 +316,21 @@ class Recorder(Observer):
 
 class KeptStates:
     """Past training states at the guard's spacing, for "Continue from here": at most
-    ``max_states``, the older ones thinned geometrically; step 0 and the newest always kept."""
+    ``max_states`` (fewer if they would pass ``budget_bytes``: toy-mlp 0.4 MB a state, gia-mlp
+    2.5 MB), the older ones thinned geometrically; step 0 and the newest always kept."""
 
-    def __init__(self, every: int | None = None, max_states: int = MAX_STATES):
+    def __init__(self, every: int | None = None, max_states: int = MAX_STATES,
+                 budget_bytes: int = STATES_BUDGET_BYTES):
         self.every = every
         self.max_states = int(max_states)
+        self.budget_bytes = int(budget_bytes)
+        self._sized = False
         self._states: dict[int, object] = {}
         self._count = 0
         self._index: dict[int, int] = {}
 
     def offer(self, state, step: int, trainer=None) -> None:
+        """Keep ``state`` if ``step`` is on the spacing (the caller knows it is finite)."""
         every = self.every
         if every is None:
             from ganplay.engine.guard import keep_every
@@ -330,8 +338,14 @@ class KeptStates:
             kind = getattr(getattr(trainer, "dataset", None), "kind", "points")
             every = self.every = keep_every(kind)
         step = int(step)
-        if step % every or step in self._states or not bool(getattr(state, "finite", True)):
+        if step % every or step in self._states:
             return
+        if not self._sized:  # (array sizes are metadata: no device sync)
+            import jax
+
+            size = sum(getattr(x, "nbytes", 0) for x in jax.tree_util.tree_leaves(state))
+            self.max_states = int(min(self.max_states, max(2, self.budget_bytes // max(size, 1))))
+            self._sized = True
         self._states[step] = state
         self._index[step] = self._count
         self._count += 1

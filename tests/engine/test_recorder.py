@@ -102,6 +102,10 @@ def test_kept_states_are_bounded_and_keep_step_0_and_the_newest():
     assert len(steps) <= 8 and steps[0] == 0 and steps[-1] == 100_000
     assert all(s % 1000 == 0 for s in steps)
     assert kept.at_or_before(99_999) == steps[-2]
+    big = KeptStates(every=10, budget_bytes=3 * 8000)  # states of 8 kB each: 3 fit
+    for step in range(0, 200, 10):
+        big.offer(np.zeros(1000), step)
+    assert len(big.steps()) == 3 and big.steps()[0] == 0 and big.steps()[-1] == 190
 
 
 def test_recording_travels_in_a_run_file_and_old_files_have_none(tmp_path):
