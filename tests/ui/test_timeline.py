@@ -54,6 +54,13 @@ def test_scrubbing_shows_the_recorded_points_and_keys_move_by_frames(qtbot, make
     assert w.timeline.viewing is None
     np.testing.assert_allclose(_fake_points(w), live, atol=1e-6)
     assert "live" in bar.label.text()
+    bar.speed_box.setCurrentIndex(2)  # 16x: 4,000 steps a second, the 200 steps in a blink
+    shown = []
+    w.timeline.bar.scrubbed.connect(shown.append)  # (not emitted by replay: it scrubs directly)
+    bar.replay_button.click()
+    assert w.timeline.viewing == 0  # a replay from now starts at the beginning
+    qtbot.waitUntil(lambda: not bar.replay_button.isChecked(), timeout=WAIT)
+    assert w.timeline.viewing == 200 and not shown
 
 
 def test_scrubbing_while_training_pauses_the_view_not_training(qtbot, make_window, monkeypatch):
