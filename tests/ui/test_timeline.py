@@ -4,6 +4,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from ganplay.config import Config
+from ganplay.engine.recorder import read_recording
 from tests.ui.gui_helpers import fix_dispatch_size
 
 WAIT = 60_000
@@ -93,8 +94,10 @@ def test_continue_from_here_drops_the_old_future(qtbot, make_window, monkeypatch
     qtbot.waitUntil(lambda: _step(w) == 1000 and w._latest.step == 1000, timeout=WAIT)
     assert w.timeline.viewing is None
     assert rec.steps()[-1] == 1000
-    assert any("old future" in m and "1,001" in m for m in messages)
+    said = next(m for m in messages if "old future" in m and "1,001–1,400" in m)
     assert [m.kind for m in rec.marks][-1] == "continue"
+    kept = read_recording(said.split(" is saved in ")[1].split(" (File")[0])  # the old future, whole
+    assert kept.steps()[-1] == 1400 and 1300 in kept.steps()
 
 
 def test_a_saved_run_reopens_with_its_timeline_and_exports(qtbot, make_window, monkeypatch, tmp_path):
