@@ -51,7 +51,7 @@ class Timeline(QObject):
             plot.addItem(line, ignoreBounds=True)
             self.cursors.append(line)
         b = self.bar
-        b.scrubbed.connect(self.scrub)
+        b.scrubbed.connect(lambda step: (self.replay(False), self.scrub(step)))  # a drag ends a replay
         b.live_requested.connect(self.go_live)
         b.continue_requested.connect(self.continue_here)
         b.replay_toggled.connect(self.replay)
