@@ -1,6 +1,10 @@
 """toy-mlp steps/s headless vs inside the real window (offscreen), measured in one run.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_throughput.py [--seconds 20] [--rounds 4]
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_throughput.py --recorder-ab --rounds 8
+
+``--recorder-ab``: window rounds alternate between the timeline recorder on and off (a recorder
+that keeps nothing), in the same window, each against the headless rounds either side of it.
 
 Headless: the engine's Session advanced in 200-step dispatches (what `ganplay train` does).
 GUI: the MainWindow playing, worker thread sizing its own dispatches, the redraw timer drawing
@@ -25,6 +29,24 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+
+def _null_recorder():
+    from ganplay.engine.recorder import Recorder
+
+    class Null(Recorder):
+        """Records nothing: the window without the timeline's recording."""
+
+        def record(self, snap) -> None:
+            pass
+
+        def on_chunk(self, event) -> None:
+            pass
+
+    return Null()
+
+
+NullRecorder = _null_recorder
 
 
 class Headless:
@@ -130,17 +152,26 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", default="gmm2")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--chunk", type=int, help="fix the worker's steps per dispatch (default: its sizer's)")
+    p.add_argument("--recorder-ab", action="store_true",
+                   help="alternate window rounds with the timeline recorder on and off")
+    p.add_argument("--field", action="store_true", help="switch the decision-field overlay on")
     args = p.parse_args(argv)
     from ganplay.config import Config
 
     config = Config.for_model("toy-mlp", dataset=args.dataset, batch_size=args.batch_size)
     per_round = args.seconds / args.rounds
     headless, window = Headless(config), Window(config, args.chunk)
+    if args.field:
+        window.w.set_overlay("field", True)
+    recorders = (window.w.worker.recorder, NullRecorder())
     heads = [headless.measure(per_round)]
     rounds = []
-    for _ in range(args.rounds):
+    for i in range(args.rounds):
+        if args.recorder_ab:  # (swapped while paused: the worker reads it between chunks)
+            window.w.worker.recorder = recorders[i % 2]
         rounds.append(window.measure(per_round))
         heads.append(headless.measure(per_round))
+    kept = recorders[0]
     window.close()
 
     head_rates = [h[0] for h in heads]
@@ -163,6 +194,17 @@ def main(argv=None) -> int:
     print(f"  CPU/step   headless {1e3 * cpu_head:.2f} ms, in the GUI {1e3 * cpu_gui:.2f} ms   "
           f"ratio {cpu_head / cpu_gui:.2f}; of the GUI's, the GUI thread {1e3 * cpu_paint:.2f} ms "
           f"({1e3 * cpu_paint * gui_rate / max(statistics.median(fps), 1e-9):.1f} ms a frame)")
+    if args.recorder_ab:
+        on, off = ratios[0::2], ratios[1::2]
+        print(f"  recorder   on {statistics.median(on):.3f} / off {statistics.median(off):.3f} of headless "
+              f"(median ratios) -> with/without {statistics.median(on) / statistics.median(off):.3f}; "
+              f"steps/s on " + " ".join(f"{r[0]:,.0f}" for r in rounds[0::2])
+              + " off " + " ".join(f"{r[0]:,.0f}" for r in rounds[1::2]))
+        cpu_on = statistics.median(r[3] for r in rounds[0::2])
+        cpu_off = statistics.median(r[3] for r in rounds[1::2])
+        print(f"  recorder   CPU/step on {1e3 * cpu_on:.3f} ms, off {1e3 * cpu_off:.3f} ms (medians; less "
+              f"sensitive to the machine's load than steps/s): on/off {cpu_on / cpu_off:.3f}")
+        print(f"  recording  {len(kept):,} frames kept, {kept.nbytes / 2**20:.1f} MB, to step {kept.steps()[-1]:,}")
     print(f"  load       {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) on {os.cpu_count()} CPUs")
     return 0
 

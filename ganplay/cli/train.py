@@ -28,6 +28,10 @@ def build_train_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", action="store_true",
                    help="semi-supervised models: also train the same discriminator on the same labels "
                    "with the supervised loss alone, and report its test accuracy beside the GAN's")
+    p.add_argument("--video", metavar="FILE", help="record the run's timeline and write it as FILE.mp4 "
+                   "(H.264) or FILE.gif: the samples (2-D: on D's decision field), the step and the losses")
+    p.add_argument("--video-every", type=int, metavar="N",
+                   help="steps between video frames (default: about 300 frames over --steps)")
     p.add_argument("--distributed", action="store_true",
                    help="train as one of several processes (hosts), each batch split over every device "
                    "of every process (devices=all); only process 0 writes --out; no quality metrics")
@@ -83,15 +87,38 @@ def main(argv: list[str]) -> int:
         if not args.quiet:
             print(message, file=sys.stderr)
 
+    video = _video_recorder(args) if args.video else None
     summary = train_headless(config, args.steps, out, resume=resume, overrides=overrides,
                              progress=progress, notify=notify, on_diverge=args.on_diverge,
-                             baseline=args.baseline, quality=args.quality)
+                             baseline=args.baseline, quality=args.quality,
+                             observers=() if video is None else (video,),
+                             chunk=None if video is None else video.chunk)
+    if video is not None:
+        from ganplay.report.video import timed_export
+
+        n, seconds = timed_export(video, args.video)
+        if not args.quiet:
+            print(f"wrote {args.video} ({n} frames in {seconds:.1f} s)", file=sys.stderr)
     if not args.quiet:
         print(f"done: {summary.steps:,} steps in {summary.seconds:.1f} s "
               f"({summary.steps_per_s:,.0f} steps/s); results in {summary.out_dir}", file=sys.stderr)
         for line in _final_lines(summary.final):
             print(line, file=sys.stderr)
     return 0
+
+
+def _video_recorder(args):
+    """``train --video``: a recorder that draws a frame every ``--video-every`` steps."""
+    from ganplay.engine.recorder import HeadlessRecorder
+
+    if args.distributed:
+        raise GanplayError("--video records a single-process run; leave out --distributed")
+    if not str(args.video).lower().endswith((".mp4", ".gif")):
+        raise GanplayError(f"--video {args.video}: the file must end in .mp4 or .gif")
+    every = args.video_every or max(1, args.steps // 300)
+    if every < 1:
+        raise GanplayError(f"--video-every={every} must be 1 or more")
+    return HeadlessRecorder(every)
 
 
 def join_distributed_run(argv: list[str]) -> None:

@@ -27,8 +27,12 @@ def _leaf_items(state) -> list[tuple[str, np.ndarray]]:
     return [("state" + jax.tree_util.keystr(p), np.asarray(v)) for p, v in leaves]
 
 
-def save_run(path, config: Config, state, history=None, extra: dict | None = None) -> None:
-    arrays = dict(_leaf_items(jax.device_get(state)))
+def save_run(path, config: Config, state, history=None, extra: dict | None = None,
+             arrays: dict[str, np.ndarray] | None = None) -> None:
+    """``extra``: more header keys (JSON); ``arrays``: more arrays, each name under a prefix of
+    its own (the timeline's ``recording/…``) so it never meets a state leaf or the history."""
+    extra_arrays, arrays = arrays or {}, dict(_leaf_items(jax.device_get(state)))
+    arrays.update(extra_arrays)
     if history is not None:
         arrays.update(history.state_dict())
     header = {"format": FORMAT, "version": VERSION, "config": config.to_dict(),

@@ -89,6 +89,7 @@ def train_headless(
     quality: bool = True,
     baseline: bool = False,
     clock: Callable[[], float] = time.perf_counter,
+    observers: tuple = (),
 ) -> RunSummary:
     """Train ``steps`` more steps into ``out_dir``.
 
@@ -98,6 +99,9 @@ def train_headless(
     ``MAX_ROLLBACKS`` times).
 
     ``quality=False`` skips the quality evaluations (their metrics.csv cells stay empty).
+
+    ``observers`` (``engine/observers.py``: a timeline recorder, say) see the start state (a
+    chunk of 0 steps), each finished chunk and each rollback.
 
     Semi-supervised models also get ``test_acc`` (the classifier's accuracy on the held-out test
     split) and, with ``baseline``, ``baseline_acc``: the same D trained in step on the same
@@ -159,6 +163,8 @@ def train_headless(
     if progress is not None:
         loop.add(ProgressReport(progress, target))
     policy = Rollback(out, on_diverge, saves, notify)
+    for o in observers:  # (a recorder): the state training starts from, as a chunk of no steps
+        loop.add(o).on_chunk(ChunkEvent(trainer, loop.state, start_step + 1, 0, {}, 0.0))
     try:
         while loop.step < target:
             done = loop.step

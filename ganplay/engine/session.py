@@ -193,12 +193,17 @@ class Session(SessionDisplay, SubSteps):
         self.quality.close()
 
     # -- files ------------------------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path, recording=None) -> None:
         """Write the whole run (both networks, optimizers, RNG, step, config, history, quality
-        history) atomically."""
+        history, and a timeline ``recording`` when given) atomically."""
         from ganplay.engine.checkpoint import save_run
 
-        save_run(path, self.config, self.state, history=self.history, extra={"quality": self.quality.to_lists()})
+        extra, arrays = {"quality": self.quality.to_lists()}, None
+        if recording is not None:
+            from ganplay.engine.recorder import HEADER_KEY, save_arrays
+
+            extra[HEADER_KEY], arrays = save_arrays(recording)
+        save_run(path, self.config, self.state, history=self.history, extra=extra, arrays=arrays)
 
     @classmethod
     def open(cls, path, data_dir: str | None = None) -> "Session":

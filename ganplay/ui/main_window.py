@@ -45,6 +45,7 @@ from ganplay.ui.panels.toy_panel import ToyPanel
 from ganplay.ui.playback import PlaybackCommands
 from ganplay.ui.recorder import GifRecorder
 from ganplay.ui.remedies_panel import losses_help_html
+from ganplay.ui.timeline import Timeline
 from ganplay.ui.worker import SPEEDS, TrainingWorker, WorkerThread
 
 REDRAW_MS = 25  # 40 fps ceiling; the timer draws only when a new snapshot has arrived
@@ -129,6 +130,7 @@ class MainWindow(PlaybackCommands, QMainWindow):
         self.docks["spectrum_dock"].visibilityChanged.connect(lambda on: self.worker.watch_spectrum(on))
         self.worker_thread = WorkerThread(self.worker)
         self.worker_thread.start()
+        self.timeline = Timeline(self)  # the bar under the main view: scrub, replay, export
 
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
@@ -645,8 +647,8 @@ class MainWindow(PlaybackCommands, QMainWindow):
 
     def _redraw(self) -> None:
         snap = self._latest
-        if snap is None or snap is self._drawn:
-            return
+        if snap is None or snap is self._drawn or self.timeline.viewing is not None:
+            return  # (the timeline shows a recorded step: the live run is not drawn)
         if snap.kind == "points":
             self.top_stack.setCurrentIndex(0)
             self.scatter_view.show_snapshot(snap)

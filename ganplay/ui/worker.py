@@ -17,10 +17,13 @@ from collections import deque
 from PySide6.QtCore import Signal
 
 from ganplay.config import Config
+from ganplay.engine.observers import ChunkEvent
+from ganplay.engine.recorder import read_recording
 from ganplay.engine.session import SUBSTEPS, ChunkSizer, Pacer, Session
 from ganplay.errors import GanplayError
 from ganplay.logs import log_failure
 from ganplay.ui.command_worker import CommandWorker, Mailbox, WorkerThread
+from ganplay.ui.timeline_worker import TimelineCommands
 
 __all__ = ["SPEEDS", "TrainingWorker", "WorkerThread"]
 
@@ -37,7 +40,7 @@ SUBSTEP_MESSAGES = {
 }
 
 
-class TrainingWorker(CommandWorker):
+class TrainingWorker(TimelineCommands, CommandWorker):
     snapshot_ready = Signal(int)  # step of the snapshot now waiting in ``latest_snapshot()``
     saved = Signal(str)  # path of the run file just written
     opened = Signal(str)  # the opened run's config as JSON (the GUI mirrors it in the controls)
@@ -71,6 +74,10 @@ class TrainingWorker(CommandWorker):
         self._last_emit = 0.0
         self.spectrum = None  # the game's eigenvalues (engine.spectrum.GameSpectrum) while a view shows them
         self._spectrum_kept = None  # the same observer while hidden: its trail survives a tab switch
+        # The timeline (ui/timeline.py reads it; thread-safe): frames of what was published,
+        # marks, and past states for Continue from here. ``save_recording``: run files carry it.
+        self.recorder = self.new_recorder()
+        self.save_recording = True
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def watch_spectrum(self, on: bool):
@@ -252,10 +259,12 @@ class TrainingWorker(CommandWorker):
     def _complete(self, chunk):
         s = self.session
         try:
-            s.finish(chunk)
+            m = s.finish(chunk)
         except Exception as exc:  # an XLA runtime error, out of memory, a bug: pause, report
             self._fail(exc)
             return
+        self.recorder.on_chunk(ChunkEvent(s.trainer, s.state, s.step - chunk.k + 1, chunk.k, m,
+                                          s.last_train_seconds))  # keeps past states; no sync
         self._sizer.update(chunk.k, s.last_train_seconds)
         probe = self.spectrum  # (an observer of the loop once engine/loop.py drives this worker)
         if probe is not None:
@@ -288,6 +297,7 @@ class TrainingWorker(CommandWorker):
         self._pending_steps = 0
         d = self.session.divergence
         good = self.session.good.step
+        self.recorder.on_divergence(d.step, d.network, d.what)
         message = (f"{d.message()}. Training is paused. Roll back to step {good:,} (the last good state "
                    "kept) after lowering the learning rates or adding label smoothing, or reset the run.")
         with self._divergence_lock:
@@ -308,6 +318,7 @@ class TrainingWorker(CommandWorker):
         probe = self.spectrum
         if probe is not None:
             snap.extras["spectrum"] = probe.snapshot()
+        self.recorder.record(snap)  # what the display path just fetched: no extra device sync
         self._frame_unread = frame
         self._mailbox.put(snap)
         self.snapshot_ready.emit(snap.step)
@@ -338,7 +349,7 @@ class TrainingWorker(CommandWorker):
             "substep": self._on_substep, "speed": self._on_speed,
             "refresh_noise": lambda: self._single("refresh_noise"), "baseline": self._start_baseline,
             "draw_class": self._on_draw_class, "save": self._save, "open": self._open,
-            "config": self._apply_config,
+            "config": self._apply_config, "continue_from": self._continue_from,
         }
 
     def _on_play(self):
@@ -447,7 +458,7 @@ class TrainingWorker(CommandWorker):
             self.failed.emit("nothing to save: no run is loaded")
             return
         try:
-            self.session.save(path)
+            self.session.save(path, recording=self.recorder if self.save_recording else None)
         except GanplayError as exc:
             log_failure(str(exc), self._config)
             self.failed.emit(str(exc))
@@ -470,6 +481,12 @@ class TrainingWorker(CommandWorker):
             self._report_crash(f"cannot open {path}", exc)
             return
         self.session = session
+        try:
+            recording = read_recording(path)  # (None: a file saved without one)
+        except GanplayError as exc:  # the run itself opened: keep it, say what was lost
+            recording = None
+            self.message.emit(str(exc))
+        self._new_timeline(recording)
         self._configure_session()
         self._config = session.config
         self._pending_steps = 0
@@ -484,6 +501,7 @@ class TrainingWorker(CommandWorker):
         if self.session is None or self.session.good.state is None:
             return
         step = self.session.rollback()
+        self.recorder.on_rollback(step)
         with self._divergence_lock:
             self._divergence = None
         self.message.emit(f"rolled back to step {step:,}")
@@ -494,6 +512,9 @@ class TrainingWorker(CommandWorker):
         if self.session is not None and not Session.needs_restart(old, new):
             self.session.apply_live(new)
             self._config = new
+            changed = {k: v for k, v in new.to_dict().items() if old.to_dict()[k] != v}
+            if changed:
+                self.recorder.on_settings(self.session.head_step, changed)
             return
         changed = [k for k, v in new.to_dict().items() if old.to_dict()[k] != v]
         self._rebuild(new, announce=True, reason="changed " + ", ".join(changed))
@@ -524,6 +545,7 @@ class TrainingWorker(CommandWorker):
         if self._stop.is_set():  # the window closed while this was compiling
             return
         self.session = session
+        self._new_timeline()
         self._configure_session()
         self._sizer = ChunkSizer()
         note = getattr(self.session.trainer.dataset, "split_note", "")
