@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from ganplay.ui.class_views import SemiSupervisedPanel
 from ganplay.ui.image_views import ImageGridView
-from ganplay.ui.views import ClassHistogramView
+from ganplay.ui.quality_views import ClassHistogramView
 from ganplay.ui.widgets import tool_bar
 
 

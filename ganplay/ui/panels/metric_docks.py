@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from ganplay.ui.image_views import ConfusionMatrixView, accuracy_view
 from ganplay.ui.spectrum_view import SpectrumView
-from ganplay.ui.views import QualityView, d_output_view, loss_view
+from ganplay.ui.quality_views import QualityView
+from ganplay.ui.views import d_output_view, loss_view
 
 LAYOUT_VERSION = 4  # saveState/restoreState: bump when the docks change, so old states are ignored
 BOTTOM_SHARE = 0.36  # of the window's height, for the metric docks in the default layout
