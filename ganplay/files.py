@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import zipfile
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 from ganplay.errors import GanplayError
 
@@ -30,3 +34,95 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise GanplayError(f"cannot write {path}: {exc.strerror or exc}; free some space or choose another folder") from None
+
+
+# -- .npz archives, read without trusting their sizes ---------------------------------------------
+# Deflate cannot expand data by more than about 1,032 times: a member that claims more is lying.
+DEFLATE_MAX_RATIO = 1032
+NPY_HEADER_MAX = 10_000  # numpy's own limit for an array header
+ZIP_MAX_MEMBERS = 4096
+
+
+def check_zip_sizes(infos, archive_bytes: int, max_bytes: int, shown, error=GanplayError) -> None:
+    """Refuse an archive whose members could not hold what they claim, or would hold more than
+    ``max_bytes`` in all, before anything is read (a zip bomb, a member declaring 100 GB)."""
+    if len(infos) > ZIP_MAX_MEMBERS:
+        raise error(f"{shown} holds {len(infos):,} members; this format holds far fewer")
+    names = [i.filename for i in infos]
+    duplicated = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) < len(names) else []
+    if duplicated:
+        raise error(f"{shown} is corrupt: member {duplicated[0]!r} appears more than once")
+    total = 0
+    for info in infos:
+        stored = info.compress_type == zipfile.ZIP_STORED
+        limit = info.compress_size if stored else DEFLATE_MAX_RATIO * info.compress_size + 1024
+        if info.compress_size > archive_bytes or info.file_size > limit:
+            raise error(f"{shown} is corrupt: member {info.filename!r} claims {info.file_size:,} bytes "
+                        f"in {info.compress_size:,} (the file has {archive_bytes:,})")
+        total += info.file_size
+    if total > max_bytes:
+        raise error(f"{shown} would unpack to {total:,} bytes, more than the {max_bytes:,} this format allows")
+
+
+def read_npz(path, max_bytes: int, shown=None, error=GanplayError) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file (no pickle), each checked before it is read: its npy header
+    must declare exactly the bytes its member holds, and all of them at most ``max_bytes``.
+
+    Every problem is one ``error`` naming ``shown`` (default: ``path``).
+    """
+    path = Path(path)
+    shown = path if shown is None else shown
+    try:
+        size = path.stat().st_size
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            check_zip_sizes(infos, size, max_bytes, shown, error)
+            arrays = {}
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    raise error(f"{shown} is not an .npz archive (member {info.filename!r})")
+                with z.open(info) as f:
+                    arrays[info.filename[:-4]] = _read_npy(f, info, shown, error)
+            return arrays
+    except GanplayError:
+        raise
+    except FileNotFoundError:
+        raise error(f"{shown}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{shown} is a folder, not a file") from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+            RuntimeError) as exc:
+        # BadZipFile: not a zip, or a CRC mismatch; NotImplementedError: an unknown compression;
+        # RuntimeError: an encrypted member.
+        raise error(f"{shown} is not a readable .npz archive ({exc})") from None
+
+
+def _read_npy(f, info: zipfile.ZipInfo, shown, error) -> np.ndarray:
+    name = info.filename
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=NPY_HEADER_MAX)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=NPY_HEADER_MAX)
+    else:
+        raise error(f"{shown}: member {name!r} has npy format version {version}; 1.0 and 2.0 are read")
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise error(f"{shown}: member {name!r} holds {dtype} values, which are not read (no pickle)")
+    count = 1
+    for d in shape:
+        count *= int(d)
+    nbytes = count * dtype.itemsize
+    if f.tell() + nbytes != info.file_size:
+        raise error(f"{shown} is corrupt: member {name!r} declares {dtype}{list(shape)} ({nbytes:,} bytes) "
+                    f"but holds {info.file_size - f.tell():,}")
+    buf = bytearray(nbytes)
+    view, got = memoryview(buf), 0
+    while got < nbytes:
+        n = f.readinto(view[got:])
+        if not n:
+            raise error(f"{shown} is truncated inside member {name!r}")
+        got += n
+    if f.read(1):  # also reads to the member's end, where zipfile checks its CRC
+        raise error(f"{shown} is corrupt: member {name!r} holds more than it declares")
+    array = np.frombuffer(buf, dtype)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
