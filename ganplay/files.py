@@ -36,6 +36,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise GanplayError(f"cannot write {path}: {exc.strerror or exc}; free some space or choose another folder") from None
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (numpy's and scipy's can span several)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 # -- .npz archives, read without trusting their sizes ---------------------------------------------
 # Deflate cannot expand data by more than about 1,032 times: a member that claims more is lying.
 DEFLATE_MAX_RATIO = 1032
@@ -64,11 +70,12 @@ def check_zip_sizes(infos, archive_bytes: int, max_bytes: int, shown, error=Ganp
         raise error(f"{shown} would unpack to {total:,} bytes, more than the {max_bytes:,} this format allows")
 
 
-def read_npz(path, max_bytes: int, shown=None, error=GanplayError) -> dict[str, np.ndarray]:
+def read_npz(path, max_bytes: int, shown=None, error=GanplayError, what: str = ".npz archive") -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` file (no pickle), each checked before it is read: its npy header
     must declare exactly the bytes its member holds, and all of them at most ``max_bytes``.
 
-    Every problem is one ``error`` naming ``shown`` (default: ``path``).
+    Every problem is one ``error`` naming ``shown`` (default: ``path``) and saying it is not a
+    readable ``what``.
     """
     path = Path(path)
     shown = path if shown is None else shown
@@ -80,7 +87,7 @@ def read_npz(path, max_bytes: int, shown=None, error=GanplayError) -> dict[str, 
             arrays = {}
             for info in infos:
                 if not info.filename.endswith(".npy"):
-                    raise error(f"{shown} is not an .npz archive (member {info.filename!r})")
+                    raise error(f"{shown} is not a readable {what} (member {info.filename!r})")
                 with z.open(info) as f:
                     arrays[info.filename[:-4]] = _read_npy(f, info, shown, error)
             return arrays
@@ -94,7 +101,7 @@ def read_npz(path, max_bytes: int, shown=None, error=GanplayError) -> dict[str, 
             RuntimeError) as exc:
         # BadZipFile: not a zip, or a CRC mismatch; NotImplementedError: an unknown compression;
         # RuntimeError: an encrypted member.
-        raise error(f"{shown} is not a readable .npz archive ({exc})") from None
+        raise error(f"{shown} is not a readable {what} ({first_line(exc)})") from None
 
 
 def _read_npy(f, info: zipfile.ZipInfo, shown, error) -> np.ndarray:

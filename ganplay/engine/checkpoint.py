@@ -50,7 +50,7 @@ def read_run(path, shown=None) -> tuple[dict, dict[str, np.ndarray]]:
     read, and all of them against ``MAX_RUN_BYTES``."""
     path = Path(path)
     shown = path if shown is None else shown
-    arrays = read_npz(path, MAX_RUN_BYTES, shown=shown, error=CheckpointError)
+    arrays = read_npz(path, MAX_RUN_BYTES, shown=shown, error=CheckpointError, what="ganplay run file")
     header = arrays.pop("header", None)
     if header is None:
         raise CheckpointError(f"{shown} is not a ganplay run file (no header)")

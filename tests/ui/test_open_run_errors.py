@@ -43,7 +43,7 @@ def _bad_run(kind: str, folder):
         _rewrite(path, header, arrays)
         return path, "is missing"
     path.write_bytes(path.read_bytes()[:-300])  # truncated: the zip's directory is cut
-    return path, "not a readable .npz archive"
+    return path, "is not a readable ganplay run file"
 
 
 def _one_line_naming(message: str, path, expected: str) -> None:
