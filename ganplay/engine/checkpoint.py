@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import jax
 import numpy as np
 
 from ganplay.config import Config
-from ganplay.files import atomic_write_bytes, read_npz
+from ganplay.files import NpzArchive, atomic_write_bytes
 from ganplay.errors import CheckpointError, GanplayError
 
 FORMAT = "ganplay-run"
 VERSION = 1
-# The most a run file may unpack to: the largest model's run file is far smaller, so a file that
-# declares more is refused before anything is read.
-MAX_RUN_BYTES = 2 << 30
+# The most a run file may unpack to (at the default sizes the largest model's state, cgan-mlp's,
+# is 13 MB): a file that declares more is refused before anything is read. Within it, an array
+# that does not fit the model is refused before it is read (restore_state).
+MAX_RUN_BYTES = 1 << 30
 MAX_HEADER_BYTES = 16 << 20  # the JSON header: the config, the quality history
+MAX_HISTORY = 1 << 20  # points per metric history (a session keeps 4,096)
 
 
 def _leaf_items(state) -> list[tuple[str, np.ndarray]]:
@@ -46,18 +50,24 @@ def save_run(path, config: Config, state, history=None, extra: dict | None = Non
 
 def read_run(path, shown=None) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a run file's header and arrays (no pickle); CheckpointError naming ``shown`` (default:
-    ``path``) if it is not one. Every array is checked against its member's size before it is
-    read, and all of them against ``MAX_RUN_BYTES``."""
+    ``path``) if it is not one."""
+    header, archive = _open_run_archive(path, shown)
+    return header, {k: archive[k] for k in archive if k != "header"}
+
+
+def _open_run_archive(path, shown=None) -> tuple[dict, NpzArchive]:
+    """The header, checked, and the arrays, not yet read: each member's size was checked against
+    its npy header and all of them against ``MAX_RUN_BYTES``."""
     path = Path(path)
     shown = path if shown is None else shown
-    arrays = read_npz(path, MAX_RUN_BYTES, shown=shown, error=CheckpointError, what="ganplay run file")
-    header = arrays.pop("header", None)
-    if header is None:
+    archive = NpzArchive(path, MAX_RUN_BYTES, shown=shown, error=CheckpointError, what="ganplay run file")
+    if "header" not in archive:
         raise CheckpointError(f"{shown} is not a ganplay run file (no header)")
-    if header.dtype != np.uint8 or header.ndim != 1 or header.size > MAX_HEADER_BYTES:
-        raise CheckpointError(f"{shown}: the run header is corrupt ({header.dtype}{list(header.shape)})")
+    shape, dtype = archive.declared("header")
+    if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_HEADER_BYTES:
+        raise CheckpointError(f"{shown}: the run header is corrupt ({dtype}{list(shape)})")
     try:
-        header = json.loads(header.tobytes().decode())
+        header = json.loads(archive["header"].tobytes().decode())
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise CheckpointError(f"{shown}: the run header is corrupt") from None
     if not isinstance(header, dict):
@@ -66,7 +76,7 @@ def read_run(path, shown=None) -> tuple[dict, dict[str, np.ndarray]]:
         raise CheckpointError(f"{shown} is not a ganplay run file (format {_short(header.get('format'))})")
     if header.get("version") != VERSION:
         raise CheckpointError(f"{shown} has format version {_short(header.get('version'))}; this ganplay reads {VERSION}")
-    return header, arrays
+    return header, archive
 
 
 def _short(value) -> str:
@@ -82,7 +92,7 @@ class RunFile:
     shown: str
     header: dict
     config: Config
-    arrays: dict[str, np.ndarray]
+    arrays: Mapping[str, np.ndarray]  # read when first used (an NpzArchive)
 
     @property
     def step(self) -> int:
@@ -107,7 +117,7 @@ def read_run_file(path, data_dir: str | None = None, shown=None) -> RunFile:
     CheckpointError naming the file. ``data_dir`` replaces the stored data folder (the file may
     come from another machine)."""
     shown = str(path if shown is None else shown)
-    header, arrays = read_run(path, shown)
+    header, arrays = _open_run_archive(path, shown)
     stored = header.get("config")
     if not isinstance(stored, dict):
         raise CheckpointError(f"{shown}: the run header holds no config")
@@ -124,26 +134,28 @@ def read_run_file(path, data_dir: str | None = None, shown=None) -> RunFile:
     return RunFile(shown, header, config, arrays)
 
 
-def _check_history(shown: str, arrays: dict[str, np.ndarray]) -> None:
+def _check_history(shown: str, arrays: NpzArchive) -> None:
     """The metric history (``history/step``, ``history/stride`` and one array per metric) must
-    be 1-D real arrays of one length and a positive stride, or absent."""
+    be 1-D real arrays of one length (at most ``MAX_HISTORY``) and a positive stride, or absent;
+    the shapes are checked before anything is read."""
     names = [k for k in arrays if k.startswith("history/")]
     if not names:
         return
-    steps, stride = arrays.get("history/step"), arrays.get("history/stride")
+    if "history/step" not in arrays or "history/stride" not in arrays:
+        raise CheckpointError(f"{shown}: the metric history is corrupt (history/step or history/stride is missing)")
+    steps, _ = arrays.declared("history/step")
     problem = None
-    if steps is None or stride is None:
-        problem = "history/step or history/stride is missing"
-    elif stride.size != 1 or stride.dtype.kind not in "iu" or int(stride.reshape(())) < 1:
-        problem = f"history/stride is {stride.dtype}{list(stride.shape)}, expected a positive integer"
-    else:
-        for k in names:
-            if k != "history/stride" and (arrays[k].shape != steps.shape or steps.ndim != 1
-                                          or arrays[k].dtype.kind not in "iuf"):
-                problem = f"{k} is {arrays[k].dtype}{list(arrays[k].shape)}, expected numbers {list(steps.shape)}"
-                break
-    if problem:
-        raise CheckpointError(f"{shown}: the metric history is corrupt ({problem})")
+    for k in names:
+        shape, dtype = arrays.declared(k)
+        if k == "history/stride":
+            if math.prod(shape) != 1 or dtype.kind not in "iu":
+                problem = f"{k} is {dtype}{list(shape)}, expected a positive integer"
+        elif shape != steps or len(shape) != 1 or shape[0] > MAX_HISTORY or dtype.kind not in "iuf":
+            problem = f"{k} is {dtype}{list(shape)}, expected at most {MAX_HISTORY:,} numbers, as many as history/step"
+        if problem:
+            raise CheckpointError(f"{shown}: the metric history is corrupt ({problem})")
+    if int(arrays["history/stride"].reshape(())) < 1:
+        raise CheckpointError(f"{shown}: the metric history is corrupt (history/stride is not positive)")
 
 
 def open_run(path, data_dir: str | None = None) -> OpenedRun:
@@ -176,16 +188,20 @@ def restore_state(path, template_state, arrays: dict[str, np.ndarray]):
                 continue
             problems.append(f"{name} is missing")
             continue
-        v = arrays[name]
-        if v.shape != tmpl.shape or v.dtype != tmpl.dtype:
-            problems.append(f"{name} is {v.dtype}{list(v.shape)}, expected {tmpl.dtype}{list(tmpl.shape)}")
-        values.append(v)
+        # An archive says what an array holds before it is read: one that does not fit the
+        # model is never read.
+        shape, dtype = arrays.declared(name) if hasattr(arrays, "declared") else (arrays[name].shape, arrays[name].dtype)
+        if tuple(shape) != tmpl.shape or dtype != tmpl.dtype:
+            problems.append(f"{name} is {dtype}{list(shape)}, expected {tmpl.dtype}{list(tmpl.shape)}")
+            continue
+        values.append(name)
     expected = {"state" + jax.tree_util.keystr(p) for p, _ in leaves}
     extra = sorted(k for k in arrays if k.startswith("state") and k not in expected)
     problems += [f"{k} is not part of this model" for k in extra[:5]]
     if problems:
         more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
         raise CheckpointError(f"{path} does not match this model: " + "; ".join(problems[:8]) + more)
+    values = [arrays[v] if isinstance(v, str) else v for v in values]  # read only now, all fitting
     return jax.tree_util.tree_unflatten(treedef, [jax.numpy.asarray(v) for v in values])
 
 

@@ -56,6 +56,9 @@ INDEX = "compare.json"
 FORMAT = "ganplay-compare"
 VERSION = 1
 MAX_INDEX_BYTES = 16 << 20  # compare.json: the runs' names, labels and quality histories
+# A set is written stored; a run file holds mostly random-looking floats, which deflate shrinks
+# 3x at most (at step 0, where Adam's moments are zeros): a member claiming more is a zip bomb.
+RUN_FILE_RATIO = 16
 # Settings every run of a comparison shares: the runs are compared on the same data.
 SAME_DATA = ("dataset", "data_dir")
 # Metrics the table shows, from the per-step history (a trailing mean) and the quality series.
@@ -488,7 +491,7 @@ class Comparison:
                             raise CheckpointError(f"{path} is not a ganplay comparison (entry {name!r})")
                     # Sizes are checked before anything is unpacked (a zip bomb, a lying header).
                     check_zip_sizes(infos, path.stat().st_size, MAX_RUNS * MAX_RUN_BYTES + MAX_INDEX_BYTES,
-                                    path, CheckpointError)
+                                    path, CheckpointError, max_ratio=RUN_FILE_RATIO)
                     for member in infos:
                         with z.open(member) as src, open(Path(tmp) / member.filename, "wb") as dst:
                             shutil.copyfileobj(src, dst)
