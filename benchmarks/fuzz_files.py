@@ -86,73 +86,97 @@ def _png(rng: np.random.Generator, size=(12, 9), mode="RGB", fmt="PNG") -> bytes
     return buf.getvalue()
 
 
-def build_seeds(folder: Path) -> dict[str, dict[str, bytes]]:
+def build_seeds(folder: Path, formats) -> dict[str, dict[str, bytes]]:
     """Per format, the valid files of one input (name -> bytes), built small, here, offline."""
-    from scipy.io import savemat
-
-    from ganplay.engine import checkpoint
-    from ganplay.engine.compare import Comparison
-    from ganplay.engine.evaluator import EvaluationClassifier, init_params, save_classifier
-    from ganplay.engine.history import MetricHistory
-    from ganplay.engine.train import Trainer
-
-    rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
-    seeds: dict[str, dict[str, bytes]] = {}
+    return {fmt: SEED_BUILDERS[fmt](folder, np.random.default_rng(0)) for fmt in formats}
 
-    t = Trainer(_toy_config())
-    state, _ = t.run(t.init(), 3)
+
+def _run_seed(folder: Path, rng) -> dict[str, bytes]:
+    from ganplay.engine import checkpoint
+    from ganplay.engine.history import MetricHistory
+    from ganplay.engine.train import build_trainer
+
+    t = build_trainer(_toy_config())
     history = MetricHistory(t.metric_names, capacity=8)
     history.extend(1, {k: np.linspace(0, 1, 3) for k in t.metric_names})
-    checkpoint.save_run(folder / "run.npz", t.config, state, history=history,
+    checkpoint.save_run(folder / "run.npz", t.config, t.init(), history=history,
                         extra={"quality": {"step": [1, 2], "modes": [1.0, None]}})
-    seeds["run"] = {"run.npz": (folder / "run.npz").read_bytes()}
+    return {"run.npz": (folder / "run.npz").read_bytes()}
 
-    c = Comparison([_toy_config(0), _toy_config(1)], vmap=False)
+
+def _compare_seed(folder: Path, as_folder: bool) -> dict[str, bytes]:
+    from ganplay.engine.compare import Comparison
+
+    c = Comparison([_toy_config(), _toy_config()], vmap=False)  # one config: one compile
     try:
+        if as_folder:
+            c.save_folder(folder / "set")
+            return {p.name: p.read_bytes() for p in sorted((folder / "set").iterdir())}
         c.save(folder / "set.ganplay-compare")
-        c.save_folder(folder / "set")
+        return {"set.ganplay-compare": (folder / "set.ganplay-compare").read_bytes()}
     finally:
         c.close()
-    seeds["compare-zip"] = {"set.ganplay-compare": (folder / "set.ganplay-compare").read_bytes()}
-    seeds["compare-folder"] = {p.name: p.read_bytes() for p in sorted((folder / "set").iterdir())}
 
-    seeds["config-json"] = {"config.json": (_toy_config().to_json() + "\n").encode()}
-    seeds["points-csv"] = {"points.csv": b"x,y\n" + b"".join(
-        f"{x:.6g},{y:.6g}\n".encode() for x, y in rng.normal(size=(12, 2)))}
 
+def _idx_seed(gz: bool, rng) -> dict[str, bytes]:
     images = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, 6, dtype=np.uint8)
-    seeds["idx-gz"] = {"t10k-images-idx3-ubyte.gz": gzip.compress(_idx(images), mtime=0),
-                       "t10k-labels-idx1-ubyte.gz": gzip.compress(_idx(labels), mtime=0)}
-    seeds["idx-raw"] = {"t10k-images-idx3-ubyte": _idx(images), "t10k-labels-idx1-ubyte": _idx(labels)}
+    if gz:
+        return {"t10k-images-idx3-ubyte.gz": gzip.compress(_idx(images), mtime=0),
+                "t10k-labels-idx1-ubyte.gz": gzip.compress(_idx(labels), mtime=0)}
+    return {"t10k-images-idx3-ubyte": _idx(images), "t10k-labels-idx1-ubyte": _idx(labels)}
 
+
+def _cifar_seed(archive: bool, rng) -> dict[str, bytes]:
     batches = {f"data_batch_{i}.bin": _cifar_batch(2, rng) for i in range(1, 6)}
     batches["test_batch.bin"] = _cifar_batch(2, rng)
     meta = "\n".join(("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                       "truck")).encode() + b"\n"
+    if not archive:
+        return {**batches, "batches.meta.txt": meta}
     tar_buf = io.BytesIO()
     with tarfile.open(fileobj=tar_buf, mode="w") as tar:
         for name, data in [*batches.items(), ("batches.meta.txt", meta)]:
             info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
             info.size, info.mtime = len(data), 0
             tar.addfile(info, io.BytesIO(data))
-    seeds["cifar-tar-gz"] = {"cifar-10-binary.tar.gz": gzip.compress(tar_buf.getvalue(), mtime=0)}
-    seeds["cifar-bin"] = {**batches, "batches.meta.txt": meta}
+    return {"cifar-10-binary.tar.gz": gzip.compress(tar_buf.getvalue(), mtime=0)}
+
+
+def _svhn_seed(rng) -> dict[str, bytes]:
+    from scipy.io import savemat
 
     mat = io.BytesIO()
     savemat(mat, {"X": rng.integers(0, 256, (32, 32, 3, 4), dtype=np.uint8),
                   "y": rng.integers(1, 11, (4, 1)).astype(np.uint8)}, do_compression=False)
-    seeds["svhn-mat"] = {"test_32x32.mat": mat.getvalue()}
+    return {"test_32x32.mat": mat.getvalue()}
 
-    seeds["image-folder"] = {"a.png": _png(rng), "b.jpg": _png(rng, (10, 10), fmt="JPEG"),
-                             "c.png": _png(rng, (9, 14), "RGBA")}
 
-    model = EvaluationClassifier(10)
-    params = init_params(model, (28, 28, 1), 0)
+def _classifier_seed(folder: Path) -> dict[str, bytes]:
+    from ganplay.engine.evaluator import EvaluationClassifier, init_params, save_classifier
+
+    params = init_params(EvaluationClassifier(10), (28, 28, 1), 0)
     save_classifier(folder / "classifier.npz", params, {"version": 1, "fingerprint": "f00d", "test_accuracy": 0.5})
-    seeds["classifier-cache"] = {"mnist-f00d.npz": (folder / "classifier.npz").read_bytes()}
-    return seeds
+    return {"mnist-f00d.npz": (folder / "classifier.npz").read_bytes()}
+
+
+SEED_BUILDERS = {
+    "run": _run_seed,
+    "compare-zip": lambda folder, rng: _compare_seed(folder, as_folder=False),
+    "compare-folder": lambda folder, rng: _compare_seed(folder, as_folder=True),
+    "config-json": lambda folder, rng: {"config.json": (_toy_config().to_json() + "\n").encode()},
+    "points-csv": lambda folder, rng: {"points.csv": b"x,y\n" + b"".join(
+        f"{x:.6g},{y:.6g}\n".encode() for x, y in rng.normal(size=(12, 2)))},
+    "idx-gz": lambda folder, rng: _idx_seed(True, rng),
+    "idx-raw": lambda folder, rng: _idx_seed(False, rng),
+    "cifar-tar-gz": lambda folder, rng: _cifar_seed(True, rng),
+    "cifar-bin": lambda folder, rng: _cifar_seed(False, rng),
+    "svhn-mat": lambda folder, rng: _svhn_seed(rng),
+    "image-folder": lambda folder, rng: {"a.png": _png(rng), "b.jpg": _png(rng, (10, 10), fmt="JPEG"),
+                                         "c.png": _png(rng, (9, 14), "RGBA")},
+    "classifier-cache": lambda folder, rng: _classifier_seed(folder),
+}
 
 
 # -- mutations -------------------------------------------------------------------------------------
@@ -491,10 +515,17 @@ def _csv_mutate(data: bytes, r: random.Random) -> bytes:
     elif choice == 1:
         lines = lines[:r.randrange(len(lines) + 1)]
     elif choice == 2:
-        return b"x,y\n" + b"1,2\n" * r.choice((1, 100_000, 1_000_000))
+        return b"x,y\n" + b"1,2\n" * r.choice((1, 1000, 200_000))
     else:
         return r.choice(BYTE_MUTATORS)(data, r)
     return b"\n".join(lines)
+
+
+def _image_folder_mutate(files: dict[str, bytes], r: random.Random) -> dict[str, bytes]:
+    """One image spoiled (the folder opens without it), or all of them (nothing to train on)."""
+    if r.random() < 0.7:
+        return _one_file(_png_mutate)(files, r)
+    return {name: _png_mutate(name, data, r) for name, data in files.items()}
 
 
 # -- formats ---------------------------------------------------------------------------------------
@@ -575,7 +606,7 @@ FORMATS = {f.name: f for f in (
     Format("cifar-tar-gz", _one_file(_generic(lambda n, d, r: _tar_mutate(d, r))), lambda d: d),
     Format("cifar-bin", _one_file(_cifar_bin_one), lambda d: d),
     Format("svhn-mat", _one_file(_generic(lambda n, d, r: _mat_mutate(d, r))), lambda d: d),
-    Format("image-folder", _one_file(_png_mutate), lambda d: d),
+    Format("image-folder", _image_folder_mutate, lambda d: d),
     Format("classifier-cache", _one_file(_generic(lambda n, d, r: _zip_mutate(d, r, _npy_mutate))),
            lambda d: d / "mnist-f00d.npz"),
 )}
@@ -761,12 +792,12 @@ def _write_input(folder: Path, files: dict[str, bytes]) -> None:
         (folder / name).write_bytes(data)
 
 
-def fuzz(formats, per_format: int, seed: int, root: Path, log=print, opener=None) -> dict:
-    """Mutate and open ``per_format`` inputs of each format; counts per format and the 'other'
+def fuzz(formats, per_format, seed: int, root: Path, log=print, opener=None, save=None) -> dict:
+    """Mutate and open ``per_format`` inputs of each format (a number, or one per format); counts per format and the 'other'
     inputs (at most 20 per format, with their index to replay them). ``opener``: a callable
     ``(format, target, folder) -> result`` (the test suite's in-process run); default, the
     worker process."""
-    seeds = build_seeds(root / "seeds")
+    seeds = build_seeds(root / "seeds", formats)
     worker = None
     if opener is None:
         worker = Worker(root / "scratch")
@@ -782,7 +813,8 @@ def fuzz(formats, per_format: int, seed: int, root: Path, log=print, opener=None
                 _write_input(warm, seeds[fmt])
                 worker.warm_up = {"format": fmt, "target": str(spec.target(warm)), "folder": str(warm)}
                 worker.stop()  # each format starts fresh, warmed up on its valid file
-            for i in range(per_format):
+            n = per_format if isinstance(per_format, int) else per_format[fmt]
+            for i in range(n):
                 r = random.Random(f"{seed}:{fmt}:{i}")
                 files = seeds[fmt] if i == 0 else _mutated(spec, seeds[fmt], r)  # input 0: the valid file
                 folder = root / "in" / fmt
@@ -817,7 +849,10 @@ def fuzz(formats, per_format: int, seed: int, root: Path, log=print, opener=None
             results[fmt] = {"opened": counts["opened"], "refused": counts["refused"], "other": counts["other"],
                             "kinds": {k: counts[k] for k in ("traceback", "unnamed", "hang", "memory", "write") if counts[k]},
                             "seconds": round(seconds, 1), "others": others}
-            log(f"{fmt}: {per_format} inputs: {counts['opened']} opened, {counts['refused']} refused, "
+            results[fmt]["inputs"] = n
+            if save is not None:
+                save(results)
+            log(f"{fmt}: {n} inputs: {counts['opened']} opened, {counts['refused']} refused, "
                 f"{counts['other']} other {results[fmt]['kinds'] or ''} ({seconds:.0f} s)")
     finally:
         if worker is not None:
@@ -849,14 +884,15 @@ def main(argv=None) -> int:
         p.error(f"unknown format {unknown[0]!r}; formats: {', '.join(FORMATS)}")
     with tempfile.TemporaryDirectory(prefix="ganplay-fuzz-") as tmp:
         root = Path(args.root) if args.root else Path(tmp)
-        results = fuzz(formats, args.per_format, args.seed, root, log=lambda s: print(s, flush=True))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"seed": args.seed, "per_format": args.per_format, "results": results},
-                                              indent=2) + "\n")
+        def save(results):
+            if args.json:
+                Path(args.json).write_text(json.dumps({"seed": args.seed, "results": results}, indent=2) + "\n")
+
+        results = fuzz(formats, args.per_format, args.seed, root, log=lambda s: print(s, flush=True), save=save)
     print("| format | inputs | opened | refused | other |")
     print("|---|---:|---:|---:|---:|")
     for fmt, r in results.items():
-        print(f"| {fmt} | {args.per_format:,} | {r['opened']:,} | {r['refused']:,} | {r['other']:,} |")
+        print(f"| {fmt} | {r['inputs']:,} | {r['opened']:,} | {r['refused']:,} | {r['other']:,} |")
     return 1 if any(r["other"] for r in results.values()) else 0
 
 
