@@ -23,6 +23,7 @@ sets open with ``vmap=False``: the vmapped program is compiled per set, and the 
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import io
 import json
@@ -493,7 +494,7 @@ def _png_mutate(name: str, data: bytes, r: random.Random) -> bytes:
         import zlib
 
         b = bytearray(data)
-        b[16:24] = struct.pack(">II", r.choice((30000, 65535, 1, 2**31 - 1)), r.choice((30000, 65535, 1, 20000)))
+        b[16:24] = struct.pack(">II", r.choice((12000, 30000, 65535, 1, 2**31 - 1)), r.choice((12000, 30000, 65535, 1, 20000)))
         b[29:33] = struct.pack(">I", zlib.crc32(bytes(b[12:29])))
         return bytes(b)
     if name.endswith(".jpg") and r.random() < 0.5:
@@ -618,8 +619,6 @@ _COMPILE_S = [0.0]
 
 def _memoize_trainers() -> None:
     """Build (and compile) each config's trainer once: the fuzz is of the files, not of XLA."""
-    import functools
-
     from ganplay.engine import compare, session, train
 
     original = train.build_trainer
@@ -633,6 +632,14 @@ def _memoize_trainers() -> None:
         return trainer
 
     train.build_trainer = session.build_trainer = compare.build_trainer = build
+
+
+@functools.lru_cache(maxsize=1)
+def _classifier_template():
+    """What ``Evaluator.for_dataset`` checks a 28x28, 10-class cache file against."""
+    from ganplay.engine.evaluator import EvaluationClassifier, param_shapes
+
+    return param_shapes(EvaluationClassifier(10), (28, 28, 1))
 
 
 def open_input(fmt: str, target: Path) -> None:
@@ -670,9 +677,9 @@ def open_input(fmt: str, target: Path) -> None:
 
         load_dataset_files("image-folder", target, 32)
     elif fmt == "classifier-cache":
-        from ganplay.engine.evaluator import EvaluationClassifier, load_classifier, param_shapes
+        from ganplay.engine.evaluator import load_classifier
 
-        load_classifier(target, param_shapes(EvaluationClassifier(10), (28, 28, 1)), "f00d")
+        load_classifier(target, _classifier_template(), "f00d")
     else:
         raise ValueError(f"unknown format {fmt!r}")
 

@@ -157,3 +157,30 @@ def test_an_idx_header_declaring_terabytes_is_refused_unread(tmp_path):
     path.write_bytes(bytes([0, 0, 8, 3]) + np.asarray((2**31, 2**16, 2**16), ">u4").tobytes())
     message = _refused(lambda: read_idx_images(path), DataError, path)
     assert "declares shape (2147483648, 65536, 65536)" in message
+
+
+def _png_declaring(path, side: int) -> None:
+    """A grayscale PNG of ``side`` x ``side`` black pixels: a few hundred KB, ``side**2`` bytes decoded."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    z = zlib.compressobj(9)
+    row = bytes(side + 1)  # filter byte + pixels
+    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_an_image_declaring_too_many_pixels_is_skipped_unread(tmp_path):
+    # 12,000 x 12,000 (144 million pixels, under Pillow's error limit) was decoded: 432 MB as RGB.
+    from PIL import Image
+
+    from ganplay.data.image_folder import read_image_folder
+
+    _png_declaring(tmp_path / "a.png", 12_000)
+    Image.new("RGB", (8, 8)).save(tmp_path / "b.png")
+    images, warnings = read_image_folder(tmp_path, 16)
+    assert len(images) == 1
+    assert "a.png (12000x12000 is more than 50,000,000 pixels)" in warnings[0]
