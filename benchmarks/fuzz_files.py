@@ -60,12 +60,6 @@ def _toy_config(seed: int = 0):
     return Config.for_model("toy-mlp", dataset="ring8", seed=seed, **TOY)
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
 def _idx(array: np.ndarray) -> bytes:
     return bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, ">u4").tobytes() + array.tobytes()
 
@@ -752,12 +746,12 @@ class Worker:
         self.scratch = scratch
         self.proc = None
         self.warm_up: dict | None = None  # a valid input opened after each (re)start
+        for d in ("tmp", "cache", "data", "cwd"):
+            (self.scratch / d).mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
         env = {**os.environ, "TMPDIR": str(self.scratch / "tmp"), "GANPLAY_CACHE_DIR": str(self.scratch / "cache"),
                "GANPLAY_DATA": str(self.scratch / "data"), "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
-        for d in ("tmp", "cache", "data", "cwd"):
-            (self.scratch / d).mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, cwd=self.scratch / "cwd", env=env, text=True, bufsize=1)
 
@@ -801,74 +795,88 @@ def _write_input(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def fuzz(formats, per_format, seed: int, root: Path, log=print, opener=None, save=None) -> dict:
-    """Mutate and open ``per_format`` inputs of each format (a number, or one per format); counts per format and the 'other'
-    inputs (at most 20 per format, with their index to replay them). ``opener``: a callable
-    ``(format, target, folder) -> result`` (the test suite's in-process run); default, the
-    worker process."""
+    """Mutate and open ``per_format`` inputs of each format (a number, or one per format), the
+    formats taken in turn (an interrupted run has covered each alike); counts per format and the
+    'other' inputs (at most 20 per format, with their index to replay them). ``opener``: a
+    callable ``(format, target, folder) -> result`` (the test suite's in-process run); default,
+    the worker process. ``save(results)`` is called every 500 inputs of a format and at the end."""
     seeds = build_seeds(root / "seeds", formats)
-    worker = None
-    if opener is None:
-        worker = Worker(root / "scratch")
-    results: dict = {}
-    try:
+    worker = Worker(root / "scratch") if opener is None else None
+    wanted = {fmt: per_format if isinstance(per_format, int) else per_format[fmt] for fmt in formats}
+    counts = {fmt: Counter() for fmt in formats}
+    others: dict[str, list] = {fmt: [] for fmt in formats}
+    seconds = Counter()
+
+    def results(partial: bool) -> dict:
+        out = {}
         for fmt in formats:
-            spec = FORMATS[fmt]
-            counts: Counter = Counter()
-            others: list = []
-            start = time.monotonic()
-            if worker is not None:
-                warm = root / "warm" / fmt
-                _write_input(warm, seeds[fmt])
-                worker.warm_up = {"format": fmt, "target": str(spec.target(warm)), "folder": str(warm)}
-            n = per_format if isinstance(per_format, int) else per_format[fmt]
-            for i in range(n):
-                r = random.Random(f"{seed}:{fmt}:{i}")
-                files = seeds[fmt] if i == 0 else _mutated(spec, seeds[fmt], r)  # input 0: the valid file
-                folder = root / "in" / fmt
-                _write_input(folder, files)
-                job = {"format": fmt, "target": str(spec.target(folder)), "folder": str(folder)}
-                if worker is not None and worker.proc is None:
-                    worker.ask(worker.warm_up, WARM_UP_S)
-                outside = _snapshot(root / "scratch") if worker else {}
-                inside = _snapshot(folder)
-                if worker is not None:
-                    result = worker.ask(job, HANG_WALL_S)
-                    if result is None:
-                        result = {"outcome": "other", "kind": "hang", "message": f"no answer in {HANG_WALL_S:.0f} s (or the worker died)"}
-                    else:
-                        # Nothing may be left in the worker's temp, cache, data or working folder,
-                        # nor changed in the input's own folder.
-                        left = {k for k in set(_snapshot(root / "scratch")) - set(outside) if not k.startswith("cache")}
-                        if left or _snapshot(folder) != inside:
-                            result.update(outcome="other", kind="write", message=f"left {sorted(left)[:3]}")
-                else:
-                    result = opener(fmt, Path(job["target"]), folder)
-                    if _snapshot(folder) != inside:
-                        result.update(outcome="other", kind="write", message="the input's folder changed")
+            c = counts[fmt]
+            out[fmt] = {"inputs": sum(c[k] for k in ("opened", "refused", "other")),
+                        **{k: c[k] for k in ("opened", "refused", "other")},
+                        "kinds": {k: c[k] for k in ("traceback", "unnamed", "hang", "memory", "write") if c[k]},
+                        "seconds": round(seconds[fmt], 1), "others": others[fmt], **({"partial": True} if partial else {})}
+        return out
+
+    try:
+        for i in range(max(wanted.values())):
+            for fmt in formats:
+                if i >= wanted[fmt]:
+                    continue
+                start = time.monotonic()
+                result = _one_input(fmt, i, seed, seeds[fmt], root, worker, opener)
+                seconds[fmt] += time.monotonic() - start
                 if i == 0 and result["outcome"] != "opened":
                     raise RuntimeError(f"the valid {fmt} seed did not open: {result}")
-                counts[result["outcome"]] += 1
+                c = counts[fmt]
+                c[result["outcome"]] += 1
                 if result["outcome"] == "other":
-                    counts[result["kind"]] += 1
-                    if len(others) < 20:
-                        others.append({"input": i, **result})
-                if save is not None and (i + 1) % 500 == 0:  # a partial count survives an interrupted run
-                    save({**results, fmt: {**{k: counts[k] for k in ("opened", "refused", "other")},
-                                           "inputs": i + 1, "partial": True, "others": others}})
-                    log(f"{fmt}: {i + 1} inputs so far: {dict(counts)}")
-            seconds = time.monotonic() - start
-            results[fmt] = {"opened": counts["opened"], "refused": counts["refused"], "other": counts["other"],
-                            "kinds": {k: counts[k] for k in ("traceback", "unnamed", "hang", "memory", "write") if counts[k]},
-                            "seconds": round(seconds, 1), "others": others}
-            results[fmt]["inputs"] = n
-            if save is not None:
-                save(results)
-            log(f"{fmt}: {n} inputs: {counts['opened']} opened, {counts['refused']} refused, "
-                f"{counts['other']} other {results[fmt]['kinds'] or ''} ({seconds:.0f} s)")
+                    c[result["kind"]] += 1
+                    if len(others[fmt]) < 20:
+                        others[fmt].append({"input": i, **result})
+                if (i + 1) % 500 == 0:
+                    log(f"{fmt}: {i + 1} inputs so far: {dict(c)}")
+                    if save is not None:  # a partial count survives an interrupted run
+                        save(results(partial=True))
     finally:
         if worker is not None:
             worker.stop()
-    return results
+    final = results(partial=False)
+    if save is not None:
+        save(final)
+    for fmt, r in final.items():
+        log(f"{fmt}: {r['inputs']} inputs: {r['opened']} opened, {r['refused']} refused, "
+            f"{r['other']} other {r['kinds'] or ''} ({r['seconds']:.0f} s)")
+    return final
+
+
+def _one_input(fmt: str, i: int, seed: int, valid: dict[str, bytes], root: Path, worker, opener) -> dict:
+    """Build input ``i`` of ``fmt`` (input 0: the valid file), open it and judge the result."""
+    spec = FORMATS[fmt]
+    files = valid if i == 0 else _mutated(spec, valid, random.Random(f"{seed}:{fmt}:{i}"))
+    folder = root / "in" / fmt
+    _write_input(folder, files)
+    job = {"format": fmt, "target": str(spec.target(folder)), "folder": str(folder)}
+    inside = _snapshot(folder)
+    if worker is None:
+        result = opener(fmt, Path(job["target"]), folder)
+        if _snapshot(folder) != inside:
+            result.update(outcome="other", kind="write", message="the input's folder changed")
+        return result
+    if worker.warm_up is None or worker.warm_up["format"] != fmt:
+        # A worker (re)started opens a valid file first: its imports and compiles are not the input's.
+        warm = root / "warm" / fmt
+        _write_input(warm, valid)
+        worker.warm_up = {"format": fmt, "target": str(spec.target(warm)), "folder": str(warm)}
+    outside = _snapshot(root / "scratch")
+    result = worker.ask(job, HANG_WALL_S)
+    if result is None:
+        return {"outcome": "other", "kind": "hang", "message": f"no answer in {HANG_WALL_S:.0f} s (or the worker died)"}
+    # Nothing may be left in the worker's temp, data or working folder (its cache folder is its
+    # own), nor changed in the input's own folder.
+    left = {k for k in set(_snapshot(root / "scratch")) - set(outside) if not k.startswith("cache")}
+    if left or _snapshot(folder) != inside:
+        result.update(outcome="other", kind="write", message=f"left {sorted(left)[:3]}")
+    return result
 
 
 def in_process_opener():
