@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import io
 import json
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import NamedTuple
 
 import jax
@@ -136,7 +135,7 @@ def read_run_file(path, data_dir: str | None = None, shown=None) -> RunFile:
 
 def _check_history(shown: str, arrays: NpzArchive) -> None:
     """The metric history (``history/step``, ``history/stride`` and one array per metric) must
-    be 1-D real arrays of one length (at most ``MAX_HISTORY``) and a positive stride, or absent;
+    be 1-D real arrays of one length (at most ``MAX_HISTORY``) and a positive integer, or absent;
     the shapes are checked before anything is read."""
     names = [k for k in arrays if k.startswith("history/")]
     if not names:
@@ -148,7 +147,7 @@ def _check_history(shown: str, arrays: NpzArchive) -> None:
     for k in names:
         shape, dtype = arrays.declared(k)
         if k == "history/stride":
-            if math.prod(shape) != 1 or dtype.kind not in "iu":
+            if shape != () or dtype.kind not in "iu":  # (saved as a 0-d array)
                 problem = f"{k} is {dtype}{list(shape)}, expected a positive integer"
         elif shape != steps or len(shape) != 1 or shape[0] > MAX_HISTORY or dtype.kind not in "iuf":
             problem = f"{k} is {dtype}{list(shape)}, expected at most {MAX_HISTORY:,} numbers, as many as history/step"
