@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import tokenize
 from collections.abc import Mapping
 import zipfile
 import zlib
@@ -137,9 +138,10 @@ class NpzArchive(Mapping):
         except IsADirectoryError:
             raise error(f"{shown} is a folder, not a file") from None
         except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-                RuntimeError, KeyError) as exc:
+                RuntimeError, KeyError, tokenize.TokenError) as exc:
             # BadZipFile: not a zip, or a CRC mismatch; NotImplementedError: an unknown compression;
-            # RuntimeError: an encrypted member; KeyError: the file changed since it was opened.
+            # RuntimeError: an encrypted member; KeyError: the file changed since it was opened;
+            # TokenError: numpy's parser of an npy header with unbalanced brackets (found by fuzzing).
             raise error(f"{shown} is not a readable {self.what} ({first_line(exc)})") from None
 
     def _npy_header(self, f, info: zipfile.ZipInfo):

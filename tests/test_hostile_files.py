@@ -184,3 +184,14 @@ def test_an_image_declaring_too_many_pixels_is_skipped_unread(tmp_path):
     images, warnings = read_image_folder(tmp_path, 16)
     assert len(images) == 1
     assert "a.png (12000x12000 is more than 50,000,000 pixels)" in warnings[0]
+
+
+def test_an_npy_header_with_unbalanced_brackets_is_one_line(tmp_path, toy_run):
+    # numpy's header parser raised tokenize.TokenError (a traceback) for a bit-flipped header.
+    header, arrays = toy_run
+    name = next(iter(arrays))
+    text = b"{'descr': '<f4', 'fortran_order': False, 'shape': (3,}"
+    text += b" " * ((-(len(text) + 11)) % 64) + b"\n"
+    member = np.lib.format.magic(1, 0) + struct.pack("<H", len(text)) + text + bytes(12)
+    path = _run_file(tmp_path / "run.npz", header, {k: v for k, v in arrays.items() if k != name}, raw={name: member})
+    _refused(lambda: checkpoint.open_run(path), CheckpointError, path)
