@@ -326,20 +326,21 @@ def _huge_sizes(data: bytes, r: random.Random) -> bytes:
     return bytes(b)
 
 
+BOMB_BYTES = 1 << 30  # what a zip or gzip bomb unpacks to (a multiple of 16 MB)
 _BOMB: dict[int, bytes] = {}
 
 
 def _zip_bomb(r: random.Random) -> bytes:
-    """A deflated member of 1 GB of zeros (about 1 MB on disk)."""
+    """A deflated member of ``BOMB_BYTES`` of zeros (1 GB: about 1 MB on disk)."""
     if not _BOMB:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             with z.open("bomb.npy", "w", force_zip64=True) as f:
                 f.write(np.lib.format.magic(1, 0))
-                header = {"descr": "|u1", "fortran_order": False, "shape": (2**30,)}
+                header = {"descr": "|u1", "fortran_order": False, "shape": (BOMB_BYTES,)}
                 np.lib.format.write_array_header_1_0(f, header)
                 chunk = bytes(1 << 24)
-                for _ in range(64):
+                for _ in range(BOMB_BYTES >> 24):
                     f.write(chunk)
         _BOMB[0] = buf.getvalue()
     return _BOMB[0]
@@ -407,12 +408,12 @@ def _idx_mutate(data: bytes, r: random.Random) -> bytes:
 
 def _gzip_bomb() -> bytes:
     if 1 not in _BOMB:
-        # An IDX header declaring 2,000 x 28 x 28 images, then 1 GB of zeros: about 1 MB gzipped.
+        # An IDX header declaring 2,000 x 28 x 28 images, then BOMB_BYTES of zeros (1 GB: 1 MB gzipped).
         buf = io.BytesIO()
         with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as g:
             g.write(bytes([0, 0, 8, 3]) + np.asarray((2000, 28, 28), ">u4").tobytes())
             chunk = bytes(1 << 24)
-            for _ in range(64):
+            for _ in range(BOMB_BYTES >> 24):
                 g.write(chunk)
         _BOMB[1] = buf.getvalue()
     return _BOMB[1]

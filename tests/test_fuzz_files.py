@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Inputs per format: 240 in all, about 20 s on a loaded 2-core machine once the toy model is compiled.
+# Inputs per format: 240 in all; about 11 s of CPU, the toy model's compile included.
 PER_FORMAT = {"run": 30, "compare-zip": 15, "compare-folder": 15}
 OTHERS = 20
 
@@ -39,7 +39,10 @@ def memoized_trainers(fuzz_files, monkeypatch):
     return fuzz_files.in_process_opener()
 
 
-def test_a_slice_of_every_format_opens_or_is_refused_in_one_line(fuzz_files, memoized_trainers, tmp_path):
+def test_a_slice_of_every_format_opens_or_is_refused_in_one_line(fuzz_files, memoized_trainers, tmp_path,
+                                                                 monkeypatch):
+    # Bombs of 64 MB instead of 1 GB: refused the same way, built in a fifteenth of the time.
+    monkeypatch.setattr(fuzz_files, "BOMB_BYTES", 64 << 20)
     counts = {fmt: PER_FORMAT.get(fmt, OTHERS) for fmt in fuzz_files.FORMATS}
     results = fuzz_files.fuzz(list(counts), counts, seed=0, root=tmp_path, log=lambda _: None,
                               opener=memoized_trainers)
