@@ -795,12 +795,13 @@ def _write_input(folder: Path, files: dict[str, bytes]) -> None:
         (folder / name).write_bytes(data)
 
 
-def fuzz(formats, per_format, seed: int, root: Path, log=print, opener=None, save=None) -> dict:
+def fuzz(formats, per_format, seed: int, root: Path, log=print, opener=None, save=None, start: int = 0) -> dict:
     """Mutate and open ``per_format`` inputs of each format (a number, or one per format), the
     formats taken in turn (an interrupted run has covered each alike); counts per format and the
     'other' inputs (at most 20 per format, with their index to replay them). ``opener``: a
     callable ``(format, target, folder) -> result`` (the test suite's in-process run); default,
-    the worker process. ``save(results)`` is called every 500 inputs of a format and at the end."""
+    the worker process. ``save(results)`` is called every 500 inputs of a format and at the end.
+    ``start``: the first input's index (runs over disjoint ranges add up)."""
     seeds = build_seeds(root / "seeds", formats)
     worker = Worker(root / "scratch") if opener is None else None
     wanted = {fmt: per_format if isinstance(per_format, int) else per_format[fmt] for fmt in formats}
@@ -819,13 +820,13 @@ def fuzz(formats, per_format, seed: int, root: Path, log=print, opener=None, sav
         return out
 
     try:
-        for i in range(max(wanted.values())):
+        for i in range(start, start + max(wanted.values())):
             for fmt in formats:
-                if i >= wanted[fmt]:
+                if i >= start + wanted[fmt]:
                     continue
-                start = time.monotonic()
+                began = time.monotonic()
                 result = _one_input(fmt, i, seed, seeds[fmt], root, worker, opener)
-                seconds[fmt] += time.monotonic() - start
+                seconds[fmt] += time.monotonic() - began
                 if i == 0 and result["outcome"] != "opened":
                     raise RuntimeError(f"the valid {fmt} seed did not open: {result}")
                 c = counts[fmt]
@@ -834,8 +835,8 @@ def fuzz(formats, per_format, seed: int, root: Path, log=print, opener=None, sav
                     c[result["kind"]] += 1
                     if len(others[fmt]) < 20:
                         others[fmt].append({"input": i, **result})
-                if (i + 1) % 500 == 0:
-                    log(f"{fmt}: {i + 1} inputs so far: {dict(c)}")
+                if (i + 1 - start) % 500 == 0:
+                    log(f"{fmt}: inputs {start:,}-{i:,}: {dict(c)}")
                     if save is not None:  # a partial count survives an interrupted run
                         save(results(partial=True))
     finally:
@@ -892,6 +893,7 @@ def main(argv=None) -> int:
     p.add_argument("--formats", default=",".join(FORMATS), help="comma-separated (default: all)")
     p.add_argument("--per-format", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start", type=int, default=0, help="index of the first input (to split a run)")
     p.add_argument("--root", help="work folder (default: a temporary one)")
     p.add_argument("--json", help="write the counts and the 'other' inputs here")
     args = p.parse_args(argv)
@@ -906,9 +908,11 @@ def main(argv=None) -> int:
         root = Path(args.root) if args.root else Path(tmp)
         def save(results):
             if args.json:
-                Path(args.json).write_text(json.dumps({"seed": args.seed, "results": results}, indent=2) + "\n")
+                Path(args.json).write_text(json.dumps({"seed": args.seed, "start": args.start, "results": results},
+                                                      indent=2) + "\n")
 
-        results = fuzz(formats, args.per_format, args.seed, root, log=lambda s: print(s, flush=True), save=save)
+        results = fuzz(formats, args.per_format, args.seed, root, log=lambda s: print(s, flush=True), save=save,
+                       start=args.start)
     print("| format | inputs | opened | refused | other |")
     print("|---|---:|---:|---:|---:|")
     for fmt, r in results.items():
