@@ -195,3 +195,12 @@ def test_an_npy_header_with_unbalanced_brackets_is_one_line(tmp_path, toy_run):
     member = np.lib.format.magic(1, 0) + struct.pack("<H", len(text)) + text + bytes(12)
     path = _run_file(tmp_path / "run.npz", header, {k: v for k, v in arrays.items() if k != name}, raw={name: member})
     _refused(lambda: checkpoint.open_run(path), CheckpointError, path)
+
+
+@pytest.mark.parametrize("steps", [[float("inf"), 2], [10**400, 2]], ids=["infinity", "huge"])
+def test_a_quality_history_with_an_infinite_step_is_one_line(tmp_path, toy_run, steps):
+    # int(Infinity) raised OverflowError, a traceback from Session.open (JSON allows Infinity).
+    header, arrays = toy_run
+    path = _run_file(tmp_path / "run.npz", {**header, "quality": {"step": steps}}, arrays)
+    message = _refused(lambda: Session.open(path), CheckpointError, path)
+    assert "quality history is malformed" in message
