@@ -519,6 +519,8 @@ class Comparison:
         if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) and isinstance(r.get("file"), str)
                                                              for r in runs):
             raise CheckpointError(f"{shown}: {INDEX} lists no runs")
+        if len(runs) > MAX_RUNS:  # before any is read (an index may list thousands)
+            raise CheckpointError(f"{shown}: {INDEX} lists {len(runs):,} runs; a comparison holds 1 to {MAX_RUNS}")
         opened = []
         for r in runs:
             file = folder / Path(r["file"]).name  # never outside the folder
