@@ -218,3 +218,17 @@ def test_a_compare_index_listing_thousands_of_runs_is_refused_before_reading_the
     monkeypatch.setattr(compare, "read_run_file", lambda *a, **k: reads.append(a) or checkpoint.read_run_file(*a, **k))
     message = _refused(lambda: Comparison.open(tmp_path), CheckpointError, tmp_path)
     assert "10,000 runs" in message and reads == []
+
+
+def test_a_cifar_archive_of_countless_members_is_refused_early(tmp_path):
+    # Every member of the tar stream was walked: a few MB of gzip can hold millions of empty ones.
+    import tarfile
+
+    from ganplay.data.cifar10 import read_cifar_archive
+
+    path = tmp_path / "cifar-10-binary.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for i in range(1001):
+            tar.addfile(tarfile.TarInfo(f"junk/{i}"), io.BytesIO(b""))
+    message = _refused(lambda: read_cifar_archive(path), DataError, path)
+    assert "more than 1,000 members" in message
