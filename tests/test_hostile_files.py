@@ -232,3 +232,19 @@ def test_a_cifar_archive_of_countless_members_is_refused_early(tmp_path):
             tar.addfile(tarfile.TarInfo(f"junk/{i}"), io.BytesIO(b""))
     message = _refused(lambda: read_cifar_archive(path), DataError, path)
     assert "more than 1,000 members" in message
+
+
+def test_an_svhn_file_unpacking_to_gigabytes_is_refused_before_scipy_reads_it(tmp_path, monkeypatch):
+    # scipy unpacks a compressed variable whole: a file of a few KB could ask for gigabytes.
+    import zlib
+
+    from ganplay.data import svhn
+
+    monkeypatch.setattr(svhn, "MAX_BYTES", 32 << 20, raising=False)  # (1 GB in the app; the same check)
+    z = zlib.compressobj(9)
+    packed = b"".join(z.compress(bytes(1 << 20)) for _ in range(48)) + z.flush()
+    header = b"MATLAB 5.0 MAT-file, fuzz".ljust(116) + bytes(8) + b"\x00\x01IM"
+    path = tmp_path / "test_32x32.mat"
+    path.write_bytes(header + struct.pack("<II", 15, len(packed)) + packed)
+    peak = _peak_mb(lambda: _refused(lambda: svhn.read_svhn_mat(path), DataError, path))
+    assert peak < 24, f"{peak:.0f} MB allocated to refuse it"
