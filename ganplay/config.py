@@ -112,6 +112,8 @@ class Config:
             values = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"config is not valid JSON: {exc}") from None
+        except RecursionError:  # nested deeper than Python's stack: no config is
+            raise ConfigError("config is not a JSON object of settings (it is nested too deeply)") from None
         if not isinstance(values, dict):
             raise ConfigError("config JSON must be an object of setting: value pairs")
         return cls.from_dict(values)
@@ -180,10 +182,19 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
         if not isinstance(value, (list, tuple)):  # a bare number is not a list (found by fuzzing)
             raise TypeError
         return _to_tuple(value)
-    except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, RecursionError):
         raise ConfigError(
-            f"{name}={original!r} is not a valid {_describe_type(kind)}"
+            f"{name}={_shown(original)} is not a valid {_describe_type(kind)}"
         ) from None
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a value from a file may be huge or deeply nested)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<a {type(value).__name__} nested too deeply>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _to_tuple(value: Any) -> Any:

@@ -31,6 +31,7 @@ META_FILE = "batches.meta.txt"
 SIDE = 32
 RECORD_BYTES = 1 + 3 * SIDE * SIDE  # label byte + red, green and blue planes
 RECORDS_PER_FILE = 10_000
+MAX_MEMBERS = 1000  # the binary archive holds 8 (a folder, six batches, the class names)
 CLASS_NAMES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
@@ -184,8 +185,11 @@ def _read_known_members(path: Path, wanted: dict[str, str]) -> tuple[dict, set[s
     with _open_archive(path) as f:
         try:
             with tarfile.open(fileobj=f, mode="r|") as tar:
-                for member in tar:
+                for count, member in enumerate(tar, 1):
                     seen_member = True
+                    if count > MAX_MEMBERS:  # the archive holds 8; millions of empty ones take minutes
+                        raise DataError(f"{path} holds more than {MAX_MEMBERS:,} members; it is not the "
+                                        f"CIFAR-10 binary archive: {_REDOWNLOAD}")
                     name = _member_name(path, member.name)
                     if name not in wanted:
                         other_folders.add(name.split("/", 1)[0])

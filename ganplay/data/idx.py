@@ -19,13 +19,16 @@ IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions: count, rows, columns
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension: count
 
 _GZIP_SIGNATURE = b"\x1f\x8b"
+# The most an IDX file may hold: MNIST's largest, the training images, holds 47 MB.
+MAX_BYTES = 1 << 30
+_TRAILING_COUNTED = 64 << 20  # bytes beyond the declared shape are counted up to here
 _REDOWNLOAD = "delete it and download it again (or copy a good copy in its place)"
 
 
 def read_idx(path: str | Path, ndim: int) -> np.ndarray:
     """The array in the IDX file at ``path``, which must hold unsigned bytes in ``ndim`` dims."""
     path = Path(path)
-    data = _read_bytes(path)
+    data, trailing = _read_bytes(path)
     if len(data) < 4:
         raise DataError(f"{path} is too short to be an IDX file ({len(data)} bytes); {_REDOWNLOAD}")
     if data[0] != 0 or data[1] != 0:
@@ -56,9 +59,10 @@ def read_idx(path: str | Path, ndim: int) -> np.ndarray:
             f"{path} is truncated: its header declares shape {dims} ({expected_size} bytes) but it "
             f"holds {len(data)} bytes; {_REDOWNLOAD}"
         )
-    if len(data) > expected_size:
+    if trailing:
+        count = f"{trailing:,}" if trailing <= _TRAILING_COUNTED else f"more than {_TRAILING_COUNTED:,}"
         raise DataError(
-            f"{path} has {len(data) - expected_size} bytes beyond the shape {dims} its header "
+            f"{path} has {count} bytes beyond the shape {dims} its header "
             f"declares; the file is corrupt: {_REDOWNLOAD}"
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
@@ -88,20 +92,34 @@ def read_idx_pair(
     return images, labels
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when it is gzip (by name or by its signature)."""
+def _read_bytes(path: Path) -> tuple[bytes, int]:
+    """The file's bytes (decompressed when it is gzip, by name or by its signature), at most as
+    many as its header declares, and the count of bytes beyond them: a gzip bomb or a lying
+    header is never unpacked into memory."""
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            gzipped = path.name.endswith(".gz") or f.read(2) == _GZIP_SIGNATURE
+        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as f:
+            head = f.read(4)
+            if len(head) == 4 and head[:2] == b"\0\0":
+                head += f.read(4 * head[3])
+            if len(head) < 4 or len(head) < 4 + 4 * head[3]:
+                return head, 0  # too short: read_idx says what is wrong
+            dims = np.frombuffer(head, ">u4", count=head[3], offset=4).astype(object)
+            declared = len(head) + int(np.prod(dims)) if len(dims) else len(head)
+            if declared > MAX_BYTES:
+                raise DataError(f"{path} declares shape {tuple(int(d) for d in dims)} ({declared:,} bytes), "
+                                f"more than an IDX dataset holds ({MAX_BYTES:,}); {_REDOWNLOAD}")
+            data = head + f.read(declared - len(head))
+            trailing = 0  # counted, not kept, up to a bound
+            while trailing <= _TRAILING_COUNTED and (chunk := f.read(1 << 20)):
+                trailing += len(chunk)
+            return data, trailing
     except FileNotFoundError:
         raise DataError(f"{path} does not exist") from None
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not (path.name.endswith(".gz") or raw.startswith(_GZIP_SIGNATURE)):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        # OSError: not gzip / bad CRC; EOFError: stream ends early (truncated download).
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        # BadGzipFile: not gzip / bad CRC; EOFError: stream ends early (truncated download).
         what = "truncated" if isinstance(exc, EOFError) else "not a valid gzip file"
         raise DataError(f"{path} is {what} ({exc}); {_REDOWNLOAD}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None

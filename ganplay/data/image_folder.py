@@ -16,6 +16,9 @@ from ganplay.errors import ConfigError, DataError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 CHANNELS = (0, 1, 3)  # 0: RGB if any image has colour, else grayscale
 _SET_DATA_DIR = "set data_dir to a folder of PNG or JPEG images"
+# Larger images are skipped, unread: decoded as RGB they would take 150 MB or more each (Pillow
+# itself only warns below 89 million pixels, and a small PNG can declare that many).
+MAX_PIXELS = 50_000_000
 
 
 def list_image_files(folder: str | Path) -> list[Path]:
@@ -87,6 +90,8 @@ def read_image_folder(
 def _square_rgb(path: Path, size: int) -> np.ndarray:
     """One image: decoded, EXIF-rotated, alpha composited on black, centre-cropped, resized."""
     with Image.open(path) as im:
+        if im.width * im.height > MAX_PIXELS:  # from the header, before anything is decoded
+            raise ValueError(f"{im.width}x{im.height} is more than {MAX_PIXELS:,} pixels")
         im.load()
         im = ImageOps.exif_transpose(im)
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):

@@ -6,6 +6,8 @@ Every problem is a :class:`DataError` that names the file and says what is wrong
 """
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,10 @@ import numpy as np
 from ganplay.errors import DataError
 
 IMAGE_SHAPE = (32, 32, 3)
+# The most a file may unpack to: the training set's images are 225 MB; a compressed variable
+# (the SVHN site's files have none) is unpacked by scipy whole, so a 1 MB file could ask for GBs.
+MAX_BYTES = 1 << 30
+_MI_COMPRESSED = 15
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _REDOWNLOAD = "delete it and download it again from http://ufldl.stanford.edu/housenumbers/"
 
@@ -71,6 +77,35 @@ def _variable_names(path: Path) -> list[str]:
     return sorted(name for name, _, _ in whosmat(path))
 
 
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a file whose compressed variables unpack to more than ``MAX_BYTES``, counted by
+    unpacking them in chunks that are dropped (scipy unpacks a variable whole, even to list it)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    little = data[126:128] == b"IM"
+    at, total = 128, 0
+    while at + 8 <= len(data):
+        kind, size = struct.unpack("<II" if little else ">II", data[at:at + 8])
+        if kind >> 16:  # a small data element: its data is in the tag's second word
+            at += 8
+            continue
+        if kind == _MI_COMPRESSED:
+            inflate = zlib.decompressobj()
+            chunk = data[at + 8:at + 8 + size]
+            try:
+                while chunk and total <= MAX_BYTES:
+                    total += len(inflate.decompress(chunk, 1 << 20))
+                    chunk = inflate.unconsumed_tail
+            except zlib.error:
+                return  # damaged: scipy says how
+        else:
+            total += size
+        if total > MAX_BYTES:
+            raise DataError(f"{path} unpacks to more than {MAX_BYTES:,} bytes, more than an SVHN file holds "
+                            f"(the training set's images: 225 MB); {_REDOWNLOAD}")
+        at += 8 + size + (-size % 8 if kind != _MI_COMPRESSED else 0)
+
+
 def _load_mat(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
@@ -97,6 +132,7 @@ def _load_mat(path: Path) -> dict:
             f"reading {path} needs SciPy, which is not installed; install it with: "
             "pip install scipy"
         ) from None
+    _check_unpacked_size(path)
     try:
         return loadmat(path, variable_names=("X", "y"))
     except Exception as exc:  # noqa: BLE001

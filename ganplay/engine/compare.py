@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import tempfile
 import time
 import zipfile
+import zlib
 from collections import deque
 from dataclasses import fields
 from pathlib import Path
@@ -28,7 +30,7 @@ from pathlib import Path
 import jax
 
 from ganplay.config import Config
-from ganplay.engine.checkpoint import read_run, restore_state
+from ganplay.engine.checkpoint import MAX_RUN_BYTES, read_run_file
 from ganplay.engine.quality import EVAL_BUDGET, QualityMonitor
 from ganplay.engine.compare_export import (  # noqa: F401 (re-exported: the window imports them here)
     RECENT_POINTS,
@@ -43,7 +45,7 @@ from ganplay.engine.session import Session, Snapshot
 from ganplay.engine.sweep import Run, plan_groups
 from ganplay.engine.train import build_trainer
 from ganplay.errors import CheckpointError, ConfigError, GanplayError
-from ganplay.files import atomic_write_bytes
+from ganplay.files import atomic_write_bytes, check_zip_sizes
 from ganplay.formatting import format_value
 
 NAMES = "ABCD"
@@ -52,6 +54,10 @@ SUFFIX = ".ganplay-compare"
 INDEX = "compare.json"
 FORMAT = "ganplay-compare"
 VERSION = 1
+MAX_INDEX_BYTES = 16 << 20  # compare.json: the runs' names, labels and quality histories
+# A set is written stored; a run file holds mostly random-looking floats, which deflate shrinks
+# 3x at most (at step 0, where Adam's moments are zeros): a member claiming more is a zip bomb.
+RUN_FILE_RATIO = 16
 # Settings every run of a comparison shares: the runs are compared on the same data.
 SAME_DATA = ("dataset", "data_dir")
 
@@ -79,11 +85,7 @@ def diff_label(a: Config, b: Config, name: str = "B") -> str:
     changed = differences(a, b)
     if not changed:
         return f"{name}: same settings as A"
-    return f"{name}: " + ", ".join(f"{k} {_show(v)}" for k, v in changed)
-
-
-def _show(v) -> str:
-    return format_value(v)
+    return f"{name}: " + ", ".join(f"{k} {format_value(v)}" for k, v in changed)
 
 
 def labels(configs: list[Config]) -> list[str]:
@@ -429,21 +431,31 @@ class Comparison:
         with tempfile.TemporaryDirectory(prefix="ganplay-compare-") as tmp:
             try:
                 with zipfile.ZipFile(path) as z:
-                    for member in z.namelist():
-                        if "/" in member or "\\" in member or member.startswith("."):
-                            raise CheckpointError(f"{path} is not a ganplay comparison (entry {member!r})")
-                    z.extractall(tmp)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                    infos = z.infolist()
+                    for member in infos:
+                        name = member.filename
+                        if "/" in name or "\\" in name or name.startswith(".") or ":" in name or "\0" in name:
+                            raise CheckpointError(f"{path} is not a ganplay comparison (entry {name!r})")
+                    # Sizes are checked before anything is unpacked (a zip bomb, a lying header).
+                    check_zip_sizes(infos, path.stat().st_size, MAX_RUNS * MAX_RUN_BYTES + MAX_INDEX_BYTES,
+                                    path, CheckpointError, max_ratio=RUN_FILE_RATIO)
+                    for member in infos:
+                        with z.open(member) as src, open(Path(tmp) / member.filename, "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError,
+                    RuntimeError) as exc:
                 raise CheckpointError(f"{path} is not a readable ganplay comparison file ({exc})") from None
             return cls._open_folder(Path(tmp), path, vmap)
 
     @classmethod
     def _open_folder(cls, folder: Path, shown: Path, vmap: bool | None) -> Comparison:
         try:
+            if (folder / INDEX).stat().st_size > MAX_INDEX_BYTES:
+                raise CheckpointError(f"{shown}: {INDEX} is larger than a comparison's index can be")
             index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise CheckpointError(f"{shown} is not a ganplay comparison (no {INDEX})") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise CheckpointError(f"{shown}: {INDEX} is corrupt ({exc})") from None
         if not isinstance(index, dict) or index.get("format") != FORMAT:
             raise CheckpointError(f"{shown} is not a ganplay comparison ({INDEX} has no format {FORMAT!r})")
@@ -454,20 +466,15 @@ class Comparison:
         if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) and isinstance(r.get("file"), str)
                                                              for r in runs):
             raise CheckpointError(f"{shown}: {INDEX} lists no runs")
-        configs, arrays, steps, files = [], [], [], []
+        if len(runs) > MAX_RUNS:  # before any is read (an index may list thousands)
+            raise CheckpointError(f"{shown}: {INDEX} lists {len(runs):,} runs; a comparison holds 1 to {MAX_RUNS}")
+        opened = []
         for r in runs:
             file = folder / Path(r["file"]).name  # never outside the folder
-            files.append(shown / file.name if shown != folder else file)
-            try:
-                header, a = read_run(file)
-            except CheckpointError as exc:  # name the set's own path, not a temporary folder
-                raise CheckpointError(str(exc).replace(str(file), str(files[-1]))) from None
-            try:
-                configs.append(Config.from_dict(header["config"]))
-            except (GanplayError, KeyError, TypeError) as exc:
-                raise CheckpointError(f"{file}: the stored config is invalid: {exc}") from None
-            arrays.append(a)
-            steps.append(int(header.get("step", -1)))
+            shown_file = shown / file.name if shown != folder else file  # the set's path, not a temporary folder
+            opened.append(read_run_file(file, shown=shown_file))
+        configs = [run.config for run in opened]
+        steps = [run.step for run in opened]
         if len(set(steps)) > 1:
             shown_steps = ", ".join(f"{n}: {s:,}" for n, s in zip(NAMES, steps))
             raise CheckpointError(f"{shown}: the runs are at different steps ({shown_steps}); a comparison "
@@ -479,11 +486,13 @@ class Comparison:
         # The stored leaves are checked against a fresh state of each run's own structure.
         comparison = cls(configs, vmap=vmap)
         templates = [jax.device_get(s.state) for s in comparison.sessions]
-        states = [restore_state(f, t, a) for f, t, a in zip(files, templates, arrays)]
-        comparison.close()
+        try:
+            states = [run.restore(t) for run, t in zip(opened, templates)]
+        finally:
+            comparison.close()
         comparison._set_units(comparison._build(states))
-        for session, a, r in zip(comparison.sessions, arrays, runs):
-            if "history/step" in a:
-                session.history.load_state_dict(a)
+        for session, run, r in zip(comparison.sessions, opened, runs):
+            if "history/step" in run.arrays:
+                session.history.load_state_dict(run.arrays)
             session.quality.load_lists(r.get("quality"), f"{shown}: {INDEX}, run {r.get('name')}")
         return comparison

@@ -22,7 +22,6 @@ import json
 import math
 import time
 import warnings
-import zipfile
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -37,7 +36,7 @@ import optax
 from ganplay.data.download import ProgressFn  # (done, total, message)
 from ganplay.data.images import held_out_indices
 from ganplay.data.locate import cache_root
-from ganplay.files import atomic_write_bytes
+from ganplay.files import atomic_write_bytes, first_line, read_npz
 from ganplay.errors import DataError, GanplayError
 from ganplay.models.conv_transpose import Conv
 
@@ -45,6 +44,8 @@ FORMAT = "ganplay-classifier"
 # Bump when the network, the training recipe or the file layout changes: old cache files then
 # no longer match any fingerprint and are retrained.
 VERSION = 1
+# A cache file holds about 1 MB of parameters; one that declares more is refused unread.
+MAX_CACHE_BYTES = 64 << 20
 BATCH = 250  # images per jitted forward pass (one compiled shape; the last batch is padded)
 
 
@@ -290,12 +291,11 @@ def load_classifier(path: Path, template, expected_fingerprint: str) -> tuple[An
     Raises :class:`GanplayError` naming the problem when the file is unreadable, from another
     version or data, or does not match the network.
     """
+    arrays = read_npz(path, MAX_CACHE_BYTES, what="classifier file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
         header = json.loads(arrays.pop("header").tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise GanplayError(f"{path} is not a readable classifier file ({exc})") from None
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+        raise GanplayError(f"{path} is not a readable classifier file (its header: {first_line(exc)})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
         raise GanplayError(f"{path} is not a version-{VERSION} ganplay classifier file")
     if header.get("fingerprint") != expected_fingerprint:

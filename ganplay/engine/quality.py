@@ -150,10 +150,13 @@ class QualityMonitor:
             return
         try:
             steps = [int(s) for s in series["step"]]
+            if not all(0 <= s < 2**53 for s in steps):  # (stored as float64)
+                raise ValueError(f"a step is not a step count: {min(steps)} to {max(steps)}"[:120])
             columns = {k: [np.nan if x is None else float(x) for x in series.get(k, [None] * len(steps))]
                        for k in self.columns}
             rows = [{k: v[j] for k, v in columns.items()} for j in range(len(steps))]
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+            # (OverflowError: a step of Infinity, which JSON allows; found by fuzzing)
             raise CheckpointError(f"{where}: the quality history is malformed ({exc})") from None
         for step, row in zip(steps, rows):
             self.history.append(step, row)

@@ -211,22 +211,13 @@ class Session(SessionDisplay, SubSteps):
 
         ``data_dir`` replaces the stored data folder (the file may come from another machine).
         """
-        from ganplay.engine.checkpoint import read_run, restore_state
-        from ganplay.errors import CheckpointError, GanplayError
+        from ganplay.engine.checkpoint import open_run
 
-        header, arrays = read_run(path)
-        try:
-            config = Config.from_dict(header["config"])
-        except (GanplayError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{path}: the stored config is invalid: {exc}") from None
-        if data_dir is not None and data_dir != config.data_dir:
-            config = config.replace(data_dir=data_dir)
-        trainer = build_trainer(config)
-        state = trainer.place(restore_state(path, trainer.init(), arrays))
+        config, trainer, state, run = open_run(path, data_dir)
         session = cls(config, trainer, state)
-        if "history/step" in arrays:
-            session.history.load_state_dict(arrays)
-        session.quality.load_lists(header.get("quality"), str(path))  # (older files have none)
+        if "history/step" in run.arrays:
+            session.history.load_state_dict(run.arrays)
+        session.quality.load_lists(run.header.get("quality"), run.shown)  # (older files have none)
         return session
 
 
