@@ -12,9 +12,7 @@ losses, gradients and BN statistics are those of the global batch, as on one dev
 """
 from __future__ import annotations
 
-from functools import partial
 from itertools import pairwise
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +21,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from ganplay.config import LIVE_FIELDS, Config, device_count
+from ganplay.config import Config, device_count
 from ganplay.data import DATASETS
 from ganplay.engine.objectives import (
     OBJECTIVES,
@@ -33,6 +31,11 @@ from ganplay.engine.objectives import (
     adversarial_d_loss,
     adversarial_g_loss,
 )
+from ganplay.engine.chunks import MIN_BUCKET, fetch_metrics, loop_steps, run_steps, scan_steps, steps_bucket  # noqa: F401
+from ganplay.engine.faults import FAULTS, _all_finite, _first_fault, describe_fault, find_fault  # noqa: F401
+from ganplay.engine.state import HYPER_FIELDS, TrainState, active_remedies, initial_hyper, live_values  # noqa: F401
+from ganplay.engine.trainer_views import TrainerViews
+from ganplay.engine.optim import _with_lr, apply_gradients, make_optimizer, schedule_factor  # noqa: F401
 from ganplay.errors import ConfigError
 from ganplay.losses import LOSSES, penalties
 from ganplay.models import MODELS, as_output, conditioned
@@ -40,47 +43,6 @@ from ganplay.models import MODELS, as_output, conditioned
 # Names of the per-step metrics returned by ``Trainer.run`` (each an array of length K). The
 # gradient norms are those of the gradients each update already took (the last D update's).
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "g_grad_norm", "d_grad_norm")
-
-# ``metrics["fault"]`` per step: what first went non-finite in that step (0: nothing). The check
-# runs inside the fused step, so the guard costs no extra host synchronisation.
-FAULTS = {1: ("discriminator", "loss"), 2: ("discriminator", "parameters"),
-          3: ("generator", "loss"), 4: ("generator", "parameters")}
-
-
-class TrainState(NamedTuple):
-    step: jax.Array  # int32: generator updates done
-    key: jax.Array  # uint32[2]: the run's RNG, split once per step
-    g_params: Any
-    d_params: Any
-    g_stats: Any  # batch-norm running averages ({} for models without BN)
-    d_stats: Any
-    g_opt: Any
-    d_opt: Any
-    hyper: Any  # {"label_smoothing": f32, "gp_weight": f32, …}: live-editable, read inside the step
-    finite: jax.Array  # bool: every loss so far was finite (the divergence guard's flag)
-    g_ema: Any = {}  # the EMA of G's parameters (``ema_decay`` > 0), else {} (no leaves)
-
-
-# The live settings kept in ``TrainState.hyper`` (the learning rates live in the optimizer states).
-HYPER_FIELDS = tuple(sorted(LIVE_FIELDS - {"lr_g", "lr_d"}))
-
-
-def initial_hyper(config: Config) -> dict:
-    return {k: jnp.float32(getattr(config, k)) for k in HYPER_FIELDS}
-
-
-# Remedies whose code is in the step only while their setting is above 0 (see Trainer.active).
-SWITCHED_REMEDIES = ("gp_weight", "r1_weight", "weight_clip", "instance_noise")
-
-
-def active_remedies(config: Config) -> frozenset:
-    return frozenset(k for k in SWITCHED_REMEDIES if getattr(config, k) > 0)
-
-
-def live_values(config: Config) -> dict:
-    """The config's live settings, as ``Trainer.set_hyper`` takes them."""
-    return {k: getattr(config, k) for k in LIVE_FIELDS}
-
 
 def check_compatible(model: str, dataset: str) -> None:
     """Raise ConfigError unless ``model`` can train on ``dataset``."""
@@ -112,115 +74,7 @@ def build_trainer(config: Config, dataset=None) -> Trainer:
     return OBJECTIVES.get(MODELS.get(config.model).objective).trainer(config, dataset)
 
 
-def _adam(lr: float, config: Config):
-    return optax.inject_hyperparams(optax.adam)(
-        learning_rate=lr, b1=config.beta1, b2=config.beta2
-    )
-
-
-def schedule_factor(config: Config):
-    """The learning rates' multiplier at update ``count`` (None for a constant rate)."""
-    horizon = float(config.schedule_steps)
-    if config.lr_schedule == "linear":
-        return lambda count: jnp.maximum(0.0, 1.0 - count / horizon)
-    if config.lr_schedule == "cosine":
-        return lambda count: 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.minimum(count, horizon) / horizon))
-    return None
-
-
-def make_optimizer(name: str, lr: float, config: Config):
-    """One network's optimizer with its learning rate injected (live-editable without a compile).
-
-    ``sgd`` uses ``beta1`` as its momentum (0: plain SGD), ``rmsprop`` uses ``beta2`` as its decay;
-    the optimistic methods (Daskalakis et al. 2018) damp the rotation of simultaneous updates.
-    A decaying schedule multiplies the updates by :func:`schedule_factor`.
-    """
-    factor = schedule_factor(config)
-    if name == "adam" and factor is None:  # today's optimizer state, so old run files open
-        return _adam(lr, config)
-
-    def build(learning_rate):
-        if name == "adam":
-            tx = optax.adam(learning_rate, b1=config.beta1, b2=config.beta2)
-        elif name == "sgd":
-            tx = optax.sgd(learning_rate, momentum=config.beta1 or None)
-        elif name == "rmsprop":
-            tx = optax.rmsprop(learning_rate, decay=config.beta2)
-        elif name == "optimistic_adam":
-            # optax >= 0.2.6 names the corrected version _v2 and deprecates the first
-            adam_v2 = getattr(optax, "optimistic_adam_v2", None)
-            tx = (adam_v2 or optax.optimistic_adam)(learning_rate, b1=config.beta1, b2=config.beta2)
-        elif name == "optimistic_gd":
-            tx = optax.optimistic_gradient_descent(learning_rate)
-        else:
-            raise ConfigError(f"unknown optimizer {name!r}")
-        return tx if factor is None else optax.chain(tx, optax.scale_by_schedule(factor))
-
-    return optax.inject_hyperparams(build)(learning_rate=lr)
-
-
-def apply_gradients(tx, grads, opt_state, params):
-    """One optimizer update: (new parameters, new optimizer state)."""
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state
-
-
-def scan_steps(step, state, k: int, data):
-    """``k`` applications of ``step(state, data) -> (state, metrics)`` in one ``lax.scan``."""
-    return jax.lax.scan(lambda s, _: step(s, data), state, None, length=k)
-
-
-MIN_BUCKET = 64  # one loop program serves every chunk of 1-64 steps (the window's sizes)
-
-
-def steps_bucket(k: int) -> int:
-    """The loop program serving ``k`` steps: its metric buffers' length, the next power of two
-    (at least ``MIN_BUCKET``)."""
-    return max(MIN_BUCKET, 1 << max(int(k) - 1, 0).bit_length())
-
-
-def loop_steps(step, state, n, length: int, data):
-    """``n`` (a traced count, at most ``length``) applications of ``step(state, data) -> (state,
-    metrics)`` in one loop; the metrics as ``[length]`` buffers whose first ``n`` rows are set.
-
-    The count is an argument, not part of the program: with ``lax.scan``'s static length every
-    new chunk size compiled the whole training step again (1.7 s for toy-mlp), so the window's
-    chunk sizer, a Step of 37 or a run's last 13 steps each stalled training. One program per
-    bucket of buffer length serves them all (see :func:`steps_bucket`; the same body, so the
-    results are bit-identical to the scan's).
-    """
-    shapes = jax.eval_shape(lambda s: step(s, data)[1], state)
-    buffers = jax.tree_util.tree_map(lambda m: jnp.zeros((length, *m.shape), m.dtype), shapes)
-
-    def body(i, carry):
-        s, bufs = carry
-        s, m = step(s, data)
-        return s, jax.tree_util.tree_map(lambda b, v: b.at[i].set(v), bufs, m)
-
-    return jax.lax.fori_loop(0, n, body, (state, buffers))
-
-
-@partial(jax.jit, static_argnums=1)
-def _first_rows(buffers, k: int):
-    return jax.tree_util.tree_map(lambda b: b[:k], buffers)
-
-
-def run_steps(looped, step, state, k: int, data, scan: bool):
-    """``k`` steps in one dispatch of ``looped(state, k, steps_bucket(k), data)`` (see
-    :func:`loop_steps`) or, with ``scan`` off, ``k`` dispatches of ``step(state, data)``
-    (asynchronous: no host sync between them); the metrics as ``[k]`` device arrays either way."""
-    if scan:
-        length = steps_bucket(k)
-        state, buffers = looped(state, np.int32(k), length, data)  # (a NumPy count: no device op per dispatch)
-        return state, buffers if length == k else _first_rows(buffers, int(k))
-    per_step = []
-    for _ in range(int(k)):
-        state, m = step(state, data)
-        per_step.append(m)
-    return state, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *per_step)
-
-
-class Trainer:
+class Trainer(TrainerViews):
     """Builds the model pair for a config and dataset and owns the jitted functions.
 
     The trainer holds no mutable training state itself: every method takes and returns a
@@ -385,16 +239,6 @@ class Trainer:
         """Run ``k`` training steps; returns (state, metrics) with metrics as ``[k]`` device arrays."""
         return run_steps(self._run, self._step, state, k, self.data_arrays, self.scan_steps)
 
-    def generate(self, state: TrainState, z, labels=None) -> jax.Array:
-        """G(z) in inference mode (batch-norm running averages, no dropout); ``labels`` (int
-        ``[B]``) only for a conditional model."""
-        return self._generate(state, z, self._labels(labels, len(z)))
-
-    def discriminate(self, state: TrainState, x, labels=None) -> jax.Array:
-        """D's probability that each x is real, in inference mode; ``labels`` (int ``[B]``)
-        only for a conditional model."""
-        return self._discriminate(state, x, self._labels(labels, len(x)))
-
     def sample_real(self, key, n: int) -> jax.Array:
         return self._sample_real(self.data_arrays, key, n)
 
@@ -411,19 +255,6 @@ class Trainer:
         Returns (state, metrics) with scalar device metrics (``g_loss`` and ``fault``).
         """
         return self._g_step(state, self.data_arrays)
-
-    def discriminator_field(self, state: TrainState, view, size: int) -> jax.Array:
-        """D's probability of "real" on a ``size`` x ``size`` grid of cell centres over the
-        2-D ``view`` (x0, x1, y0, y1): ``[size, size]``, row i at y, column j at x. One dispatch;
-        the view is an argument, so panning and zooming do not recompile."""
-        return self._field(state, jnp.asarray(view, jnp.float32), int(size))
-
-    def g_loss_push(self, state: TrainState, x) -> jax.Array:
-        """Minus the gradient of G's loss with respect to each sample's position ``x`` [N, 2]:
-        the direction in which training moves each generated point (D in inference mode)."""
-        if self.loss.relativistic:  # G's loss compares with D's scores on real samples
-            return self._g_loss_push(state, x, self.data_arrays)
-        return self._g_loss_push(state, x)
 
     # -- the game's data (a subclass draws its own) ----------------------------------------------
     def _labels(self, labels, n: int):
@@ -458,19 +289,6 @@ class Trainer:
         return GBatch(self._batch(self.noise(kz, self.config.batch_size)), kg, kd)
 
     # -- implementation --------------------------------------------------------------------------
-    def _shown_g_params(self, state):
-        """G's parameters the views use: the EMA's while it is on and ``ema_view`` is set."""
-        if not self.ema:
-            return state.g_params
-        use = state.hyper["ema_view"] > 0.5
-        return jax.tree_util.tree_map(lambda e, p: jnp.where(use, e, p), state.g_ema, state.g_params)
-
-    def _generate_impl(self, state, z, labels=None):
-        return self.pair.generator.apply(
-            {"params": self._shown_g_params(state), "batch_stats": state.g_stats},
-            *conditioned(z, self._condition(self._labels(labels, z.shape[0]))), train=False,
-        )
-
     def _pack(self, x):
         """PacGAN: ``[B, ..., C]`` -> ``[B / m, ..., C·m]``, m consecutive samples per D input."""
         m = self.config.pack
@@ -484,15 +302,6 @@ class Trainer:
         """D's output in inference mode (running averages, no dropout): a DiscriminatorOutput."""
         return as_output(self.pair.discriminator.apply(
             {"params": d_params, "batch_stats": d_stats}, *conditioned(x, labels), train=False))
-
-    def _d_logits_each(self, state, x, labels=None):
-        """D's inference logits for each sample of ``x`` alone (packed with copies of itself)."""
-        if self.config.pack > 1:
-            x = self._pack(jnp.repeat(x, self.config.pack, axis=0))
-        return self._d_infer(state.d_params, state.d_stats, x, labels).logit
-
-    def _discriminate_impl(self, state, x, labels=None):
-        return jax.nn.sigmoid(self._d_logits_each(state, x, self._condition(self._labels(labels, x.shape[0]))))
 
     def _input_noise(self, hyper, step, key, *xs):
         """Instance noise: N(0, σ²) added to D's inputs, σ annealed linearly to 0 over
@@ -669,29 +478,6 @@ class Trainer:
         finite = state.finite & (fault == 0)
         return state._replace(step=state.step + 1, finite=finite), {**g_metrics, "fault": fault}
 
-    def _field_impl(self, state: TrainState, view, size: int):
-        centres = (jnp.arange(size, dtype=jnp.float32) + 0.5) / size
-        xs = view[0] + (view[1] - view[0]) * centres
-        ys = view[2] + (view[3] - view[2]) * centres
-        gx, gy = jnp.meshgrid(xs, ys)  # [size (y), size (x)]
-        points = jnp.stack([gx.ravel(), gy.ravel()], axis=-1)
-        return self._discriminate_impl(state, points).reshape(size, size)
-
-    def _g_loss_push_impl(self, state: TrainState, x, data=None):
-        labels = self._condition(self._labels(None, x.shape[0]))
-        real_logits = None
-        if data is not None:  # relativistic: D's scores on as many real samples, fixed key
-            real, real_labels = self._real_sample(data, jax.random.PRNGKey(0), x.shape[0])
-            real_logits = self._d_logits_each(state, real, real_labels)
-
-        def total_loss(x):
-            logits = self._d_logits_each(state, x, labels)
-            # Summed, not averaged: each sample's gradient is that of its own loss.
-            return jnp.sum(self._g_sample_loss(logits, state.hyper, real_logits))
-
-        return -jax.grad(total_loss)(x)
-
-
 def d_metrics(loss, real_logits, fake_logits) -> dict:
     """D's per-step metrics: its loss, mean p(real) on real and generated batches, and its accuracy."""
     pr, pf = jax.nn.sigmoid(real_logits), jax.nn.sigmoid(fake_logits)
@@ -702,48 +488,6 @@ def d_metrics(loss, real_logits, fake_logits) -> dict:
         "d_acc_real": jnp.mean(pr > 0.5),
         "d_acc_fake": jnp.mean(pf < 0.5),
     }
-
-
-def _all_finite(tree) -> jax.Array:
-    """True when every element of every leaf is finite (elementwise, so huge values don't overflow)."""
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
-
-
-def _first_fault(d_loss_ok, d_params_ok, g_loss_ok, g_params_ok) -> jax.Array:
-    """The ``FAULTS`` code of the first check that failed, in update order (0 when all passed)."""
-    code = jnp.int32(0)
-    for c, ok in reversed(list(enumerate((d_loss_ok, d_params_ok, g_loss_ok, g_params_ok), start=1))):
-        code = jnp.where(ok, code, jnp.int32(c))
-    return code
-
-
-def find_fault(metrics: dict[str, np.ndarray], first_step: int) -> tuple[int, str, str] | None:
-    """(step, network, what) of the first non-finite step in a dispatch's host metrics, or None."""
-    fault = metrics.get("fault")
-    if fault is None:
-        return None
-    bad = np.flatnonzero(fault)
-    if not len(bad):
-        return None
-    i = int(bad[0])
-    network, what = FAULTS[int(fault[i])]
-    return first_step + i, network, what
-
-
-def describe_fault(step: int, network: str, what: str) -> str:
-    return f"training diverged at step {step:,}: the {network}'s {what} became non-finite (NaN or inf)"
-
-
-def _with_lr(opt_state, lr: float):
-    hp = dict(opt_state.hyperparams)
-    hp["learning_rate"] = jnp.asarray(lr, dtype=jnp.asarray(hp["learning_rate"]).dtype)
-    return opt_state._replace(hyperparams=hp)
-
-
-def fetch_metrics(metrics) -> dict[str, np.ndarray]:
-    """One device-to-host transfer for a dispatch's metrics."""
-    host = jax.device_get(metrics)
-    return {k: np.asarray(v, np.float64) for k, v in host.items()}
 
 
 OBJECTIVES.register("gan", Objective(
