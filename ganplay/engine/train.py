@@ -35,7 +35,7 @@ from ganplay.engine.chunks import MIN_BUCKET, fetch_metrics, loop_steps, run_ste
 from ganplay.engine.faults import FAULTS, _all_finite, _first_fault, describe_fault, find_fault  # noqa: F401
 from ganplay.engine.state import HYPER_FIELDS, TrainState, active_remedies, initial_hyper, live_values  # noqa: F401
 from ganplay.engine.trainer_views import TrainerViews
-from ganplay.engine.optim import _with_lr, apply_gradients, make_optimizer, schedule_factor  # noqa: F401
+from ganplay.engine.optim import _adam, _with_lr, apply_gradients, make_optimizer, schedule_factor  # noqa: F401
 from ganplay.errors import ConfigError
 from ganplay.losses import LOSSES, penalties
 from ganplay.models import MODELS, as_output, conditioned
