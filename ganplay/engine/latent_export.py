@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganplay.report.images import tile_grid
+from ganplay.report.images import png_bytes, tile_grid
 from ganplay.engine.latent import Directions
 from ganplay.files import atomic_write_bytes
 
@@ -18,15 +18,7 @@ SHEET_SCALE = 3  # pixels per image pixel in an exported sheet
 
 
 def _png(grid: np.ndarray, scale: int) -> bytes:
-    from PIL import Image
-
-    mode = "L" if grid.shape[-1] == 1 else "RGB"
-    img = Image.fromarray(grid[..., 0] if mode == "L" else grid, mode)
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    return png_bytes(grid, scale)
 
 
 def sheet_grid(blocks: list[np.ndarray], cols: int, gap: int = 4) -> np.ndarray:

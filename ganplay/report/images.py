@@ -24,9 +24,13 @@ def tile_grid(images: np.ndarray, cols: int | None = None, pad: int = 1) -> np.n
 
 
 def grid_png_bytes(images: np.ndarray, cols: int | None = None, scale: int = 2) -> bytes:
+    return png_bytes(tile_grid(images, cols), scale)
+
+
+def png_bytes(grid: np.ndarray, scale: int = 1) -> bytes:
+    """A uint8 ``[H, W, C]`` picture (C 1 or 3) as PNG bytes, each pixel ``scale`` x ``scale``."""
     from PIL import Image
 
-    grid = tile_grid(images, cols)
     mode = "L" if grid.shape[-1] == 1 else "RGB"
     img = Image.fromarray(grid[..., 0] if mode == "L" else grid, mode)
     if scale > 1:
