@@ -151,7 +151,8 @@ class SessionDisplay:
         if not (self.overlays.get("latent") and self.kind == "images"):
             return {}
         return {"latent": self._latent_feed.offer(self.trainer, self.state, self.step, *self._tile_noise(),
-                                                  display_key=(self._noise_salt, self.draw_class))}
+                                                  display_key=(self._noise_salt, self.draw_class),
+                                                  settled=self.inflight_steps == 0)}
 
     def _display_key(self) -> tuple:
         """Everything besides the state that decides what ``display_device`` computes."""

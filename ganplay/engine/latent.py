@@ -101,11 +101,13 @@ class GeneratorFeed:
         self._display_key = None
 
     def offer(self, trainer, state, step: int, display_z=None, display_labels=None,
-              display_key=None) -> GeneratorSnapshot:
-        """The latest snapshot, renewed when training moved on ``every_s`` ago or more, went back
-        (a rollback), or the grid's noise changed (``display_key``)."""
+              display_key=None, settled: bool = False) -> GeneratorSnapshot:
+        """The latest snapshot, renewed when training moved on ``every_s`` ago or more (at once
+        when it has ``settled``: nothing in flight, so this state is the one that stays on
+        screen), went back (a rollback), or the grid's noise changed (``display_key``)."""
         last, now = self._last, self._clock()
-        due = last is None or step < self._step or (step != self._step and now - self._at >= self.every_s)
+        moved = step != self._step and (settled or now - self._at >= self.every_s)
+        due = last is None or step < self._step or moved
         if due or display_key != self._display_key:
             self._last = snapshot_generator(trainer, state, display_z, display_labels)
             self._at, self._step, self._display_key = now, step, display_key

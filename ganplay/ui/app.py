@@ -30,10 +30,11 @@ def run_gui(config: Config, args) -> int:
     watchdog = _start_watchdog() if scripted_run else None  # before the window: building it compiles
     if not explicit:
         config = _first_run_config(config)
-    window = MainWindow(config, restore=not explicit, warm_up=True)
+    window = MainWindow(config, restore=not explicit, warm_up=True, start_worker=False)
     scripted = ScriptedRun(window, steps=args.steps, screenshot=args.screenshot, quit=args.quit,
                            gif=getattr(args, "record_gif", None), gif_every=getattr(args, "gif_every", None),
                            unattended=scripted_run, watchdog=watchdog)
+    window.start_worker()  # after the scripted run listens: a run that fails at once is heard
     window.show()
     overlays = [o.strip() for o in (getattr(args, "overlays", None) or "").split(",") if o.strip()]
     for name in overlays:

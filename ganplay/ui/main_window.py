@@ -75,7 +75,7 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
     offer_downloads = True  # ask to download missing datasets (tests switch this off)
 
     def __init__(self, config: Config, settings: QSettings | None = None, *, restore: bool = True,
-                 warm_up: bool = False):
+                 warm_up: bool = False, start_worker: bool = True):
         super().__init__()
         self.setWindowTitle("ganplay")
         self.settings = settings if settings is not None else QSettings("ganplay", "ganplay")
@@ -125,13 +125,20 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
         self.worker.running_changed.connect(self._on_running_changed)
         self.docks["spectrum_dock"].visibilityChanged.connect(lambda on: self.worker.watch_spectrum(on))
         self.worker_thread = WorkerThread(self.worker)
-        self.worker_thread.start()
         self.timeline = Timeline(self)  # the bar under the main view: scrub, replay, export
 
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
         self.redraw_timer.timeout.connect(self._redraw)
         self.redraw_timer.start()
+        if start_worker:
+            self.start_worker()
+
+    def start_worker(self) -> None:
+        """Start the training thread (once). A caller that listens to the worker's signals (the
+        scripted run) connects first: a run that fails at once fails before a later connection."""
+        if not self.worker_thread.is_running():
+            self.worker_thread.start()
 
     # -- construction ---------------------------------------------------------------------------------
     def _build_panels(self) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -93,7 +94,10 @@ class TimelineBar(QWidget):
         self.range_button.setToolTip("Choose the stretch File ▸ Export video… writes (drag its edges)")
         self.label = QLabel("live")
         self.label.setFixedHeight(22)
-        self.label.setMinimumWidth(260)
+        # The label takes what the row leaves (its full text is its tooltip): a fixed minimum
+        # pushed the window's own minimum width from 834 to 985 px.
+        self.label.setMinimumWidth(80)
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.live_button.clicked.connect(self.live_requested)
         self.continue_button.clicked.connect(self.continue_requested)
         self.replay_button.toggled.connect(self.replay_toggled)
@@ -142,6 +146,7 @@ class TimelineBar(QWidget):
 
     def set_status(self, text: str, continue_step: int | None) -> None:
         self.label.setText(text)
+        self.label.setToolTip(text)  # whole, where the row cuts it
         self.continue_button.setEnabled(continue_step is not None)
         self.continue_button.setText("Continue from here" if continue_step is None
                                      else f"Continue from {continue_step:,}")

@@ -25,6 +25,9 @@ from ganplay.engine.train import build_trainer, fetch_metrics, find_fault, steps
 from ganplay.errors import ConfigError
 
 
+NORMS = ("g_grad_norm", "d_grad_norm")  # relative differences
+
+
 def max_diff(a, b) -> float:
     """Largest absolute difference over every leaf of two pytrees of the same structure."""
     def leaf(x, y):
@@ -68,8 +71,11 @@ def compare(name: str, overrides: dict, steps: int, full: bool, n: int) -> dict:
         "one_description": one.device_description(), "one_has_mesh": one.mesh is not None,
         "params": max_diff((s1.g_params, s1.d_params), (sn.g_params, sn.d_params)),
         "stats": max_diff((s1.g_stats, s1.d_stats), (sn.g_stats, sn.d_stats)),
-        "metrics": max_diff({k: v for k, v in m1.items() if k != "fault"},
-                            {k: v for k, v in mn.items() if k != "fault"}),
+        "metrics": max_diff({k: v for k, v in m1.items() if k not in ("fault", *NORMS)},
+                            {k: v for k, v in mn.items() if k not in ("fault", *NORMS)}),
+        # A gradient norm sums over every parameter: its rounding scales with its size.
+        "grad_norms": max((max_diff(m1[k], mn[k]) / max(1.0, float(np.max(np.abs(np.asarray(m1[k])))))
+                           for k in NORMS if k in m1), default=0.0),
         "faults_equal": bool(np.array_equal(np.asarray(m1["fault"]), np.asarray(mn["fault"]))),
         "finite": [bool(s1.finite), bool(sn.finite)],
         "steps_equal": int(s1.step) == int(sn.step) == steps,

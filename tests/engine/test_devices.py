@@ -66,7 +66,7 @@ def check_case(case: dict, devices: int) -> None:
     assert case["steps_equal"] and case["finite"] == [True, True], name
     assert case["replicated"], f"{name}: the state left the mesh's replicated layout"
     assert case["init"] <= TOLERANCE, name
-    for key in ("params", "stats", "metrics"):
+    for key in ("params", "stats", "metrics", "grad_norms"):
         assert case[key] <= TOLERANCE, f"{name}: {key} differ by {case[key]:.3g} after {case['steps']} steps"
     assert case["faults_equal"], name
 

@@ -109,7 +109,10 @@ def test_the_feed_copies_g_at_most_every_few_seconds(gia):
     assert isinstance(first.variables["params"]["hidden"]["kernel"], np.ndarray)  # a host copy
     now[0] = 1.0
     assert feed.offer(trainer, state, 20) is first  # too soon: the same snapshot
-    now[0] = 2.5
+    settled = feed.offer(trainer, state, 20, settled=True)  # training stopped there: this one stays
+    assert settled is not first and feed.offer(trainer, state, 20, settled=True) is settled
+    first = settled
+    now[0] = 3.5
     second = feed.offer(trainer, state, 30)
     assert second is not first
     assert feed.offer(trainer, state, 5) is not second  # went back (a rollback, an opened run): at once
