@@ -5,6 +5,7 @@ Every user error ends as one line on stderr and a non-zero exit, never a traceba
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 from ganplay.cli.common import config_from_args
@@ -15,6 +16,10 @@ from ganplay.errors import GanplayError
 __all__ = ["EXIT_FAILED", "build_parser", "build_train_parser", "config_from_args", "main"]
 
 EXIT_FAILED = 1
+# ``ganplay COMMAND …``: the module whose ``main(argv)`` runs it (without a command: the window).
+COMMANDS = {"train": "ganplay.cli.train", "presets": "ganplay.cli.presets", "sweep": "ganplay.cli.sweep",
+            "compare": "ganplay.cli.compare", "latent": "ganplay.cli.latent", "dirac": "ganplay.cli.dirac",
+            "bench": "ganplay.bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,34 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         from ganplay.engine.compile_cache import enable_compilation_cache
 
         enable_compilation_cache()
-        if argv and argv[0] == "train":
-            from ganplay.cli.train import main as train_main
-
-            return train_main(argv[1:])
-        if argv and argv[0] == "presets":
-            from ganplay.cli.presets import main as presets_main
-
-            return presets_main(argv[1:])
-        if argv and argv[0] == "sweep":
-            from ganplay.cli.sweep import main as sweep_main
-
-            return sweep_main(argv[1:])
-        if argv and argv[0] == "compare":
-            from ganplay.cli.compare import main as compare_main
-
-            return compare_main(argv[1:])
-        if argv and argv[0] == "latent":
-            from ganplay.cli.latent import main as latent_main
-
-            return latent_main(argv[1:])
-        if argv and argv[0] == "dirac":
-            from ganplay.cli.dirac import main as dirac_main
-
-            return dirac_main(argv[1:])
-        if argv and argv[0] == "bench":
-            from ganplay.bench import main as bench_main
-
-            return bench_main(argv[1:])
+        if argv and argv[0] in COMMANDS:  # each command's module is imported only when it runs
+            return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
         args = build_parser().parse_args(argv)
         if args.quit and not args.steps:
             raise GanplayError("--quit needs --steps N: the window closes once N steps are trained")
