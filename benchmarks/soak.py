@@ -1,11 +1,16 @@
 """Soak benchmarks: does a long run keep memory flat and the window responsive?
 
-    python benchmarks/soak.py gui --minutes 30        # scripted GUI run (offscreen), issue 7
-    python benchmarks/soak.py headless --steps 1000000  # engine session only, issue 6
+    python benchmarks/soak.py gui --minutes 60 --dataset grid25 --overlays field,arrows,manifold,interpolation
+    python benchmarks/soak.py compare --minutes 30 --dataset grid25 --runs 4
+    python benchmarks/soak.py gui --minutes 30 --model gia-mlp --dataset mnist --data-dir ../shared/data/mnist
+    python benchmarks/soak.py headless --steps 1000000   # engine session only
 
-Both log RSS every ``--every`` seconds to a CSV (``--log``) and print a JSON summary: RSS at the
-start (after warm-up) and the end, its maximum, steps done, and for the GUI the frame-time
-percentiles (time between drawn frames) and frames per second. Not part of the test suite.
+The window soaks log, every ``--every`` seconds (default a minute), the step, RSS, the Python
+object count, frames drawn, this process's CPU seconds, the load and the timeline recorder's
+bytes, to a CSV (``--log``), and print a JSON summary: per-interval frames/s, steps/s and steps
+per CPU second (which other processes on a shared machine do not change), and the targets' figures
+after ``--settle-minutes``: RSS and object growth, and the change from the first interval after
+settling to the last. Not part of the test suite.
 """
 from __future__ import annotations
 
@@ -26,7 +31,10 @@ def rss_mb() -> float:
 def _config(args):
     from ganplay.config import Config
 
-    return Config.for_model("toy-mlp", dataset=args.dataset, hidden=args.hidden, batch_size=args.batch_size)
+    sizes = {k: v for k, v in (("hidden", args.hidden), ("batch_size", args.batch_size)) if v is not None}
+    if args.data_dir:
+        sizes["data_dir"] = args.data_dir
+    return Config.for_model(args.model, dataset=args.dataset, **sizes)
 
 
 def soak_headless(args) -> dict:
@@ -54,26 +62,27 @@ def soak_headless(args) -> dict:
     return _summary(rows, start_rss, extra={"steps_per_s": session.step / rows[-1][0]})
 
 
-def soak_gui(args) -> dict:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+def _window_soak(args, make_window, drawn_signal: str, step_of, recorder_bytes) -> dict:
+    """Play a window offscreen for ``args.minutes``; every ``args.every`` seconds log the time,
+    step, RSS, Python object count, frames drawn, this process's CPU seconds and the load."""
+    import gc
+
     import numpy as np
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from ganplay.engine.compile_cache import enable_compilation_cache
-    from ganplay.ui.main_window import MainWindow
 
     enable_compilation_cache()
     app = QApplication.instance() or QApplication([])
-    settings = QSettings(str(Path(args.log).with_suffix(".ini")), QSettings.IniFormat)
-    w = MainWindow(_config(args), settings=settings, restore=False)
-    w.quiet_errors = True
+    w, start = make_window()
     w.show()
     frames: list[float] = []
     rows: list[tuple] = []
     t0 = time.perf_counter()
-    state = {"start_rss": None, "closing": False}
+    state = {"closing": False}
     live = open(args.log + ".live", "w")  # rows as they come, in case the run has to be killed
+    live.write("seconds,step,rss_mb,objects,frames,cpu_s,load1,recorder_mb\n")
 
     def finish():
         if not state["closing"]:
@@ -88,16 +97,14 @@ def soak_gui(args) -> dict:
         if frames[-1] - t0 >= args.minutes * 60 + 2 * args.every:
             finish()
 
-    w.snapshot_drawn.connect(on_frame)
+    getattr(w, drawn_signal).connect(on_frame)
 
     def log():
         now = time.perf_counter() - t0
-        step = w._drawn.step if w._drawn is not None else 0
-        rss = rss_mb()
-        if state["start_rss"] is None and now >= 60:
-            state["start_rss"] = rss
-        rows.append((now, step, rss))
-        live.write(f"{now:.1f},{step},{rss:.1f},{len(frames)}\n")
+        row = (now, step_of(w), rss_mb(), len(gc.get_objects()), len(frames), time.process_time(),
+               os.getloadavg()[0], recorder_bytes(w) / 2**20)
+        rows.append(row)
+        live.write(",".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + "\n")
         live.flush()
         if now >= args.minutes * 60:
             finish()
@@ -105,20 +112,85 @@ def soak_gui(args) -> dict:
     timer = QTimer()
     timer.timeout.connect(log)
     timer.start(int(args.every * 1000))
-    QTimer.singleShot(0, w.play)
+    QTimer.singleShot(0, log)
+    QTimer.singleShot(0, start)
     app.exec()
     gaps = np.diff(np.asarray(frames)) * 1000 if len(frames) > 1 else np.zeros(1)
     late = gaps[len(gaps) // 10:]  # skip the warm-up (compiles)
-    extra = {
-        "frames": len(frames),
-        "fps": len(frames) / max(rows[-1][0], 1e-9),
-        "frame_ms_p50": float(np.percentile(late, 50)),
-        "frame_ms_p90": float(np.percentile(late, 90)),
-        "frame_ms_p99": float(np.percentile(late, 99)),
-        "steps_per_s": rows[-1][1] / max(rows[-1][0], 1e-9),
-        "rss_samples": len(rows),  # one per --every seconds if the timer was never starved
+    return {"frame_ms_p50": float(np.percentile(late, 50)), "frame_ms_p99": float(np.percentile(late, 99)),
+            **trend(rows, settle_s=args.settle_minutes * 60), "log": rows}
+
+
+def trend(rows, settle_s: float) -> dict:
+    """Per-interval rates and the figures the soak targets: RSS and object growth after the
+    settling time, and frames/s, steps/s and steps per CPU second (the load-independent one) in
+    the first interval after settling against the last interval."""
+    per = []
+    for a, b in zip(rows, rows[1:]):
+        dt, cpu = b[0] - a[0], b[5] - a[5]
+        per.append({"until_s": round(b[0]), "steps_per_s": (b[1] - a[1]) / dt, "fps": (b[4] - a[4]) / dt,
+                    "steps_per_cpu_s": (b[1] - a[1]) / max(cpu, 1e-9), "cpu_share": cpu / dt,
+                    "rss_mb": b[2], "objects": b[3], "load1": b[6], "recorder_mb": b[7]})
+    settled = [r for r in rows if r[0] >= settle_s]
+    after = [p for p in per if p["until_s"] > settle_s + 1]
+    if len(settled) < 2 or len(after) < 2:
+        return {"intervals": per}
+    first, last = after[0], after[-1]
+    return {
+        "intervals": per,
+        "rss_at_settle_mb": settled[0][2], "rss_end_mb": rows[-1][2], "rss_max_mb": max(r[2] for r in rows),
+        "rss_growth_after_settle_mb": rows[-1][2] - settled[0][2],
+        "objects_growth_after_settle": rows[-1][3] - settled[0][3],
+        "recorder_growth_after_settle_mb": rows[-1][7] - settled[0][7],
+        **{f"{k}_change": last[k] / max(first[k], 1e-9) - 1 for k in ("fps", "steps_per_s", "steps_per_cpu_s")},
+        "steps": rows[-1][1], "fps_mean": (rows[-1][4] - rows[0][4]) / (rows[-1][0] - rows[0][0]),
     }
-    return _summary(rows, state["start_rss"], extra)
+
+
+def soak_gui(args) -> dict:
+    """The main window training ``args.model`` on ``args.dataset`` with the given overlays on."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+
+    from ganplay.ui.main_window import MainWindow
+
+    def make():
+        settings = QSettings(str(Path(args.log).with_suffix(".ini")), QSettings.IniFormat)
+        w = MainWindow(_config(args), settings=settings, restore=False)
+        w.quiet_errors = True
+        for name in (args.overlays.split(",") if args.overlays else []):
+            w.set_overlay(name, True)
+        return w, w.play
+
+    return _window_soak(args, make, "snapshot_drawn",
+                        lambda w: w._drawn.step if w._drawn is not None else 0,
+                        lambda w: w.worker.recorder.nbytes)
+
+
+def soak_compare(args) -> dict:
+    """Compare mode playing ``args.runs`` runs that differ in label smoothing."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from ganplay.ui.compare_window import CompareWindow
+
+    base = _config(args)
+    configs = [base.replace(label_smoothing=round(0.1 * i, 2)) for i in range(args.runs)]
+
+    def make():
+        w = CompareWindow(configs)
+        from PySide6.QtCore import QTimer
+
+        def start():  # play once every run is built
+            if len(w.steps()) == len(configs):
+                w.play()
+            else:
+                QTimer.singleShot(100, start)
+        return w, start
+
+    def recorded(w):
+        recs = [getattr(r, "recorder", None) for r in getattr(w.worker, "runs", [])]
+        return sum(r.nbytes for r in recs if r is not None)
+
+    return _window_soak(args, make, "snapshots_drawn", lambda w: min(w.steps()) if w.steps() else 0, recorded)
 
 
 def _summary(rows, start_rss, extra) -> dict:
@@ -131,22 +203,28 @@ def _summary(rows, start_rss, extra) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=("gui", "headless"))
-    p.add_argument("--minutes", type=float, default=30.0, help="GUI soak length")
+    p.add_argument("mode", choices=("gui", "compare", "headless"))
+    p.add_argument("--minutes", type=float, default=30.0, help="window soak length")
+    p.add_argument("--settle-minutes", type=float, default=5.0, help="growth and decline are measured after this")
     p.add_argument("--steps", type=int, default=1_000_000, help="headless soak length")
+    p.add_argument("--model", default="toy-mlp")
     p.add_argument("--dataset", default="ring8")
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--every", type=float, default=10.0, help="seconds between RSS samples")
-    p.add_argument("--log", default="soak-log.csv", help="CSV of time, step, RSS (MB)")
+    p.add_argument("--data-dir", default="", help="where the image dataset is (gia-mlp on mnist)")
+    p.add_argument("--hidden", type=int, default=None, help="the model's default if left out")
+    p.add_argument("--batch-size", type=int, default=None, help="the model's default if left out")
+    p.add_argument("--overlays", default="", help="window soak: 2-D views to switch on, e.g. field,arrows,manifold,interpolation")
+    p.add_argument("--runs", type=int, default=4, help="compare soak: how many runs")
+    p.add_argument("--every", type=float, default=60.0, help="seconds between samples")
+    p.add_argument("--log", default="soak-log.csv", help="CSV of the samples")
     args = p.parse_args(argv)
-    out = soak_gui(args) if args.mode == "gui" else soak_headless(args)
+    out = {"gui": soak_gui, "compare": soak_compare, "headless": soak_headless}[args.mode](args)
     rows = out.pop("log")
     with open(args.log, "w") as f:
-        f.write("seconds,step,rss_mb\n")
+        f.write("seconds,step,rss_mb,objects,frames,cpu_s,load1,recorder_mb\n")
         for r in rows:
-            f.write(f"{r[0]:.1f},{r[1]},{r[2]:.1f}\n")
-    print(json.dumps({"mode": args.mode, **out}, indent=1))
+            f.write(",".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r) + "\n")
+    print(json.dumps({"mode": args.mode, "model": args.model, "dataset": args.dataset,
+                      "minutes": args.minutes, **out}, indent=1))
     return 0
 
 
