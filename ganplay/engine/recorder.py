@@ -95,7 +95,8 @@ class Recorder(Observer):
     """Thinned frames and marks of a run (see the module's docstring). Thread-safe: the
     training thread records while the window reads."""
 
-    def __init__(self, dense: int = DENSE_FRAMES, budget_bytes: int = BUDGET_BYTES, sampler=None):
+    def __init__(self, dense: int = DENSE_FRAMES, budget_bytes: int = BUDGET_BYTES, sampler=None,
+                 keep_states: bool = True):
         if dense < 2:
             raise ValueError(f"dense={dense} must be at least 2 frames")
         self.dense = int(dense)
@@ -108,12 +109,13 @@ class Recorder(Observer):
         self._lock = threading.Lock()
         self._last_modes: float | None = None
         self.states = KeptStates()
+        self.keep_states = keep_states  # past states for "Continue from here" (not in Compare)
         self.real: np.ndarray | None = None  # the real sample the views draw (float16), set once
 
     # -- recording -------------------------------------------------------------------------------
     def on_chunk(self, event: ChunkEvent) -> None:
         # A chunk with a non-finite step (its host metrics say so: no device read) keeps no state.
-        if not np.any(event.metrics.get("fault", 0)):
+        if self.keep_states and not np.any(event.metrics.get("fault", 0)):
             self.states.offer(event.state, event.step, event.trainer)
         display = event.display
         if display is None and self.sampler is not None:

@@ -30,6 +30,7 @@ class CompareWorker(CommandWorker):
     saved = Signal(str)
 
     COMMANDS_OF = "compare"
+    save_recording = True  # saved sets carry every run's timeline (the window's Keep timelines)
     DIVERGED = "a run has diverged: reset the runs or remove that run"
 
     def __init__(self, configs: list[Config]):
@@ -193,6 +194,7 @@ class CompareWorker(CommandWorker):
             self.failed.emit("nothing to save: no runs are loaded")
             return
         saved = []
+        self.comparison.save_recording = self.save_recording
         if self._guard(f"cannot save {path}", lambda: saved.append(
                 self.comparison.save_folder(path) if folder else self.comparison.save(path))):
             self.saved.emit(str(saved[0]))
@@ -205,7 +207,8 @@ class CompareWorker(CommandWorker):
         if not self._guard(f"cannot open {path}", lambda: opened.append(Comparison.open(path))):
             return  # the runs stay as they were
         self._replace(opened[0])
-        self.message.emit(f"opened {path} at step {opened[0].step:,}")
+        notes = "".join(f"; {n}" for n in opened[0].notes)  # (an unreadable timeline: the runs opened)
+        self.message.emit(f"opened {path} at step {opened[0].step:,}{notes}")
 
     def _rebuild(self, configs: list[Config]):
         """A new set of runs from step 0 (the first set, or runs added)."""
