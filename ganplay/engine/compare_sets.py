@@ -153,6 +153,20 @@ class ComparisonFiles:
         return cls._from_run_files(opened, files, shown_files, qualities, shown, vmap)
 
     @classmethod
+    def open_runs(cls, paths, *, vmap: bool | None = None) -> ComparisonFiles:
+        """Compare run files as they are, each at its own step (a branch beside the old future
+        Continue from here left). Runs at different steps train alone (a vmapped group shares
+        one step) and each advances by the same steps; their timelines scrub at one step."""
+        paths = [Path(p) for p in paths]
+        if not 1 <= len(paths) <= MAX_RUNS:
+            raise CheckpointError(f"a comparison holds 1 to {MAX_RUNS} runs, not {len(paths)}")
+        opened = [read_run_file(p, shown=p) for p in paths]
+        if len({run.step for run in opened}) > 1:
+            vmap = False
+        qualities = [(run.header.get("quality"), run.shown) for run in opened]
+        return cls._from_run_files(opened, paths, paths, qualities, paths[0], vmap)
+
+    @classmethod
     def _from_run_files(cls, opened, files, shown_files, qualities, shown, vmap) -> ComparisonFiles:
         """The comparison of ``opened`` run files (their states, histories, quality lists and the
         timelines ``files`` carry)."""

@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QVBoxLayout, QWidget
 
 from ganplay.errors import GanplayError
+from ganplay.ui.old_future import OldFuture
 from ganplay.ui.timeline_bar import TimelineBar
 from ganplay.ui.timeline_scrub import PAST_ONLY, TimelineScrub
 
@@ -38,6 +39,7 @@ class Timeline(TimelineScrub):
         self._install_actions()
         self.exported.connect(self._on_exported)
         self.export_thread: threading.Thread | None = None
+        self.old_future = OldFuture(window)  # Run ▸ Compare with the old future
 
     def _install_actions(self) -> None:
         w = self.window

@@ -9,7 +9,7 @@ from ganplay.errors import GanplayError
 
 
 class TimelineCommands:
-    """Needs the worker's ``session``, ``recorder``, ``message``, ``_post``, ``_publish``,
+    """Needs the worker's ``session``, ``recorder``, ``message``, ``old_future_saved``, ``_post``, ``_publish``,
     ``_drop_inflight`` and ``_divergence_lock``."""
 
     keep_old_future = True  # Continue from here saves the run it leaves (Open run continues it)
@@ -45,9 +45,12 @@ class TimelineCommands:
         with self._divergence_lock:
             self._divergence = None
         dropped = "" if was <= step else (f"; the old future (steps {step + 1:,}–{was:,}) is saved in {kept} "
-                                         "(File ▸ Open run continues it)" if kept else
+                                         "(File ▸ Open run continues it; Run ▸ Compare with the old "
+                                         "future shows it beside this branch)" if kept else
                                          f"; the old future (steps {step + 1:,}–{was:,}) is dropped")
         self.message.emit(f"continued from step {step:,}{dropped}")
+        if kept:
+            self.old_future_saved.emit(kept, step)
         self._publish()
 
     def _save_old_future(self, step: int) -> str | None:

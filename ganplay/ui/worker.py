@@ -40,6 +40,7 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
     opened = Signal(str)  # the opened run's config as JSON (the GUI mirrors it in the controls)
     diverged = Signal(str)  # training blew up; ``divergence()`` says where and what to roll back to
     target_reached = Signal(int)
+    old_future_saved = Signal(str, int)  # (run file, step continued from): Continue from here kept it
 
     CRASH_HINT = " Press Reset to start again."
 
