@@ -10,7 +10,7 @@ from ganplay.errors import GanplayError
 
 class TimelineCommands:
     """Needs the worker's ``session``, ``recorder``, ``message``, ``old_future_saved``, ``_post``, ``_publish``,
-    ``_drop_inflight`` and ``_divergence_lock``."""
+    ``_frame_every``, ``_drop_inflight`` and ``_divergence_lock``."""
 
     keep_old_future = True  # Continue from here saves the run it leaves (Open run continues it)
 
@@ -27,6 +27,7 @@ class TimelineCommands:
         """A new run, a new timeline (or the one its file carried); its first state is kept."""
         self.recorder = self.new_recorder() if recording is None else recording
         self.recorder.states.offer(self.session.state, self.session.step, self.session.trainer)
+        self.recorder.pin(self._frame_every, self.session.step)  # a GIF being recorded goes on
 
     def _continue_from(self, step: int):
         s = self.session
