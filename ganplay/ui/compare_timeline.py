@@ -9,6 +9,7 @@ import dataclasses
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QToolBar, QVBoxLayout, QWidget
 
+from ganplay.engine.compare import NAMES
 from ganplay.ui.timeline_bar import TimelineBar
 from ganplay.ui.timeline_scrub import PAST_ONLY, TimelineScrub
 
@@ -60,6 +61,9 @@ class CompareTimeline(TimelineScrub):
         views = self.window.run_views
         return views[0].kind if views else "points"
 
+    def bar_recording(self, recs: list):
+        return RunsOnBar(recs)
+
     def show_live(self, snaps) -> None:
         """The window's redraw: the runs' views follow training unless a past step is shown."""
         if self.viewing is None:
@@ -85,3 +89,19 @@ class CompareTimeline(TimelineScrub):
             view.show_snapshot(past)
             shown.append(past)
         self.shown = shown
+
+
+class RunsOnBar:
+    """The bar's view of every run: run A's losses behind the slider, and every run's marks,
+    each named by its run ("B: modes lost: 9 → 6")."""
+
+    def __init__(self, recs: list):
+        self.recs = recs
+
+    def series(self, name: str):
+        return self.recs[0].series(name)
+
+    def marks_between(self, first: int, last: int) -> list:
+        marks = [dataclasses.replace(m, text=f"{n}: {m.text}")
+                 for n, r in zip(NAMES, self.recs) for m in r.marks_between(first, last)]
+        return sorted(marks, key=lambda m: m.step)

@@ -78,6 +78,10 @@ class TimelineScrub(QObject):
     def data_kind(self) -> str:
         return "points"
 
+    def bar_recording(self, recs: list):
+        """What the bar draws its faint losses and marks from (``series``, ``marks_between``)."""
+        return recs[0]
+
     def continue_step(self, step: int) -> int | None:
         """The kept state Continue from here would start from at ``step`` (None: not offered)."""
         return None
@@ -123,7 +127,7 @@ class TimelineScrub(QObject):
             return
         steps = self.steps()
         last = max(self.live_step(), int(steps[-1]) if len(steps) else 0)
-        self.bar.show_recording(recs[0], last)
+        self.bar.show_recording(self.bar_recording(recs), last)
         if self.viewing is None:
             self.bar.set_cursor(self.live_step(), live=True)
             mb = sum(r.nbytes for r in recs) / 2**20

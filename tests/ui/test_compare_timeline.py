@@ -45,6 +45,9 @@ def test_the_bar_scrubs_every_run_to_one_step(qtbot, make_compare):
     assert not np.allclose(_points(w.run_views[0]), live[0])
     assert [s.step for s in w.timeline.shown] == [100, 100]
     assert all(line.isVisible() and line.value() == 100 for line in w.timeline.cursors)
+    recs[1].mark(100, "settings", "lr_d=0.002")  # every run's marks are on the bar, named by run
+    w.timeline.refresh()
+    assert w.timeline.bar.mark_near(100) == "B: lr_d=0.002"
     bar = w.timeline.bar
     bar.setFocus()
     qtbot.keyClick(bar, Qt.Key_Left)
