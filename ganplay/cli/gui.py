@@ -15,8 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p, gui=True)
     p.add_argument("--autostart", action="store_true", help="start training at once")
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window when training stops")
-    p.add_argument("--record-gif", metavar="GIF", help="record the top view into an animated GIF while training "
-                   "(a frame every --gif-every steps); saved when --steps is reached")
+    p.add_argument("--record-gif", metavar="GIF", help="record the main view into an animated GIF while training "
+                   "(a frame every --gif-every steps, drawn from the timeline as File > Export video... "
+                   "draws it, the step counter burned in); saved when --steps is reached")
     p.add_argument("--gif-every", type=int, metavar="N", help="steps between GIF frames (default: 100 for 2-D data, 10 for images)")
     p.add_argument("--overlays", metavar="LIST", help="2-D views to switch on: any of field,arrows,manifold,interpolation")
     p.add_argument("--quit", action="store_true", help="exit after --steps (and --screenshot); with --autostart "

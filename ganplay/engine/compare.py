@@ -10,69 +10,56 @@ structurally (loss, model, batch size…) are sessions of their own, and a step 
 dispatches every unit before waiting for any, so they alternate on the device. Every advance
 moves every run by the same number of steps: the runs are always at the same step.
 
-A set of runs is saved as one ``.ganplay-compare`` file (a zip of ``compare.json`` and one run
-file per run) or as a folder of the same files; each run file is an ordinary run file that the
-main window opens on its own.
+Each run's loop has a timeline :class:`~ganplay.engine.recorder.Recorder` (``recorders``) that
+keeps the frames its snapshots drew, so Compare's bar scrubs every run at one step. A set of runs
+is saved as one ``.ganplay-compare`` file or a folder of run files (:mod:`ganplay.engine.compare_sets`).
 """
 from __future__ import annotations
 
-import io
-import json
-import shutil
-import tempfile
 import time
-import zipfile
-import zlib
 from collections import deque
 from dataclasses import fields
-from pathlib import Path
 
 import jax
 
 from ganplay.config import Config
-from ganplay.engine.checkpoint import MAX_RUN_BYTES, read_run_file
-from ganplay.engine.quality import EVAL_BUDGET, QualityMonitor
 from ganplay.engine.compare_export import (  # noqa: F401 (re-exported: the window imports them here)
     RECENT_POINTS,
     STEP_METRICS,
     comparison_csv,
     latest_metrics,
 )
-from ganplay.engine.groups import VmappedGroup, choose_vmap, initial_states, member_trainer, splitter, stack, structural_key
+from ganplay.engine.compare_sets import (  # noqa: F401 (re-exported: callers import them here)
+    FORMAT,
+    INDEX,
+    MAX_INDEX_BYTES,
+    MAX_RUNS,
+    NAMES,
+    RUN_FILE_RATIO,
+    SAME_DATA,
+    SUFFIX,
+    VERSION,
+    ComparisonFiles,
+    check_runs,
+)
+from ganplay.engine.groups import (
+    VmappedGroup,
+    choose_vmap,
+    initial_states,
+    member_trainer,
+    splitter,
+    stack,
+    structural_key,
+)
 from ganplay.engine.loop import Chunk
 from ganplay.engine.pacing import TICK_S, TickSizer  # noqa: F401 (re-exported)
+from ganplay.engine.quality import EVAL_BUDGET, QualityMonitor
+from ganplay.engine.recorder import Recorder
 from ganplay.engine.session import Session, Snapshot
 from ganplay.engine.sweep import Run, plan_groups
 from ganplay.engine.train import build_trainer
-from ganplay.errors import CheckpointError, ConfigError, GanplayError
-from ganplay.files import atomic_write_bytes, check_zip_sizes
+from ganplay.errors import ConfigError
 from ganplay.formatting import format_value
-
-NAMES = "ABCD"
-MAX_RUNS = len(NAMES)
-SUFFIX = ".ganplay-compare"
-INDEX = "compare.json"
-FORMAT = "ganplay-compare"
-VERSION = 1
-MAX_INDEX_BYTES = 16 << 20  # compare.json: the runs' names, labels and quality histories
-# A set is written stored; a run file holds mostly random-looking floats, which deflate shrinks
-# 3x at most (at step 0, where Adam's moments are zeros): a member claiming more is a zip bomb.
-RUN_FILE_RATIO = 16
-# Settings every run of a comparison shares: the runs are compared on the same data.
-SAME_DATA = ("dataset", "data_dir")
-
-
-def check_runs(configs: list[Config]) -> None:
-    """Raise ConfigError, naming the setting, unless ``configs`` can be compared."""
-    if not 1 <= len(configs) <= MAX_RUNS:
-        raise ConfigError(f"a comparison holds 1 to {MAX_RUNS} runs ({', '.join(NAMES)}), not {len(configs)}")
-    first = configs[0]
-    for name, c in zip(NAMES[1:], configs[1:]):
-        for key in SAME_DATA:
-            if getattr(c, key) != getattr(first, key):
-                raise ConfigError(f"run {name} has {key}={getattr(c, key) or '(automatic)'!s} but run A has "
-                                  f"{key}={getattr(first, key) or '(automatic)'!s}; the runs of a comparison "
-                                  f"share one dataset")
 
 
 def differences(a: Config, b: Config) -> list[tuple[str, object]]:
@@ -204,7 +191,7 @@ class _Together(VmappedGroup):
         return cls(indices, trainer, sessions, stack([s.state for s in sessions]))
 
 
-class Comparison:
+class Comparison(ComparisonFiles):
     """2 to 4 runs of one dataset at the same step (one run is allowed while a set is built)."""
 
     def __init__(self, configs: list[Config], *, vmap: bool | None = None):
@@ -275,15 +262,22 @@ class Comparison:
                 units.append(_Alone(i, session))
         return units
 
-    def _set_units(self, units: list) -> None:
-        """Train ``units`` from now on; every run's quality monitor spends ``budget``."""
+    def _set_units(self, units: list, recorders: list[Recorder | None] | None = None) -> None:
+        """Train ``units`` from now on; every run's quality monitor spends ``budget``, and every
+        run's loop has a timeline recorder (``recorders``, a new one where None)."""
         self.units = units
         monitors = []
-        for s in self.sessions:
+        recorders = list(recorders or [None] * len(self.configs))
+        for i, s in enumerate(self.sessions):
             if not isinstance(s.quality, SharedQuality):
                 s.use_quality(SharedQuality(s.trainer, self.budget))
             monitors.append(s.quality)
+            if recorders[i] is None:  # no past states: Compare has no Continue from here
+                recorders[i] = Recorder(keep_states=False)
+            if not any(o is recorders[i] for o in s.loop.observers):
+                s.loop.add(recorders[i])
         self.budget.monitors = monitors
+        self.recorders: list[Recorder] = recorders
 
     def reset(self) -> None:
         """Every run back to step 0 (its seed's first state); compiled programs are reused."""
@@ -315,7 +309,7 @@ class Comparison:
             else:
                 units.append(_Together.regroup([i for i, _ in keep], unit.trainer, [s for _, s in keep]))
         del self.configs[index]
-        self._set_units(units)
+        self._set_units(units, [r for i, r in enumerate(self.recorders) if i != index])
 
     def close(self) -> None:
         for s in self.sessions:
@@ -379,120 +373,13 @@ class Comparison:
                 if s.divergence is not None]
 
     def snapshots(self) -> list[Snapshot]:
-        return [s.snapshot() for s in self.sessions]
+        """Each run's snapshot, also kept as a frame of its timeline (what the display path
+        fetched: recording adds no device sync)."""
+        snaps = [s.snapshot() for s in self.sessions]
+        for recorder, snap in zip(self.recorders, snaps):
+            recorder.record(snap)
+        return snaps
 
-    # -- files ------------------------------------------------------------------------------------
-    def save(self, path) -> Path:
-        """Write the set as one file (``.ganplay-compare`` appended when missing), atomically."""
-        path = Path(path)
-        if not path.name.endswith(SUFFIX):
-            path = path.with_name(path.name + SUFFIX)
-        with tempfile.TemporaryDirectory(prefix="ganplay-compare-") as tmp:
-            names = self._write_runs(Path(tmp))
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # the run files are already npz
-                z.writestr(INDEX, self._index(names))
-                for name in names:
-                    z.write(Path(tmp) / name, name)
-        atomic_write_bytes(path, buf.getvalue())
-        return path
-
-    def save_folder(self, folder) -> Path:
-        """Write the set as a folder: ``compare.json`` and one run file per run (``A.npz``…)."""
-        folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise GanplayError(f"{folder} is a file; choose a folder to save the runs in")
-        names = self._write_runs(folder)
-        atomic_write_bytes(folder / INDEX, self._index(names))
-        return folder
-
-    def _write_runs(self, folder: Path) -> list[str]:
-        names = [f"{n}.npz" for n in self.names]
-        for name, session in zip(names, self.sessions):
-            session.save(folder / name)
-        return names
-
-    def _index(self, files: list[str]) -> bytes:
-        # Each run file holds its quality history too; sets written before that kept it only here.
-        index = {"format": FORMAT, "version": VERSION, "step": self.step,
-                 "runs": [{"name": n, "file": f, "label": lab, "quality": s.quality.to_lists()}
-                          for n, f, lab, s in zip(self.names, files, self.labels, self.sessions)]}
-        return (json.dumps(index, indent=2) + "\n").encode()
-
-    @classmethod
-    def open(cls, path, *, vmap: bool | None = None) -> Comparison:
-        """Continue a saved set, from its ``.ganplay-compare`` file or its folder; a file that
-        is not one, or runs that do not belong together, raise one line (CheckpointError)."""
-        path = Path(path)
-        if path.is_dir():
-            return cls._open_folder(path, path, vmap)
-        if not path.exists():
-            raise CheckpointError(f"{path}: no such file or folder")
-        with tempfile.TemporaryDirectory(prefix="ganplay-compare-") as tmp:
-            try:
-                with zipfile.ZipFile(path) as z:
-                    infos = z.infolist()
-                    for member in infos:
-                        name = member.filename
-                        if "/" in name or "\\" in name or name.startswith(".") or ":" in name or "\0" in name:
-                            raise CheckpointError(f"{path} is not a ganplay comparison (entry {name!r})")
-                    # Sizes are checked before anything is unpacked (a zip bomb, a lying header).
-                    check_zip_sizes(infos, path.stat().st_size, MAX_RUNS * MAX_RUN_BYTES + MAX_INDEX_BYTES,
-                                    path, CheckpointError, max_ratio=RUN_FILE_RATIO)
-                    for member in infos:
-                        with z.open(member) as src, open(Path(tmp) / member.filename, "wb") as dst:
-                            shutil.copyfileobj(src, dst)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError,
-                    RuntimeError) as exc:
-                raise CheckpointError(f"{path} is not a readable ganplay comparison file ({exc})") from None
-            return cls._open_folder(Path(tmp), path, vmap)
-
-    @classmethod
-    def _open_folder(cls, folder: Path, shown: Path, vmap: bool | None) -> Comparison:
-        try:
-            if (folder / INDEX).stat().st_size > MAX_INDEX_BYTES:
-                raise CheckpointError(f"{shown}: {INDEX} is larger than a comparison's index can be")
-            index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CheckpointError(f"{shown} is not a ganplay comparison (no {INDEX})") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise CheckpointError(f"{shown}: {INDEX} is corrupt ({exc})") from None
-        if not isinstance(index, dict) or index.get("format") != FORMAT:
-            raise CheckpointError(f"{shown} is not a ganplay comparison ({INDEX} has no format {FORMAT!r})")
-        if index.get("version") != VERSION:
-            raise CheckpointError(f"{shown} has comparison format version {index.get('version')}; "
-                                  f"this ganplay reads {VERSION}")
-        runs = index.get("runs")
-        if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) and isinstance(r.get("file"), str)
-                                                             for r in runs):
-            raise CheckpointError(f"{shown}: {INDEX} lists no runs")
-        if len(runs) > MAX_RUNS:  # before any is read (an index may list thousands)
-            raise CheckpointError(f"{shown}: {INDEX} lists {len(runs):,} runs; a comparison holds 1 to {MAX_RUNS}")
-        opened = []
-        for r in runs:
-            file = folder / Path(r["file"]).name  # never outside the folder
-            shown_file = shown / file.name if shown != folder else file  # the set's path, not a temporary folder
-            opened.append(read_run_file(file, shown=shown_file))
-        configs = [run.config for run in opened]
-        steps = [run.step for run in opened]
-        if len(set(steps)) > 1:
-            shown_steps = ", ".join(f"{n}: {s:,}" for n, s in zip(NAMES, steps))
-            raise CheckpointError(f"{shown}: the runs are at different steps ({shown_steps}); a comparison "
-                                  f"keeps its runs at one step")
-        try:
-            check_runs(configs)
-        except ConfigError as exc:
-            raise CheckpointError(f"{shown}: {exc}") from None
-        # The stored leaves are checked against a fresh state of each run's own structure.
-        comparison = cls(configs, vmap=vmap)
-        templates = [jax.device_get(s.state) for s in comparison.sessions]
-        try:
-            states = [run.restore(t) for run, t in zip(opened, templates)]
-        finally:
-            comparison.close()
-        comparison._set_units(comparison._build(states))
-        for session, run, r in zip(comparison.sessions, opened, runs):
-            if "history/step" in run.arrays:
-                session.history.load_state_dict(run.arrays)
-            session.quality.load_lists(r.get("quality"), f"{shown}: {INDEX}, run {r.get('name')}")
-        return comparison
+    def recorder_bytes(self) -> int:
+        """The memory every run's timeline holds."""
+        return sum(r.nbytes for r in self.recorders)

@@ -30,6 +30,7 @@ from ganplay.engine.observers import ChunkEvent, Observer
 
 DENSE_FRAMES = 200
 BUDGET_BYTES = 150 * 2**20
+MAX_PINNED = 240  # frames a GIF being recorded keeps from thinning (then its spacing doubles)
 MAX_STATES = 24  # past states kept for "Continue from here" (the latest always among them)
 STATES_BUDGET_BYTES = 512 * 2**20  # ... and fewer when states are large (a dcgan's, say)
 PREFIX = "recording/"
@@ -95,7 +96,8 @@ class Recorder(Observer):
     """Thinned frames and marks of a run (see the module's docstring). Thread-safe: the
     training thread records while the window reads."""
 
-    def __init__(self, dense: int = DENSE_FRAMES, budget_bytes: int = BUDGET_BYTES, sampler=None):
+    def __init__(self, dense: int = DENSE_FRAMES, budget_bytes: int = BUDGET_BYTES, sampler=None,
+                 keep_states: bool = True):
         if dense < 2:
             raise ValueError(f"dense={dense} must be at least 2 frames")
         self.dense = int(dense)
@@ -108,12 +110,15 @@ class Recorder(Observer):
         self._lock = threading.Lock()
         self._last_modes: float | None = None
         self.states = KeptStates()
+        self.keep_states = keep_states  # past states for "Continue from here" (not in Compare)
         self.real: np.ndarray | None = None  # the real sample the views draw (float16), set once
+        self.pinned_every: int | None = None  # see ``pin``
+        self.pinned_from = 0
 
     # -- recording -------------------------------------------------------------------------------
     def on_chunk(self, event: ChunkEvent) -> None:
         # A chunk with a non-finite step (its host metrics say so: no device read) keeps no state.
-        if not np.any(event.metrics.get("fault", 0)):
+        if self.keep_states and not np.any(event.metrics.get("fault", 0)):
             self.states.offer(event.state, event.step, event.trainer)
         display = event.display
         if display is None and self.sampler is not None:
@@ -163,15 +168,29 @@ class Recorder(Observer):
             self._thin()
         self._mark_modes(frame)
 
+    def pin(self, every: int | None, from_step: int = 0) -> None:
+        """Keep the frames at multiples of ``every`` steps from ``from_step`` on out of the thinning
+        (a GIF being recorded, ``--record-gif``); past ``MAX_PINNED`` of them the spacing doubles,
+        so a long recording still spans the whole run. None: nothing pinned from now on."""
+        with self._lock:
+            self.pinned_every = None if every is None else max(int(every), 1)
+            self.pinned_from = int(from_step)
+
+    def pinned(self, step: int) -> bool:
+        every = self.pinned_every
+        return every is not None and step >= self.pinned_from and step % every == 0
+
     def _thin(self) -> None:
         newest = self.frames[-1].index
         first = self.frames[0]
-        kept = [f for f in self.frames if f is first or keep_index(f.index, newest, self.dense)]
+        while self.pinned_every and sum(map(self.pinned, (f.step for f in self.frames))) > MAX_PINNED:
+            self.pinned_every *= 2
+        kept = [f for f in self.frames if f is first or keep_index(f.index, newest, self.dense) or self.pinned(f.step)]
         if len(kept) < len(self.frames):
             self.nbytes = sum(f.nbytes for f in kept)
         while self.nbytes > self.budget_bytes and self.dense > 8:
             self.dense //= 2  # large frames: a shorter dense stretch, the same geometric tail
-            kept = [f for f in kept if f is first or keep_index(f.index, newest, self.dense)]
+            kept = [f for f in kept if f is first or keep_index(f.index, newest, self.dense) or self.pinned(f.step)]
             self.nbytes = sum(f.nbytes for f in kept)
         self.frames = kept
 

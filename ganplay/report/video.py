@@ -180,9 +180,10 @@ def _dots(img: np.ndarray, px: np.ndarray, colour) -> None:
 
 
 def export_video(recorder, path, first: int | None = None, last: int | None = None,
-                 fps: float = 30.0, size: int = SIZE) -> int:
+                 fps: float = 30.0, size: int = SIZE, every: int | None = None) -> int:
     """Write the recorded frames with ``first <= step <= last`` to ``path`` (.mp4 or .gif),
-    atomically; returns the number of frames. GanplayError says what went wrong."""
+    atomically; returns the number of frames. ``every``: only the frames at multiples of that
+    many steps, and the last (the window's ``--record-gif``). GanplayError says what went wrong."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -195,6 +196,8 @@ def export_video(recorder, path, first: int | None = None, last: int | None = No
     first = int(steps[0]) if first is None else int(first)
     last = int(steps[-1]) if last is None else int(last)
     frames = [f for f in list(recorder.frames) if first <= f.step <= last]
+    if every and frames:
+        frames = [f for f in frames[:-1] if f.step % every == 0] + frames[-1:]
     if not frames:
         raise GanplayError(f"no recorded frame between steps {first:,} and {last:,}")
     renderer = FrameRenderer(recorder, first, last, size)

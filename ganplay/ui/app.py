@@ -238,13 +238,10 @@ class ScriptedRun(QObject):
             if not self.window.grab().save(self.screenshot):
                 print(f"ganplay: error: cannot write screenshot {self.screenshot}", file=sys.stderr)
                 self.exit_code = 1
-        if self.gif and self.window.recorder is not None:
-            rec = self.window.recorder
-            if not rec.steps or rec.steps[-1] != step:  # the last frame shows the final state
-                self.window.recorder.add(step, self.window.top_stack.currentWidget().grab().toImage())
-            if not self.window.stop_recording():
-                print(f"ganplay: error: cannot write GIF {self.gif}", file=sys.stderr)
-                self.exit_code = 1
+        # (the worker recorded the final state's frame when it reached the target: the GIF ends on it)
+        if self.gif and self.window.gif_recording is not None and not self.window.stop_recording():
+            print(f"ganplay: error: cannot write GIF {self.gif}", file=sys.stderr)
+            self.exit_code = 1
         if self.quit:
             self.closing()
             QTimer.singleShot(0, self.window.close)  # close outside this signal's emission

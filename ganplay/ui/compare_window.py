@@ -42,6 +42,7 @@ from ganplay.ui.compare_worker import CompareWorker
 from ganplay.ui.playback import PlaybackCommands
 from ganplay.ui.command_worker import WorkerThread
 from ganplay.ui.compare_files import CompareFiles
+from ganplay.ui.compare_timeline import CompareTimeline
 from ganplay.ui.compare_views import (  # noqa: F401 (re-exported)
     CHANGEABLE,
     RUN_COLORS,
@@ -120,6 +121,7 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
         self.worker_thread = WorkerThread(self.worker)
         self.worker_thread.thread.setObjectName("ganplay-compare")
         self.worker_thread.start()
+        self.timeline = CompareTimeline(self)
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
         self.redraw_timer.timeout.connect(self._redraw)
@@ -298,7 +300,6 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
         if len(self.configs) > 1:
             self.worker.remove(self.selected_run())
 
-    # -- files ---------------------------------------------------------------------------------------
     # -- from the worker -----------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
         self.error_label.setText(text)
@@ -328,8 +329,7 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
         snaps = self.worker.latest_snapshots()
         if not snaps or len(snaps) != len(self.run_views):
             return  # a set changing: its views come with runs_changed
-        for view, snap in zip(self.run_views, snaps):
-            view.show_snapshot(snap)
+        self.timeline.show_live(snaps)  # (not while a past step is shown)
         now = time.perf_counter()
         # Curves and the table at CURVES_HZ while training (every frame when paused): profiled
         # with 4 runs, setting and painting the curves was most of a frame's cost.

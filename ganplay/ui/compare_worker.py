@@ -30,6 +30,7 @@ class CompareWorker(CommandWorker):
     saved = Signal(str)
 
     COMMANDS_OF = "compare"
+    save_recording = True  # saved sets carry every run's timeline (the window's Keep timelines)
     DIVERGED = "a run has diverged: reset the runs or remove that run"
 
     def __init__(self, configs: list[Config]):
@@ -55,6 +56,10 @@ class CompareWorker(CommandWorker):
 
     def open(self, path: str):
         self._post("open", str(path))
+
+    def open_runs(self, paths: list[str]):
+        """Compare run files, each at its own step (a branch and the old future it left)."""
+        self._post("open_runs", [str(p) for p in paths])
 
     def latest_snapshots(self):
         """The newest list of snapshots (one per run), or None."""
@@ -154,7 +159,7 @@ class CompareWorker(CommandWorker):
     def _handlers(self) -> dict:
         return {"play": self._on_play, "pause": self._on_pause, "step": self._on_step,
                 "reset": self._on_reset, "runs": self._rebuild, "remove": self._on_remove,
-                "save": self._on_save, "open": self._on_open}
+                "save": self._on_save, "open": self._on_open, "open_runs": self._on_open_runs}
 
     def _set_playing(self, playing: bool):
         if playing != self._playing:
@@ -193,6 +198,7 @@ class CompareWorker(CommandWorker):
             self.failed.emit("nothing to save: no runs are loaded")
             return
         saved = []
+        self.comparison.save_recording = self.save_recording
         if self._guard(f"cannot save {path}", lambda: saved.append(
                 self.comparison.save_folder(path) if folder else self.comparison.save(path))):
             self.saved.emit(str(saved[0]))
@@ -205,7 +211,18 @@ class CompareWorker(CommandWorker):
         if not self._guard(f"cannot open {path}", lambda: opened.append(Comparison.open(path))):
             return  # the runs stay as they were
         self._replace(opened[0])
-        self.message.emit(f"opened {path} at step {opened[0].step:,}")
+        notes = "".join(f"; {n}" for n in opened[0].notes)  # (an unreadable timeline: the runs opened)
+        self.message.emit(f"opened {path} at step {opened[0].step:,}{notes}")
+
+    def _on_open_runs(self, paths: list[str]):
+        self._set_playing(False)
+        self._pending_steps = 0
+        opened = []
+        if not self._guard("cannot open the runs", lambda: opened.append(Comparison.open_runs(paths))):
+            return
+        self._replace(opened[0])
+        at = ", ".join(f"{n} at step {s.step:,}" for n, s in zip(opened[0].names, opened[0].sessions))
+        self.message.emit(f"opened {at}" + "".join(f"; {n}" for n in opened[0].notes))
 
     def _rebuild(self, configs: list[Config]):
         """A new set of runs from step 0 (the first set, or runs added)."""

@@ -38,7 +38,6 @@ from ganplay.ui.panels.metric_docks import (
 )
 from ganplay.ui.panels.toy_panel import ToyPanel
 from ganplay.ui.playback import PlaybackCommands
-from ganplay.ui.recorder import GifRecorder
 from ganplay.ui.timeline import Timeline
 from ganplay.ui.window_commands import ViewCommands
 from ganplay.ui.window_dialogs import WindowDialogs
@@ -90,7 +89,7 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
         self.divergence_box: QMessageBox | None = None
         self.abort_download = None  # set while a download dialog runs; closing calls it
         self.compare_windows: list = []  # Compare mode windows opened from here (closed with it)
-        self.recorder: GifRecorder | None = None
+        self.gif_recording = None  # a GIF being recorded (window_files.GifRecording)
         self._curves_drawn_at = 0.0
         self._strip_drawn_at = 0.0
         self._labels_drawn_at = 0.0
@@ -317,7 +316,7 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
 
     def closeEvent(self, event) -> None:
         self.redraw_timer.stop()
-        if self.recorder is not None:
+        if self.gif_recording is not None:
             self.stop_recording()
         if self.abort_download is not None:
             self.abort_download()

@@ -9,8 +9,8 @@ from ganplay.errors import GanplayError
 
 
 class TimelineCommands:
-    """Needs the worker's ``session``, ``recorder``, ``message``, ``_post``, ``_publish``,
-    ``_drop_inflight`` and ``_divergence_lock``."""
+    """Needs the worker's ``session``, ``recorder``, ``message``, ``old_future_saved``, ``_post``, ``_publish``,
+    ``_frame_every``, ``_drop_inflight`` and ``_divergence_lock``."""
 
     keep_old_future = True  # Continue from here saves the run it leaves (Open run continues it)
 
@@ -27,6 +27,7 @@ class TimelineCommands:
         """A new run, a new timeline (or the one its file carried); its first state is kept."""
         self.recorder = self.new_recorder() if recording is None else recording
         self.recorder.states.offer(self.session.state, self.session.step, self.session.trainer)
+        self.recorder.pin(self._frame_every, self.session.step)  # a GIF being recorded goes on
 
     def _continue_from(self, step: int):
         s = self.session
@@ -45,9 +46,12 @@ class TimelineCommands:
         with self._divergence_lock:
             self._divergence = None
         dropped = "" if was <= step else (f"; the old future (steps {step + 1:,}–{was:,}) is saved in {kept} "
-                                         "(File ▸ Open run continues it)" if kept else
+                                         "(File ▸ Open run continues it; Run ▸ Compare with the old "
+                                         "future shows it beside this branch)" if kept else
                                          f"; the old future (steps {step + 1:,}–{was:,}) is dropped")
         self.message.emit(f"continued from step {step:,}{dropped}")
+        if kept:
+            self.old_future_saved.emit(kept, step)
         self._publish()
 
     def _save_old_future(self, step: int) -> str | None:

@@ -68,11 +68,6 @@ class SnapshotDrawing:
             self._strip_drawn_at = now
         self._drawn = snap
         self._frames = [t for t in self._frames if now - t < 1.0] + [now]
-        if self.recorder is not None and self.recorder.wants(snap.step):
-            every = self.recorder.every
-            self.recorder.add(snap.step, self.top_stack.currentWidget().grab().toImage())
-            if self.recorder.every != every:  # frames thinned out: half as many from now on
-                self.worker.set_frame_every(self.recorder.every)
         if not self._running or now - self._labels_drawn_at >= 1.0 / LABELS_HZ:
             self._show_labels(snap)
             self._labels_drawn_at = now

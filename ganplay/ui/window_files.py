@@ -3,6 +3,8 @@ Copy as command. A mixin of MainWindow: it uses the window's worker, config, sta
 show_error."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -10,8 +12,17 @@ from ganplay.commandline import command_for
 from ganplay.config import Config, save_config
 from ganplay.errors import GanplayError
 from ganplay.models import MODELS
-from ganplay.ui.recorder import GifRecorder
 
+GIF_FPS = 12.5  # a GIF's frames a second (80 ms each, as the window's GIFs always played)
+
+
+@dataclass(frozen=True)
+class GifRecording:
+    """A GIF being recorded (File ▸ Record GIF…, ``--record-gif``): where, how often, since when."""
+
+    path: str
+    every: int
+    first: int
 
 class FileCommands:
     """The main window's file commands: run files, config files, exports (PNG, CSV, GIF) and"""
@@ -84,7 +95,7 @@ class FileCommands:
         return True
 
     def toggle_recording(self) -> None:
-        if self.recorder is not None:
+        if self.gif_recording is not None:
             self.stop_recording()
             return
         path, _ = QFileDialog.getSaveFileName(self, "Record GIF", f"{self.config.model}-{self.config.dataset}.gif",
@@ -93,25 +104,34 @@ class FileCommands:
             self.start_recording(path)
 
     def start_recording(self, path: str, every_steps: int | None = None) -> None:
+        """Record a GIF from now on: the worker records a timeline frame at every multiple of
+        ``every_steps`` (kept from thinning); stopping exports them (``report/video.py``)."""
         if every_steps is None:
             every_steps = 100 if MODELS.get(self.config.model).kinds & {"points"} else 10
-        self.recorder = GifRecorder(path, every_steps=every_steps)
+        if every_steps < 1:
+            raise GanplayError(f"a GIF frame every {every_steps} steps: must be 1 or more")
+        start = self._latest.step if self._latest is not None else 0
+        self.gif_recording = GifRecording(str(path), int(every_steps), start)
         self.worker.set_frame_every(every_steps)
         self.record_action.setText("Stop recording and save GIF")
         self.statusBar().showMessage(f"recording a frame every {every_steps} steps into {path}", 6000)
 
     def stop_recording(self) -> int:
-        rec, self.recorder = self.recorder, None
+        """Write the GIF recorded since ``start_recording``; its number of frames (0: failed, said)."""
+        from ganplay.report.video import export_video
+
+        gif, self.gif_recording = self.gif_recording, None
         self.worker.set_frame_every(None)
         self.record_action.setText("Record GIF…")
-        if rec is None:
+        if gif is None:
             return 0
-        try:
-            n = rec.save()
+        rec = self.worker.recorder
+        try:  # (past MAX_PINNED frames the recorder doubled the spacing: its own is the GIF's)
+            n = export_video(rec, gif.path, first=gif.first, every=rec.pinned_every or gif.every, fps=GIF_FPS)
         except GanplayError as exc:
             self.show_error("Cannot save GIF", str(exc))
             return 0
-        self.statusBar().showMessage(f"saved {rec.path} ({n} frames)", 8000)
+        self.statusBar().showMessage(f"saved {gif.path} ({n} frames)", 8000)
         return n
 
     def save_run_dialog(self) -> None:

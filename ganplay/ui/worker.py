@@ -40,6 +40,7 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
     opened = Signal(str)  # the opened run's config as JSON (the GUI mirrors it in the controls)
     diverged = Signal(str)  # training blew up; ``divergence()`` says where and what to roll back to
     target_reached = Signal(int)
+    old_future_saved = Signal(str, int)  # (run file, step continued from): Continue from here kept it
 
     CRASH_HINT = " Press Reset to start again."
 
@@ -59,10 +60,9 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
         self._overlays: dict[str, bool] = {}
         self._draw_class: int | None = None  # conditional models: the class to draw
         self._view: tuple[float, float, float, float] | None = None
-        # Recording a GIF: chunks end on multiples of this and each such step is published and
-        # taken by the window before training goes on, so no frame is skipped.
+        # Recording a GIF: chunks end on multiples of this and each such step is published, so
+        # the timeline records it (kept from thinning) and no frame is skipped.
         self._frame_every: int | None = None
-        self._frame_unread = False
         # Chunks dispatched and not yet recorded, oldest first (worker thread only).
         self._inflight: deque = deque()
         self._last_emit = 0.0
@@ -278,14 +278,12 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
         # While playing, a new snapshot once the window has taken the last one, or after STALE_S:
         # a window busy drawing curves would otherwise skip the next frame too. (Snapshots are
         # cheap now: their samples are computed on the device right behind each chunk.)
-        wanted = self._mailbox.taken or (now - self._last_emit >= STALE_S and not self._frame_unread)
+        wanted = self._mailbox.taken or now - self._last_emit >= STALE_S
+        # A GIF's frame step is published, so the timeline records it (kept from thinning:
+        # ``Recorder.pin``); the GIF is exported from the recording, drawn or not.
         frame = bool(self._frame_every) and s.step % self._frame_every == 0
-        if frame:
-            self._wait_until_read()
-            self._publish(frame=True)
-            self._last_emit = now
-        elif ((now - self._last_emit >= self._min_emit_s and wanted) or not self._playing or done_target
-              or self._pacer is not None):  # slow motion: every step is seen
+        if (frame or (now - self._last_emit >= self._min_emit_s and wanted) or not self._playing or done_target
+                or self._pacer is not None):  # slow motion: every step is seen
             self._publish()
             self._last_emit = now
         if done_target:
@@ -310,24 +308,14 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
     def _diverged(self) -> bool:
         return self.session is not None and self.session.divergence is not None
 
-    def _publish(self, frame: bool = False):
-        if self._frame_unread:  # never overwrite a GIF frame the window has not taken yet
-            self._wait_until_read()
+    def _publish(self):
         snap = self.session.snapshot()
         probe = self.spectrum
         if probe is not None:
             snap.extras["spectrum"] = probe.snapshot()
         self.recorder.record(snap)  # what the display path just fetched: no extra device sync
-        self._frame_unread = frame
         self._mailbox.put(snap)
         self.snapshot_ready.emit(snap.step)
-
-    def _wait_until_read(self, timeout: float = 5.0):
-        """Wait (bounded, and not past a stop) for the window to take the newest snapshot."""
-        deadline = time.perf_counter() + timeout
-        while not self._mailbox.taken and not self._stop.is_set() and time.perf_counter() < deadline:
-            self._mailbox.wait_taken(0.05)
-        self._frame_unread = False
 
     def _reach_target(self):
         self._set_playing(False)

@@ -33,7 +33,10 @@ class WorkerHandlers:
         self._target = step
 
     def _on_frames(self, every: int | None):
+        """A GIF being recorded: chunks end on multiples of ``every``, each recorded in the
+        timeline and kept from its thinning (``Recorder.pin``)."""
         self._frame_every = every
+        self.recorder.pin(every, self.session.step if self.session is not None else 0)
 
     def _on_overlays(self, flags: dict):
         self._overlays.update(flags)

@@ -163,3 +163,26 @@ def test_continue_from_here_equals_a_run_trained_straight_to_that_step():
     for x, y in zip(jax.tree_util.tree_leaves(a.state.d_params), jax.tree_util.tree_leaves(b.state.d_params)):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=1e-6)
     assert rec.states.steps()[-1] == 200
+
+
+def test_pinned_frames_survive_thinning_and_their_spacing_doubles_past_the_bound():
+    """A GIF being recorded pins the frames at its steps: they outlive the thinning; past
+    MAX_PINNED of them the spacing doubles, as the window's GIFs always did."""
+    from ganplay.engine.recorder import MAX_PINNED
+
+    rec = Recorder(dense=10)
+    pts = np.zeros((4, 2), np.float32)
+    for step in range(100):
+        rec.add(step, pts)
+    rec.pin(5, from_step=100)
+    for step in range(100, 400):
+        rec.add(step, pts)
+    steps = set(rec.steps().tolist())
+    assert set(range(100, 400, 5)) <= steps  # every pinned frame kept
+    assert not set(range(5, 100, 5)) <= steps  # before the pin: thinned as any
+    assert len(steps) < 150
+    rec.pin(1, from_step=400)
+    for step in range(400, 400 + 2 * MAX_PINNED):
+        rec.add(step, pts)
+    assert rec.pinned_every == 2  # 480 frames at every step: the spacing doubled
+    assert sum(rec.pinned(s) for s in rec.steps()) <= MAX_PINNED

@@ -143,6 +143,7 @@ def test_compare_commands_are_checked_where_they_are_sent(qtbot):
     worker._post = lambda *cmd: sent.append(cmd)  # record instead of queueing
     worker.play(); worker.pause(); worker.step(2); worker.reset(); worker.set_runs([BASE])  # noqa: E702
     worker.remove(1); worker.save("x.ganplay-compare"); worker.open("x.ganplay-compare")  # noqa: E702
+    worker.open_runs(["a.npz", "b.npz"])
     handlers = worker._handlers
     assert {cmd for cmd, *_ in sent} == set(handlers)
     for cmd, *args in sent:

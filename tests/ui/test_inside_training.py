@@ -157,10 +157,12 @@ def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path, monkeypatch):
     w = _ring(make_window)
     w.start_recording(str(tmp_path / "run.gif"), every_steps=50)
     _train_to(qtbot, w, 400)
-    # Chunks end on the frame steps and the worker waits for each frame to be taken, so no
-    # frame is lost however the chunks are sized or the machine is loaded.
-    assert set(range(50, 401, 50)) <= set(w.recorder.steps)
+    # Chunks end on the frame steps and the timeline records each one (kept from its thinning),
+    # so no frame is lost however the chunks are sized or the machine is loaded.
+    rec = w.worker.recorder
+    assert set(range(50, 401, 50)) <= set(rec.steps()) and all(rec.pinned(s) for s in range(50, 401, 50))
     assert w.stop_recording() >= 8
+    assert rec.pinned_every is None  # stopped: those frames thin out as any
     gif = Image.open(tmp_path / "run.gif")
     assert gif.n_frames >= 4
     first = np.asarray(gif.convert("RGB"))

@@ -98,6 +98,20 @@ def test_continue_from_here_drops_the_old_future(qtbot, make_window, monkeypatch
     assert [m.kind for m in rec.marks][-1] == "continue"
     kept = read_recording(said.split(" is saved in ")[1].split(" (File")[0])  # the old future, whole
     assert kept.steps()[-1] == 1400 and 1300 in kept.steps()
+    # The old future as run B: Compare opens with this branch (A, at 1,000) beside it (B, at 1,400).
+    future = w.timeline.old_future
+    assert not future.button.isHidden() and future.action.isEnabled()
+    assert future.action in w.menus["Run"].actions()
+    future.action.trigger()
+    qtbot.waitUntil(lambda: future.compare_window is not None, timeout=WAIT)
+    c = future.compare_window
+    qtbot.waitUntil(lambda: c.steps() == [1000, 1400], timeout=WAIT)
+    a, b = c.worker.comparison.recorders
+    assert a.steps()[-1] == 1000 and b.steps()[-1] == 1400 and 1300 in b.steps()
+    c.timeline.refresh()
+    c.timeline.scrub(1300)  # one step for both: the branch's newest frame, the old future's own
+    assert [s.step for s in c.timeline.shown] == [1000, 1300]
+    c.close()
 
 
 def test_a_saved_run_reopens_with_its_timeline_and_exports(qtbot, make_window, monkeypatch, tmp_path):
