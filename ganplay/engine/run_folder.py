@@ -156,6 +156,13 @@ def match_header(csv: Path, header: str, n_names: int) -> None:
     atomic_write_bytes(csv, "".join([header] + [r + "\n" for r in rows]).encode())
 
 
+def write_sampler_samples(out: Path, sampler: str, samples: np.ndarray) -> None:
+    """``samples_<sampler>.npy``: a sampling-time remedy's samples (``samples.npy`` stays G's)."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(samples, np.float32))
+    atomic_write_bytes(Path(out) / f"samples_{sampler}.npy", buf.getvalue())
+
+
 def write_samples(trainer: Trainer, state, out: Path, samples: np.ndarray | None = None) -> np.ndarray:
     """``samples.npy`` from the run's fixed noise (and ``samples.png`` for images); ``samples``
     when already generated from ``state``."""
