@@ -45,7 +45,7 @@ def rows_for(preset: str, seed: int, steps: int | None, folder: Path) -> list[di
     from ganplay.engine.quality import QualityMonitor
     from ganplay.engine.scorers import generate_samples
 
-    config, trainer, state = trained(preset, seed, steps, folder)
+    _, trainer, state = trained(preset, seed, steps, folder)
     monitor = QualityMonitor(trainer)
     g = generate_samples(trainer, state)
     rows = [{"seed": seed, "step": int(state.step), "sampler": "G", **pick(monitor.metrics_of(g))}]

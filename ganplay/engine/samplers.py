@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ganplay.config import SAMPLERS
+
 DRS_PERCENTILE = 80.0  # γ: this percentile of F over the burn-in set (the reference code's choice)
 DRS_EPSILON = 1e-6  # ε of F: keeps log(1 − exp(·)) finite at the maximum
 DRS_BURN_IN = 10_000  # generated samples whose largest logit is D_M (headless)
@@ -159,14 +161,14 @@ class SamplerScores:
     """D's logit for each sample alone, jitted once per trainer: ``logits(state, x, partners)``;
     a packed D averages ``PARTNERS`` packs of each sample with rolled ``partners`` (G's samples)."""
 
-    _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+    _cache: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
 
     def __init__(self, trainer):
         self.trainer = trainer
         self._logits = jax.jit(self._impl)
 
     @classmethod
-    def of(cls, trainer) -> "SamplerScores":
+    def of(cls, trainer) -> SamplerScores:
         scores = cls._cache.get(trainer)
         if scores is None:
             scores = cls._cache[trainer] = cls(trainer)
