@@ -229,7 +229,7 @@ def sample(sampler: str, trainer, state, n: int, seed: int) -> Sampled:
     if sampler == "drs":
         _, burn = propose(0, DRS_BURN_IN)
         d_max = float(burn.max())
-        gamma = drs_gamma(burn, d_max)
+        gamma = drs_gamma(burn, d_max, DRS_PERCENTILE)
         rng = np.random.default_rng(seed)
         kept, flags, i = [], [], 1
         while sum(len(k) for k in kept) < n and i <= DRS_MAX_DRAWS * max(1, n // BLOCK + 1):
