@@ -2,7 +2,8 @@
 
 ``config.json``, ``metrics.csv`` (one row per step: the training metrics, then the dataset's
 quality columns, filled on the rows where a scorer scored), ``samples.npy`` (``samples.png`` for
-images, ``labels.npy`` for conditional models) and ``run.npz``, the checkpoint ``--resume``
+images, ``labels.npy`` for conditional models), with a sampler ``samples_<sampler>.npy`` (its
+samples; ``samples.npy`` stays G's) and ``run.npz``, the checkpoint ``--resume``
 continues from. :class:`MetricsCsv` and :class:`Checkpoints` are the training loop's observers
 that write them while it trains.
 """

@@ -7,7 +7,10 @@ It writes into an output folder ``config.json``, ``metrics.csv`` (one row per st
 ``metrics.csv`` has the training metrics (``METRIC_NAMES``) on every row, then the dataset's
 quality columns (:func:`~ganplay.engine.quality.quality_columns`), filled only on the rows where
 the :class:`~ganplay.engine.quality.QualityMonitor` evaluated (within its time budget) and always
-on the run's last step, from exactly the samples written to ``samples.npy``.
+on the run's last step, from exactly the samples written to ``samples.npy``. With a sampler
+(``Config.sampler``: DRS or MH-GAN, ``engine/samplers.py``) the last step also gets the sampler's
+own columns (``drs_high_quality``…, never mixed with G's), and its samples go to
+``samples_<sampler>.npy``.
 
 The training itself is the one loop (:class:`~ganplay.engine.loop.ChunkLoop`); what a headless
 run adds are its observers (scorers, :mod:`~ganplay.engine.run_folder`'s writers, progress) and
