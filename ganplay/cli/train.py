@@ -177,7 +177,12 @@ def _final_lines(final: dict) -> list[str]:
 
 def _sampler_lines(final: dict) -> list[str]:
     """G's figures beside a sampling-time remedy's, one line (never one figure for both)."""
-    from ganplay.quality_metrics import QUALITY_METRICS, SAMPLED_METRICS, SAMPLER_NAMES, sampler_column
+    from ganplay.quality_metrics import (
+        QUALITY_METRICS,
+        SAMPLED_METRICS,
+        SAMPLER_NAMES,
+        sampler_column,
+    )
 
     lines = []
     for sampler, shown in SAMPLER_NAMES.items():
