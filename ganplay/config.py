@@ -19,10 +19,16 @@ from ganplay.errors import ConfigError
 # switching the EMA on or off restarts (see ``needs_restart``).
 LIVE_FIELDS = frozenset({"lr_g", "lr_d", "label_smoothing", "gp_weight", "r1_weight", "weight_clip",
                          "instance_noise", "instance_noise_steps", "ema_decay", "ema_view"})
+# Fields that change only what is drawn and scored beside G's samples, never the training: they
+# apply at once, without a restart, and are not part of the trainer's state.
+VIEW_FIELDS = frozenset({"sampler"})
 
 NOISES = ("normal", "uniform")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "optimistic_adam", "optimistic_gd")
 SCHEDULES = ("constant", "linear", "cosine")
+# Sampling-time remedies (engine/samplers.py): D's rejection sampling (Azadi et al. 2019) and
+# Metropolis-Hastings over G's samples (Turner et al. 2019).
+SAMPLERS = ("none", "drs", "mh")
 # The semi-supervised D's head: "k+1" is seed 003's K class logits plus a real/fake logit (an
 # (K+1)-way softmax); "k" is Salimans et al. (2016)'s K logits with D(x) = Z / (Z + 1).
 SGAN_HEADS = ("k+1", "k")
@@ -79,6 +85,7 @@ class Config:
     d_hidden: int = 0  # toy-mlp: D's width; 0 = the same as ``hidden`` (G's width)
     spectral_norm: bool = False  # toy-mlp: spectral normalisation of D's layers (Miyato et al. 2018)
     minibatch_std: bool = False  # toy-mlp: D sees its batch's feature std (Karras et al. 2018)
+    sampler: str = "none"  # clean G's samples with D: drs, mh (scored beside G's own); none = off
     # Data parallel: "1" (one device), "all" or a count of the first devices of ``jax.devices()``;
     # each batch is split over them, the networks replicated (see ``Trainer.__init__``).
     devices: str = "1"
@@ -276,6 +283,7 @@ def _validate(c: Config) -> None:
     _check_range("g_depth", c.g_depth, 0, 5)
     _check_range("d_depth", c.d_depth, 0, 5)
     _check_range("d_hidden", c.d_hidden, 0, 4096)
+    _check_choice("sampler", c.sampler, SAMPLERS)
     _validate_mixture(c)
     _validate_remedies(c)
     _validate_devices(c)
@@ -307,6 +315,9 @@ def _validate_remedies(config: Config) -> None:
     objective = spec.objective
     if objective == "gan":
         return
+    if config.sampler != "none":
+        raise ConfigError(f"sampler={config.sampler} is offered for plain GAN models only, not {config.model} "
+                          f"(objective {objective}); set sampler=none")
     # The conditional game's class input does not touch the loss: every loss trains it (tested in
     # tests/engine/test_objectives.py). The semi-supervised D's loss is its own mix of terms.
     if objective == "sgan" and config.loss not in ("ns", "minimax"):

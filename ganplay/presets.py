@@ -50,10 +50,11 @@ _add("ring8-solved", "All eight modes of the ring: the R1 penalty γ = 0.1 keeps
      steps=20000, model="toy-mlp", dataset="ring8", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
      schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128)
 _add("grid25-solved", "All 25 modes of the 5x5 grid: the R1 penalty γ = 0.1 (coverage), a deeper and "
-     "wider G (4 x 256) beside a 128-wide D (sharper modes), PacGAN's pairs (pack 2), an EMA of G and a "
-     "decaying learning rate (the plain GAN finds 11-17 modes; this one 89-93% high quality on seeds 0-2).",
+     "wider G (4 x 256) beside a 128-wide D (sharper modes), PacGAN's pairs (pack 2), an EMA of G, a "
+     "decaying learning rate and batches of 512 (the plain GAN finds 11-17 modes; this one all 25 with "
+     "94.4, 95.7 and 94.4% high quality on seeds 0-2; at batch 256, 91.7, 88.7 and 93.4%).",
      model="toy-mlp", dataset="grid25", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
-     schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2)
+     schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2, batch_size=512)
 _add("wgan-gp", "WGAN-GP: a critic (no sigmoid) with the gradient penalty λ = 10, five critic steps per "
      "G step and Adam(1e-4, 0, 0.9) as in Gulrajani et al. (2017).",
      steps=10000, model="toy-mlp", dataset="ring8", loss="wgan", gp_weight=10.0, d_steps=5,

@@ -38,3 +38,24 @@ for _m in (
     QualityMetric("baseline_acc", "baseline accuracy", "Baseline accuracy", "{:.2%}", "higher"),
 ):
     QUALITY_METRICS.register(_m.name, _m)
+
+# A sampling-time remedy's columns (``sampler`` drs or mh: engine/samplers.py): the same metrics
+# on the sampler's samples, under their own names so they are never mixed with G's, and the
+# share of G's proposals the sampler accepted.
+SAMPLER_NAMES = {"drs": "DRS", "mh": "MH"}
+SAMPLED_METRICS = ("modes", "high_quality", "reverse_kl", "kl", "fid", "inception_score")
+
+
+def sampler_column(sampler: str, metric: str) -> str:
+    """The column of ``metric`` on ``sampler``'s samples ("drs_high_quality"), or its acceptance
+    rate (metric "acceptance")."""
+    return f"{sampler}_{metric}"
+
+
+for _s, _shown in SAMPLER_NAMES.items():
+    for _base in SAMPLED_METRICS:
+        _b = QUALITY_METRICS.get(_base)
+        QUALITY_METRICS.register(sampler_column(_s, _base), QualityMetric(
+            sampler_column(_s, _base), f"{_b.label} ({_shown})", f"{_b.short} ({_shown})", _b.fmt, _b.better))
+    QUALITY_METRICS.register(sampler_column(_s, "acceptance"), QualityMetric(
+        sampler_column(_s, "acceptance"), f"acceptance rate ({_shown})", f"Accepted ({_shown})", "{:.1%}", "higher"))

@@ -143,3 +143,20 @@ def test_unwritable_output_folder(tmp_path):
     result = run_cli("train", "--steps", "2", "--out", str(blocker / "sub"))
     assert result.returncode == 1 and "cannot create output folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_train_with_a_sampler_reports_gs_figures_and_the_samplers_side_by_side(tmp_path, capsys):
+    out = tmp_path / "drs"
+    assert main(["train", "--model", "toy-mlp", "--dataset", "ring8", "--steps", "200", "--set", "hidden=16",
+                 "--set", "batch_size=32", "--set", "sampler=drs", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    g_line = next(ln for ln in err.splitlines() if ln.startswith("G's samples (samples.npy): modes captured"))
+    drs_line = next(ln for ln in err.splitlines() if ln.startswith("DRS's samples (samples_drs.npy, "))
+    assert "high quality" in g_line and "high quality" in drs_line and "% of G's accepted" in drs_line
+    assert np.load(out / "samples.npy").shape == np.load(out / "samples_drs.npy").shape == (2500, 2)
+    header = (out / "metrics.csv").read_text().splitlines()[0]
+    assert header.endswith("modes,high_quality,reverse_kl,kl,drs_modes,drs_high_quality,drs_reverse_kl,drs_kl,"
+                           "drs_acceptance")
+    # a finished run's sampler can be changed on resume (it changes no training)
+    assert main(["train", "--resume", str(out), "--steps", "20", "--set", "sampler=mh", "--quiet"]) == 0
+    assert (out / "samples_mh.npy").exists()

@@ -171,6 +171,32 @@ def _final_lines(final: dict) -> list[str]:
         lines.append(line)
     if final.get("class_fraction") is not None:
         lines.append(f"generated images classified as their intended class: {100 * final['class_fraction']:.1f}%")
+    lines += _sampler_lines(final)
+    return lines
+
+
+def _sampler_lines(final: dict) -> list[str]:
+    """G's figures beside a sampling-time remedy's, one line (never one figure for both)."""
+    from ganplay.quality_metrics import (
+        QUALITY_METRICS,
+        SAMPLED_METRICS,
+        SAMPLER_NAMES,
+        sampler_column,
+    )
+
+    lines = []
+    for sampler, shown in SAMPLER_NAMES.items():
+        rate = final.get(sampler_column(sampler, "acceptance"))
+        if rate is None:
+            continue
+
+        def figures(column):
+            return ", ".join(f"{QUALITY_METRICS.get(m).label} {QUALITY_METRICS.get(m).format(final[column(m)])}"
+                             for m in SAMPLED_METRICS if final.get(column(m)) is not None)
+
+        lines.append(f"G's samples (samples.npy): {figures(lambda m: m)}")
+        lines.append(f"{shown}'s samples (samples_{sampler}.npy, {100 * rate:.1f}% of G's accepted): "
+                     f"{figures(lambda m, s=sampler: sampler_column(s, m))}")
     return lines
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ganplay.config import Config
 from ganplay.engine.latent import GeneratorFeed
+from ganplay.engine.samplers import SamplerScores, drs, fit_calibration, mh
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
@@ -44,7 +45,9 @@ class Snapshot:
     G's loss at ``generated[:300]``) and ``manifold`` (float32 [1, 200, 2] or [25, 25, 2]: G on a
     noise grid, ``[i, j]`` at z0 = u[j], z1 = u[i]); and for both kinds ``interpolation``
     (float32 [64, 2] points or [10, H, W, C] images along a slerp between two noise vectors).
-    Conditional models add ``labels`` (the class each generated image was drawn as),
+    With a sampler (``Config.sampler`` drs or mh) on 2-D data of a plain GAN, ``sampler``:
+    {"name", "accepted": bool [N] (the generated points it kept, DRS, or moved to, MH), "rate":
+    their share}. Conditional models add ``labels`` (the class each generated image was drawn as),
     ``class_rows`` (K: ``generated`` is a class grid, row r = class r; 0: all ``draw_class``),
     ``draw_class`` and ``n_classes``. Semi-supervised models add ``sgan``: {"series": test
     accuracy history (``step``, ``test_acc``, ``baseline_step``, ``baseline_acc``),
@@ -157,7 +160,13 @@ class SessionDisplay:
     def _display_key(self) -> tuple:
         """Everything besides the state that decides what ``display_device`` computes."""
         return (tuple(sorted(self.overlays.items())), self.view if self.kind == "points" else None,
-                self.draw_class, self._noise_salt)
+                self.draw_class, self._noise_salt, self._display_sampler())
+
+    def _display_sampler(self) -> str:
+        """The sampler the scatter shows ("none" but for 2-D data of a plain GAN)."""
+        if self.kind != "points" or self.conditional:
+            return "none"
+        return self.config.sampler
 
     def display_device(self, state) -> dict:
         """What a snapshot draws for ``state``, as device arrays: dispatches only, no waiting."""
@@ -175,6 +184,10 @@ class SessionDisplay:
             if self.kind == "images":  # D's score under each generated tile
                 out["d_scores"] = self.trainer.discriminate(state, generated)
         out["generated"] = generated
+        if self._display_sampler() != "none":  # D's logits of the shown samples and of real ones
+            scores = SamplerScores.of(self.trainer)
+            out["sampler_fake"] = scores.logits(state, generated)
+            out["sampler_real"] = scores.logits(state, self._real_device(), generated)
         on = dict(self.overlays)
         if self.kind == "points":
             if on.get("field"):
@@ -219,7 +232,27 @@ class SessionDisplay:
             extras["manifold"] = np.asarray(host["manifold"], np.float32).reshape(a, b, 2)
         if "interpolation" in host:
             extras["interpolation"] = np.asarray(host["interpolation"], np.float32)
+        if "sampler_fake" in host:
+            extras["sampler"] = self._sampled(dev["key"][-1], np.asarray(host["generated"]),
+                                              np.asarray(host["sampler_fake"]), np.asarray(host["sampler_real"]))
         return np.asarray(host["generated"]), extras
+
+    def _real_device(self) -> jax.Array:
+        if getattr(self, "_real_dev", None) is None or self._real_dev[0] is not self._real:
+            self._real_dev = (self._real, jnp.asarray(self._real))
+        return self._real_dev[1]
+
+    def _sampled(self, sampler: str, generated: np.ndarray, fake: np.ndarray, real: np.ndarray) -> dict:
+        """The sampler over the shown samples, on the host (NumPy, a few ms): D calibrated on the
+        shown real and generated samples; DRS's burn-in set is the shown samples, MH's one chain
+        runs through them from a real sample. Seeded by the run's seed and the step."""
+        cal = fit_calibration(real, fake)
+        seed = self.config.seed * 1_000_003 + self.step
+        if sampler == "drs":
+            drawn = drs(generated, cal(fake), seed)
+        else:
+            drawn = mh(generated, cal(fake), cal(real)[:1], seed)
+        return {"name": sampler, "accepted": drawn.accepted, "rate": drawn.rate}
 
 
 def manifold_noise(config: Config) -> jax.Array:

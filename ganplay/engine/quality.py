@@ -27,6 +27,7 @@ from ganplay.data.toy import GaussianMixture
 from ganplay.engine.history import SampledHistory
 from ganplay.engine.metrics import ReferenceSample, mode_metrics
 from ganplay.errors import CheckpointError, GanplayError
+from ganplay.quality_metrics import SAMPLED_METRICS, sampler_column
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,15 @@ def quality_columns(dataset, conditional: bool = False) -> tuple[str, ...]:
     if getattr(dataset, "labels", None) is None:
         return ()
     return IMAGE_COLUMNS + (CONDITIONAL_COLUMNS if conditional else ())
+
+
+def sampler_columns(sampler: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns a sampling-time remedy adds beside G's ``columns``: each of G's metrics on
+    the sampler's samples ("drs_high_quality"), then its acceptance rate; none for "none"."""
+    if sampler == "none":
+        return ()
+    return tuple(sampler_column(sampler, c) for c in columns if c in SAMPLED_METRICS) + \
+        (sampler_column(sampler, "acceptance"),)
 
 
 def is_conditional(trainer) -> bool:
@@ -210,6 +220,20 @@ class QualityMonitor:
         self.evaluations += 1
         self.latest = {"step": int(step), **result}
         self.history.append(int(step), result)
+        return {k: result[k] for k in self.columns}
+
+    def metrics_of(self, samples: np.ndarray) -> dict | None:
+        """The quality metrics of ``samples`` (a sampler's, say), by column, recorded nowhere;
+        None when the metric is unavailable."""
+        if self._failed:
+            return None
+        if not self.ready:
+            self.prepare()
+            if not self.ready:
+                return None
+        samples, hist = np.asarray(samples), self.class_hist  # G's class histogram stays G's
+        result = self._points_metrics(samples) if self.kind == "points" else self._image_metrics(samples)
+        self.class_hist = hist
         return {k: result[k] for k in self.columns}
 
     def truncate(self, last_step: int) -> None:

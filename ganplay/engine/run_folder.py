@@ -2,7 +2,8 @@
 
 ``config.json``, ``metrics.csv`` (one row per step: the training metrics, then the dataset's
 quality columns, filled on the rows where a scorer scored), ``samples.npy`` (``samples.png`` for
-images, ``labels.npy`` for conditional models) and ``run.npz``, the checkpoint ``--resume``
+images, ``labels.npy`` for conditional models), with a sampler ``samples_<sampler>.npy`` (its
+samples; ``samples.npy`` stays G's) and ``run.npz``, the checkpoint ``--resume``
 continues from. :class:`MetricsCsv` and :class:`Checkpoints` are the training loop's observers
 that write them while it trains.
 """
@@ -154,6 +155,13 @@ def match_header(csv: Path, header: str, n_names: int) -> None:
     rows = [",".join((ln.split(",") + [""] * n_cells)[:n_kept] + [""] * (n_cells - n_kept))
             for ln in lines[1:] if ln.strip()]
     atomic_write_bytes(csv, "".join([header] + [r + "\n" for r in rows]).encode())
+
+
+def write_sampler_samples(out: Path, sampler: str, samples: np.ndarray) -> None:
+    """``samples_<sampler>.npy``: a sampling-time remedy's samples (``samples.npy`` stays G's)."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(samples, np.float32))
+    atomic_write_bytes(Path(out) / f"samples_{sampler}.npy", buf.getvalue())
 
 
 def write_samples(trainer: Trainer, state, out: Path, samples: np.ndarray | None = None) -> np.ndarray:

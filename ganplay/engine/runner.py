@@ -7,7 +7,10 @@ It writes into an output folder ``config.json``, ``metrics.csv`` (one row per st
 ``metrics.csv`` has the training metrics (``METRIC_NAMES``) on every row, then the dataset's
 quality columns (:func:`~ganplay.engine.quality.quality_columns`), filled only on the rows where
 the :class:`~ganplay.engine.quality.QualityMonitor` evaluated (within its time budget) and always
-on the run's last step, from exactly the samples written to ``samples.npy``.
+on the run's last step, from exactly the samples written to ``samples.npy``. With a sampler
+(``Config.sampler``: DRS or MH-GAN, ``engine/samplers.py``) the last step also gets the sampler's
+own columns (``drs_high_quality``…, never mixed with G's), and its samples go to
+``samples_<sampler>.npy``.
 
 The training itself is the one loop (:class:`~ganplay.engine.loop.ChunkLoop`); what a headless
 run adds are its observers (scorers, :mod:`~ganplay.engine.run_folder`'s writers, progress) and
@@ -23,23 +26,24 @@ from typing import Callable
 
 import jax
 
-from ganplay.config import LIVE_FIELDS, Config
+from ganplay.config import LIVE_FIELDS, VIEW_FIELDS, Config
 from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.checkpoint import load_run, save_run
 from ganplay.engine.guard import GoodStates, keep_every
 from ganplay.engine.loop import ChunkLoop
 from ganplay.engine.observers import ChunkEvent, Observer
-from ganplay.engine.quality import QualityMonitor, is_conditional, quality_columns
+from ganplay.engine.quality import QualityMonitor, is_conditional, quality_columns, sample_count, sampler_columns
 from ganplay.engine.run_folder import (  # noqa: F401 (re-exported: callers import them here)
     CHECKPOINT,
     Checkpoints,
+    write_sampler_samples,
     MetricsCsv,
     csv_header,
     prepare_out_dir,
     truncate_csv,
     write_samples,
 )
-from ganplay.engine.scorers import AccuracyScorer, QualityScorer, generate_samples  # noqa: F401
+from ganplay.engine.scorers import AccuracyScorer, QualityScorer, SamplerScorer, generate_samples  # noqa: F401
 from ganplay.engine.train import Trainer, build_trainer, describe_fault
 from ganplay.errors import GanplayError
 from ganplay.files import atomic_write_bytes
@@ -118,10 +122,11 @@ def train_headless(
             raise GanplayError(f"cannot resume: {ckpt} does not exist (train into {out} first)")
         config, trainer, state, _ = load_run(ckpt)
         if overrides:
-            fixed = sorted(set(overrides) - LIVE_FIELDS)
+            fixed = sorted(set(overrides) - LIVE_FIELDS - VIEW_FIELDS)
             if fixed:
                 raise GanplayError(
-                    f"cannot change {', '.join(fixed)} when resuming; only {', '.join(sorted(LIVE_FIELDS))} can change"
+                    f"cannot change {', '.join(fixed)} when resuming; only "
+                    f"{', '.join(sorted(LIVE_FIELDS | VIEW_FIELDS))} can change"
                 )
             config = config.replace(**overrides)
             state = trainer.set_hyper(state, **{k: getattr(config, k) for k in LIVE_FIELDS})
@@ -144,6 +149,7 @@ def train_headless(
     columns = quality_columns(trainer.dataset, is_conditional(trainer))
     if accuracy is not None:
         columns += accuracy.columns()
+    columns += sampler_columns(config.sampler, columns)  # beside G's, under their own names
     names = trainer.metric_names
     prepare_out_dir(out, config, start_step, resume, columns, names)
     monitor = QualityMonitor(trainer, clock=clock, notify=notify) if quality and columns else None
@@ -155,6 +161,9 @@ def train_headless(
     # the samples samples.npy gets), metrics.csv rows, checkpoints, progress.
     loop = ChunkLoop(trainer, state, GoodStates(keep_every(trainer.dataset.kind)), clock=clock)
     samples = loop.add(QualityScorer(monitor, final_step=target))
+    sampled = None
+    if config.sampler != "none":  # the sampler's samples and their cells, at the last step
+        sampled = loop.add(SamplerScorer(config.sampler, monitor, target, sample_count(trainer.dataset.kind), config.seed))
     if accuracy is not None:
         loop.add(AccuracyScorer(accuracy, target, notify=notify, report_every=steps // 10, start_step=start_step))
     final = loop.add(LastCells(target))
@@ -176,6 +185,8 @@ def train_headless(
     seconds = time.perf_counter() - t0
     save_run(out / CHECKPOINT, config, loop.state)
     write_samples(trainer, loop.state, out, samples.samples)
+    if sampled is not None and sampled.samples is not None:
+        write_sampler_samples(out, config.sampler, sampled.samples)
     quality_seconds = monitor.eval_seconds + monitor.setup_seconds if monitor is not None else 0.0
     return RunSummary(out, loop.step, seconds, (loop.step - start_step) / max(seconds, 1e-9), quality_seconds,
                       final.cells)

@@ -15,6 +15,8 @@ import numpy as np
 
 from ganplay.engine.observers import ChunkEvent, Observer
 from ganplay.engine.quality import IMAGE_SAMPLES, POINT_SAMPLES
+from ganplay.engine.samplers import sample
+from ganplay.quality_metrics import SAMPLED_METRICS, sampler_column
 
 
 def generate_samples(trainer, state) -> np.ndarray:
@@ -79,3 +81,26 @@ def accuracy_line(step: int, row: dict) -> str:
     if row.get("baseline_acc") is not None:
         line += f" (supervised-only baseline {100 * row['baseline_acc']:.2f}%)"
     return line
+
+
+class SamplerScorer(Observer):
+    """A sampling-time remedy at a headless run's last step (``final_step``): its samples (kept in
+    ``samples`` for ``samples_<sampler>.npy``), scored by ``monitor`` (None: not scored) under
+    the sampler's own columns, beside its acceptance rate."""
+
+    def __init__(self, sampler: str, monitor, final_step: int, n: int, seed: int):
+        self.sampler, self.monitor, self.final_step, self.n, self.seed = sampler, monitor, final_step, n, seed
+        self.samples: np.ndarray | None = None
+        self.rate: float | None = None
+
+    def score(self, event: ChunkEvent) -> dict | None:
+        if event.step != self.final_step:
+            return None
+        drawn = sample(self.sampler, event.trainer, event.state, self.n, self.seed)
+        self.samples, self.rate = np.asarray(drawn.samples, np.float32), drawn.rate
+        cells = {sampler_column(self.sampler, "acceptance"): self.rate}
+        scored = None if self.monitor is None or len(self.samples) == 0 else self.monitor.metrics_of(self.samples)
+        for k, v in (scored or {}).items():
+            if k in SAMPLED_METRICS:
+                cells[sampler_column(self.sampler, k)] = v
+        return cells

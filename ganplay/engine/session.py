@@ -14,7 +14,7 @@ from collections import deque
 import jax
 import numpy as np
 
-from ganplay.config import LIVE_FIELDS, Config
+from ganplay.config import LIVE_FIELDS, VIEW_FIELDS, Config
 from ganplay.engine.accuracy import AccuracyMonitor
 from ganplay.engine.display import (  # noqa: F401 (re-exported: the window and tests import them here)
     ARROW_POINTS,
@@ -128,10 +128,11 @@ class Session(SessionDisplay, SubSteps):
         changed = {k for k, v in new.to_dict().items() if old.to_dict()[k] != v}
         if (old.ema_decay > 0) != (new.ema_decay > 0):  # the EMA is part of the state's structure
             return True
-        return bool(changed - LIVE_FIELDS)
+        return bool(changed - LIVE_FIELDS - VIEW_FIELDS)
 
     def apply_live(self, new: Config) -> None:
-        """Apply a config that differs only in live fields (learning rates, smoothing, weights)."""
+        """Apply a config that differs only in live fields (learning rates, smoothing, weights)
+        or in what is shown beside G's samples (``VIEW_FIELDS``: the sampler)."""
         changed = {k: v for k, v in live_values(new).items() if getattr(self.config, k) != v}
         state = self.trainer.set_hyper(self.state, **live_values(new))
         self.config = new

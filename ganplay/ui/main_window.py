@@ -218,8 +218,12 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
         self.quality_label = QLabel("")
         self.quality_label.setToolTip("The latest quality evaluation (see the Quality plot)")
         self.rate_label = QLabel("")
+        self.sampler_label = QLabel("")
+        self.sampler_label.setToolTip("The share of the shown generated samples the sampler (Remedies ▸ "
+                                      "Sampler) accepted: DRS kept, MH moved to")
+        self.sampler_label.setVisible(False)
         self.device_label = QLabel(f"device: {describe_devices(run_devices(self.config))}")
-        for w in (self.step_label, self.quality_label, self.rate_label, self.device_label):
+        for w in (self.step_label, self.quality_label, self.sampler_label, self.rate_label, self.device_label):
             self.statusBar().addPermanentWidget(w)
         self.statusBar().messageChanged.connect(self._hint_again)
         self._hint_again("")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QWidget
 
-from ganplay.config import OPTIMIZERS, SCHEDULES
+from ganplay.config import OPTIMIZERS, SAMPLERS, SCHEDULES
 from ganplay.losses import LOSSES
 from ganplay.ui.widgets import choice_box, float_box, int_box
 
@@ -45,12 +45,19 @@ TOOLTIPS = {
     "d_hidden": "Toy models: D's width (0: the same as the hidden width, G's). " + RESTART,
     "spectral_norm": "Toy models: divide each of D's weight matrices by its largest singular value "
     "(Miyato et al. 2018), which keeps D smooth. " + RESTART,
+    "sampler": "Clean G's samples with what D knows, after or while training: drs keeps each sample "
+    "with a probability from D's density ratio (discriminator rejection sampling, Azadi et al. 2019); "
+    "mh runs a Metropolis-Hastings chain over G's samples from a real one (MH-GAN, Turner et al. 2019). "
+    "D is calibrated first. On 2-D data the scatter shows the kept samples filled, the rejected ones as "
+    "rings, and the status bar the share accepted; headless runs score the sampler's samples in their "
+    "own columns (drs_…, mh_…) and save them as samples_<sampler>.npy. Training is unchanged. none is off. "
+    + LIVE,
     "minibatch_std": "Toy models: D also sees the spread of the batch it judges (Karras et al. 2018), "
     "so a generator drawing near-copies is caught. " + RESTART,
 }
 # Fields that only the plain GAN game composes (the semi-supervised and conditional steps refuse them).
 PLAIN_ONLY = ("gp_weight", "r1_weight", "weight_clip", "instance_noise", "instance_noise_steps",
-              "ema_decay", "ema_view", "pack", "g_steps")
+              "ema_decay", "ema_view", "pack", "g_steps", "sampler")
 TOY_ONLY = ("g_depth", "d_depth", "d_hidden", "spectral_norm", "minibatch_std")
 
 
@@ -77,6 +84,7 @@ def build_remedies_group() -> tuple[QGroupBox, dict[str, QWidget]]:
         "d_hidden": int_box(0, 4096),
         "spectral_norm": QCheckBox("Spectral norm in D"),
         "minibatch_std": QCheckBox("Minibatch std in D"),
+        "sampler": choice_box(SAMPLERS),
     }
     group = QGroupBox("Remedies")
     group.setToolTip("What the field uses against a collapsing or oscillating GAN. Help ▸ Losses shows "
@@ -90,7 +98,7 @@ def build_remedies_group() -> tuple[QGroupBox, dict[str, QWidget]]:
                        ("beta2", "β2"), ("lr_schedule", "Learning-rate schedule"),
                        ("schedule_steps", "…over steps"), ("g_depth", "G hidden layers"),
                        ("d_depth", "D hidden layers"), ("d_hidden", "D width (0: same)"),
-                       ("spectral_norm", ""), ("minibatch_std", "")):
+                       ("spectral_norm", ""), ("minibatch_std", ""), ("sampler", "Sampler (D cleans G)")):
         form.addRow(label, controls[key])
     return group, controls
 

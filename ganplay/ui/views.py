@@ -54,7 +54,12 @@ class ScatterView(pg.PlotWidget):
         # The real sample stays put while training runs: Qt keeps its painting as a pixmap and
         # redraws it only when the view's range changes (1,500 points were a third of a frame).
         self.real.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # A sampler (DRS, MH) on: ``fake`` holds the samples it accepted, ``rejected`` the rest, as rings.
+        self.rejected = pg.ScatterPlotItem(size=5, pen=pg.mkPen(*FAKE_COLOR, 120, width=1), brush=None,
+                                           name="rejected")
+        self.rejected.setVisible(False)
         self.addItem(self.real)
+        self.addItem(self.rejected)
         self.addItem(self.fake)
         self.arrows = pg.PlotCurveItem(pen=pg.mkPen(*ARROW_COLOR, 160, width=1), connect="pairs")
         self.arrows.setVisible(False)
@@ -79,6 +84,7 @@ class ScatterView(pg.PlotWidget):
         self._rng = np.random.default_rng(0)
         self.show_field = self.show_arrows = self.show_manifold = self.show_path = False
         self._real_id = None
+        self._sampler_shown = None
         self._autorange_pending = True
 
     def show_snapshot(self, snap) -> None:
@@ -86,8 +92,8 @@ class ScatterView(pg.PlotWidget):
             self.real.setData(pos=snap.real)
             self._real_id = id(snap.real)
             self._autorange_pending = True
-        move_points(self.fake, snap.generated)
         ex = snap.extras
+        self._show_sampled(snap.generated, ex.get("sampler"))
         field = ex.get("field") if self.show_field else None
         if field is not None:
             x0, x1, y0, y1 = (float(v) for v in field["extent"])
@@ -111,6 +117,22 @@ class ScatterView(pg.PlotWidget):
         if self._autorange_pending:
             self._fit(snap.real)
             self._autorange_pending = False
+
+    def _show_sampled(self, generated: np.ndarray, sampled: dict | None) -> None:
+        """G's samples; with a sampler on, those it accepted filled and the rest as rings."""
+        name = None if sampled is None else sampled["name"]
+        if name != self._sampler_shown:
+            self._sampler_shown = name
+            rejected = "" if name is None else f" · {_coloured('○ rejected by ' + name.upper(), FAKE_COLOR)}"
+            self.setTitle(f"{_coloured('● real', REAL_COLOR)} vs {_coloured('● generated', FAKE_COLOR)}{rejected}")
+        if sampled is None:
+            move_points(self.fake, generated)
+            self.rejected.setVisible(False)
+            return
+        accepted = np.asarray(sampled["accepted"], bool)
+        move_points(self.fake, generated[accepted])
+        move_points(self.rejected, generated[~accepted])
+        self.rejected.setVisible(True)
 
     def _show_substep(self, snap, sub) -> None:
         """Step-by-step mode: ring the batch a sample/D sub-step drew; after G's update, a line

@@ -80,3 +80,7 @@ class SnapshotDrawing:
             summaries.insert(0, self.sgan_panel.accuracy_view.summary)
         self.quality_label.setText(" · ".join(x for x in summaries if x))
         self.rate_label.setText(f"{snap.steps_per_s:,.0f} steps/s · {len(self._frames)} fps")
+        sampled = snap.extras.get("sampler")
+        self.sampler_label.setVisible(sampled is not None)
+        if sampled is not None:
+            self.sampler_label.setText(f"{sampled['name'].upper()} accepts {100 * sampled['rate']:.1f}%")

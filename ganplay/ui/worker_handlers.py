@@ -3,7 +3,7 @@ and the view, single updates and sub-steps, the baseline, save and open, rollbac
 settings and rebuilding the run. A mixin of TrainingWorker, which routes commands here."""
 from __future__ import annotations
 
-from ganplay.config import Config
+from ganplay.config import VIEW_FIELDS, Config
 from ganplay.engine.recorder import read_recording
 from ganplay.engine.session import Pacer, Session
 from ganplay.errors import GanplayError
@@ -185,6 +185,8 @@ class WorkerHandlers:
             changed = {k: v for k, v in new.to_dict().items() if old.to_dict()[k] != v}
             if changed:
                 self.recorder.on_settings(self.session.head_step, changed)
+            if set(changed) & VIEW_FIELDS:
+                self._publish_soon = True  # a paused scatter shows the sampler's choice at once
             return
         changed = [k for k, v in new.to_dict().items() if old.to_dict()[k] != v]
         self._rebuild(new, announce=True, reason="changed " + ", ".join(changed))

@@ -72,3 +72,26 @@ def test_help_lists_every_loss_with_its_formula(qtbot, make_window):
         loss = LOSSES.get(name)
         assert f"<b>{name}</b>" in text and loss.formula in text
     w.losses_help_box.close()
+
+
+def test_sampler_toggle_draws_accepted_and_rejected_samples_in_two_styles(qtbot, make_window):
+    w = make_window(Config.for_model("toy-mlp", dataset="ring8", hidden=16, batch_size=32))
+    qtbot.waitUntil(lambda: w._latest is not None, timeout=WAIT)
+    w.worker.step(50)
+    qtbot.waitUntil(lambda: session_step(w) == 50, timeout=WAIT)
+    view = w.scatter_view
+    assert not view.rejected.isVisible() and "sampler" in w.controls and w.controls["sampler"].toolTip()
+    w.controls["sampler"].setCurrentText("drs")
+    qtbot.waitUntil(lambda: w._drawn is not None and "sampler" in w._drawn.extras, timeout=WAIT)
+    assert session_step(w) == 50  # the sampler only changes what is shown: no restart
+    snap = w._drawn
+    accepted = snap.extras["sampler"]["accepted"]
+    assert view.rejected.isVisible() and 0 < accepted.sum() < len(accepted)
+    assert len(view.fake.data) == accepted.sum() and len(view.rejected.data) == (~accepted).sum()
+    assert view.fake.opts["brush"].style() != view.rejected.opts["brush"].style()  # filled vs rings
+    w.redraw()
+    assert w.sampler_label.isVisible() and "DRS accepts" in w.sampler_label.text()
+    assert "rejected by DRS" in view.plotItem.titleLabel.text
+    w.controls["sampler"].setCurrentText("none")
+    qtbot.waitUntil(lambda: w._drawn is not None and "sampler" not in w._drawn.extras, timeout=WAIT)
+    assert not view.rejected.isVisible() and len(view.fake.data) == len(w._drawn.generated)
