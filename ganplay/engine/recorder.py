@@ -109,6 +109,7 @@ class Recorder(Observer):
         self._last_modes: float | None = None
         self.states = KeptStates()
         self.real: np.ndarray | None = None  # the real sample the views draw (float16), set once
+        self._continue_step: int | None = None  # see ``continue_at``
 
     # -- recording -------------------------------------------------------------------------------
     def on_chunk(self, event: ChunkEvent) -> None:
@@ -198,10 +199,18 @@ class Recorder(Observer):
     def on_divergence(self, step: int, network: str, what: str) -> None:
         self.mark(step, "divergence", f"{network}'s {what} became non-finite at step {step:,}")
 
+    def continue_at(self, step: int) -> None:
+        """The next :meth:`on_rollback` to ``step`` is the user's Continue from here (marked so)."""
+        self._continue_step = int(step)
+
     def on_rollback(self, step: int) -> None:
         later = [m.text for m in self.marks if m.step > step and m.kind == "divergence"]
         self.truncate(step)
-        self.mark(step, "rollback", f"rolled back to step {step:,}" + (f" ({later[-1]})" if later else ""))
+        if self._continue_step == step:
+            self.mark(step, "continue", f"continued from step {step:,}")
+        else:
+            self.mark(step, "rollback", f"rolled back to step {step:,}" + (f" ({later[-1]})" if later else ""))
+        self._continue_step = None
 
     def on_settings(self, step: int, changed: dict) -> None:
         text = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changed.items())

@@ -237,11 +237,6 @@ class GameSpectrum(Observer):
             return
         self.evaluate(event.trainer, event.state)
 
-    def on_session_chunk(self, session, chunk) -> None:
-        """:meth:`on_chunk` for a chunk a ``Session`` just recorded (the window's worker)."""
-        first = session.step - chunk.k + 1
-        self.on_chunk(ChunkEvent(session.trainer, chunk.state, first, chunk.k, {}, session.last_train_seconds))
-
     def snapshot(self) -> dict:
         """What a view draws (plain NumPy): the evaluations' steps and eigenvalues, oldest first."""
         return {"steps": [s.step for s in self.history], "eigenvalues": [s.eigenvalues for s in self.history],
