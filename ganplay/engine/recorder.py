@@ -27,6 +27,7 @@ from dataclasses import field as dataclass_field
 import numpy as np
 
 from ganplay.engine.observers import ChunkEvent, Observer
+from ganplay.engine.snapshot import DecisionField
 
 DENSE_FRAMES = 200
 BUDGET_BYTES = 150 * 2**20
@@ -134,24 +135,22 @@ class Recorder(Observer):
         h = snap.history
         metrics = {k: float(h[k][-1]) for k in ("d_loss", "g_loss", "d_real", "d_fake")
                    if k in h and len(h[k])}
-        q = snap.extras.get("quality") or {}
+        q = snap.quality.series
         if len(q.get("step", ())):
             metrics.update({k: float(v[-1]) for k, v in q.items() if k != "step" and len(v)})
-        if snap.extras.get("modes_total") is not None:
-            metrics["modes_total"] = float(snap.extras["modes_total"])
-        ex = snap.extras
+        if snap.quality.modes_total is not None:
+            metrics["modes_total"] = float(snap.quality.modes_total)
         if self.real is None or len(self.real) != len(snap.real):
             self.real = compact(snap.real)
-        self.add(snap.step, snap.generated, field=ex.get("field"), manifold=ex.get("manifold"),
-                 metrics=metrics)
+        self.add(snap.step, snap.generated, field=snap.field, manifold=snap.manifold, metrics=metrics)
 
     def add(self, step: int, generated, field=None, manifold=None, metrics: dict | None = None) -> None:
         """Keep a frame at ``step`` (a frame at a step already recorded replaces it)."""
         generated = np.asarray(generated)
         frame = Frame(int(step), 0, compact(generated), metrics=dict(metrics or {}))
-        if field is not None:
-            frame.field = np.clip(np.rint(np.asarray(field["values"]) * 255), 0, 255).astype(np.uint8)
-            frame.extent = tuple(float(v) for v in field["extent"])
+        if field is not None:  # (a DecisionField)
+            frame.field = np.clip(np.rint(np.asarray(field.values) * 255), 0, 255).astype(np.uint8)
+            frame.extent = tuple(float(v) for v in field.extent)
         if manifold is not None:
             frame.manifold = np.asarray(manifold, np.float16)
         with self._lock:
@@ -454,7 +453,7 @@ class Sampler:
             out["field"] = self.trainer.discriminator_field(state, self.extent, 100)
         host = jax.device_get(out)
         if "field" in host:
-            host["field"] = {"values": np.asarray(host["field"], np.float32), "extent": self.extent}
+            host["field"] = DecisionField(np.asarray(host["field"], np.float32), self.extent)
         return host
 
 

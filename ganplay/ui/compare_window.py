@@ -347,7 +347,7 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
             h = snap.history
             self.loss_plot.show_series(i, h["step"], h)
             self.d_plot.show_series(i, h["step"], h)
-            q = snap.extras.get("quality") or {}
+            q = snap.quality.series
             key = next((k for k, _ in QUALITY_CURVE if k in q), None)
             if key is not None:
                 self.quality_plot.set_axis_label(QUALITY_LABELS[key])

@@ -4,7 +4,6 @@ a past frame into the window's own views; while it shows one, the window's redra
 run pause (training does not)."""
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 
@@ -14,13 +13,13 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QFileDialog, QVBoxLayout, QWidget
 
+from ganplay.engine.snapshot import DecisionField
 from ganplay.errors import GanplayError
 from ganplay.ui.timeline_bar import REPLAY_SPEEDS, TimelineBar
 
 REPLAY_BASE = {"points": 250.0, "images": 10.0}  # steps a second of wall time at 1x
 BAR_MS = 1000  # the bar redraws its losses and marks once a second (5.8 ms of the GUI thread each)
 REPLAY_MS = 33
-PAST_ONLY = ("field", "manifold", "arrows", "interpolation", "substep", "d_scores", "labels")
 
 
 class Timeline(QObject):
@@ -133,12 +132,12 @@ class Timeline(QObject):
         live = w._latest
         if live is None:
             return
-        extras = {k: v for k, v in live.extras.items() if k not in PAST_ONLY}
-        if frame.field is not None:
-            extras["field"] = {"values": frame.field_values(), "extent": frame.extent}
-        if frame.manifold is not None:
-            extras["manifold"] = np.asarray(frame.manifold, np.float32)
-        snap = dataclasses.replace(live, step=frame.step, generated=frame.points(), extras=extras)
+        # What the frame kept replaces the live run's; what it did not keep is not shown.
+        snap = live.replace(
+            step=frame.step, generated=frame.points(), arrows=None, interpolation=None, substep=None,
+            d_scores=None,
+            field=None if frame.field is None else DecisionField(frame.field_values(), frame.extent),
+            manifold=None if frame.manifold is None else np.asarray(frame.manifold, np.float32))
         if snap.kind == "points":
             w.scatter_view.show_snapshot(snap)
         else:

@@ -107,7 +107,7 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
 
     def substep(self, upto: str | None = None):
         """Step-by-step mode: the next sub-step (sample, D update, G update), or on to ``upto``;
-        the snapshot that follows carries ``extras["substep"]`` (see ``Session.substep``)."""
+        the snapshot that follows carries its ``substep`` (see ``Session.substep``)."""
         if upto is not None and upto not in SUBSTEPS:
             raise ValueError(f"sub-step {upto!r} is not one of {', '.join(SUBSTEPS)}")
         self._post("substep", upto)
@@ -313,7 +313,7 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
         snap = self.session.snapshot()
         probe = self._probe
         if probe is not None:
-            snap.extras["spectrum"] = probe.snapshot()
+            snap = snap.replace(spectrum=probe.snapshot())
         self.recorder.record(snap)  # what the display path just fetched: no extra device sync
         self._frame_unread = frame
         self._mailbox.put(snap)

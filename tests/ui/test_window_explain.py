@@ -14,8 +14,8 @@ RING8 = Config.for_model("toy-mlp", dataset="ring8", hidden=16, batch_size=32)
 
 
 def drawn_phase(w):
-    sub = w._drawn.extras.get("substep") if w._drawn is not None else None
-    return None if sub is None else sub["phase"]
+    sub = w._drawn.substep if w._drawn is not None else None
+    return None if sub is None else sub.phase
 
 
 def test_s_d_g_keys_walk_the_sub_steps_with_strip_and_scatter(qtbot, make_window):
