@@ -2,6 +2,7 @@
 routes the worker's snapshots to them, and turns the user's commands into worker calls."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, Signal
@@ -23,7 +24,7 @@ from ganplay.ui.download_dialog import dataset_missing, offer_download
 from ganplay.ui.explain_strip import ExplainStrip
 from ganplay.ui.latent_window import install_latent_dock
 from ganplay.ui.mixture_editor import MixtureEditor
-from ganplay.ui.panels.actions import install_actions
+from ganplay.ui.panels.actions import WindowState, apply_enablement, install_actions
 from ganplay.ui.panels.control_panel import TOOLTIPS, ControlPanel  # noqa: F401  (TOOLTIPS: re-exported)
 from ganplay.ui.panels.image_panel import ImagePanel
 from ganplay.ui.panels.metric_docks import (
@@ -106,6 +107,7 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
         else:
             self.resize(1280, 800)
         self.menus = install_actions(self)
+        self.state = WindowState()  # what the actions' rules read; changed with ``set_state``
         self._build_panels()
         self._build_docks()
         self._build_status_bar()
@@ -289,6 +291,13 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
             self.statusBar().showMessage(f"Preset {name}: {preset.shows} (about {preset.steps:,} steps)", 20000)
 
     # -- commands (play, pause and step: PlaybackCommands) ---------------------------------------------
+    def set_state(self, **changes) -> None:
+        """Change the window's state (``WindowState``'s fields) and apply the actions' rules."""
+        state = dataclasses.replace(self.state, **changes)
+        if state != self.state:
+            self.state = state
+            apply_enablement(self, state)
+
     # -- worker signals -------------------------------------------------------------------------------
     def _on_message(self, message: str) -> None:
         self.statusBar().showMessage(message, 5000)
@@ -296,6 +305,7 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
     def _on_running_changed(self, running: bool) -> None:
         self._running = running
         self._played = self._played or running
+        self.set_state(running=running)
         self.play_button.setText("Pause" if running else "Play")
         if not running:  # draw the final state completely, curves included
             self._curves_drawn_at = 0.0

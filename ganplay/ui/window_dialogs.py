@@ -57,7 +57,7 @@ class WindowDialogs:
         box.setWindowModality(Qt.WindowModal)
         box.buttonClicked.connect(self._on_divergence_choice)
         self.divergence_box = box
-        self.rollback_action.setEnabled(True)
+        self.set_state(diverged=True)  # Roll back becomes available, stepping does not
         box.open()
 
     def _on_divergence_choice(self, button) -> None:

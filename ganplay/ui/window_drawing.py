@@ -14,7 +14,9 @@ class SnapshotDrawing:
     """How the main window draws the worker's snapshots: the samples every frame, the slow plots"""
 
     def _on_snapshot(self, _step: int) -> None:
-        self._latest = self.worker.latest_snapshot()
+        self._latest = snap = self.worker.latest_snapshot()
+        if snap is not None:  # (a cheap comparison when nothing changed)
+            self.set_state(has_run=True, semi_supervised=snap.accuracy is not None)
         self._redraw()  # at once: waiting for the timer could let the next snapshot replace it
 
     def _slow_parts(self, snap) -> list:

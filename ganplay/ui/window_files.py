@@ -147,4 +147,4 @@ class FileCommands:
     def _on_opened(self, config_json: str) -> None:
         self.config = Config.from_json(config_json)
         self._load_controls(self.config)
-        self.rollback_action.setEnabled(False)
+        self.set_state(diverged=False)
