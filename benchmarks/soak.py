@@ -61,13 +61,13 @@ def soak_gui(args) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from ganplay.engine.compile_cache import enable_compilation_cache
+    from ganplay.ui.errors import StatusErrors
     from ganplay.ui.main_window import MainWindow
 
     enable_compilation_cache()
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(args.log).with_suffix(".ini")), QSettings.IniFormat)
-    w = MainWindow(_config(args), settings=settings, restore=False)
-    w.quiet_errors = True
+    w = MainWindow(_config(args), settings=settings, restore=False, errors=StatusErrors())
     w.show()
     frames: list[float] = []
     rows: list[tuple] = []

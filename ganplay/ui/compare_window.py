@@ -95,7 +95,6 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
         configs = list(configs)
         check_runs(configs)
         self.configs = configs
-        self.quiet_errors = True  # errors are one line in the window, never a modal dialog
         self.setWindowTitle(f"ganplay — compare runs on {configs[0].dataset}")
         self.snapshots: list | None = None  # the newest drawn, one per run
         self._running = False
@@ -301,6 +300,7 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
     # -- files ---------------------------------------------------------------------------------------
     # -- from the worker -----------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
+        """Errors are one line in the window (its error label and status bar), never a dialog."""
         self.error_label.setText(text)
         self.statusBar().showMessage(text, 15000)
 

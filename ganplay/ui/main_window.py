@@ -21,6 +21,7 @@ from ganplay.errors import GanplayError
 from ganplay.models import MODELS
 from ganplay.presets import PRESETS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
+from ganplay.ui.errors import DialogErrors, ErrorPresenter
 from ganplay.ui.explain_strip import ExplainStrip
 from ganplay.ui.latent_window import install_latent_dock
 from ganplay.ui.mixture_editor import MixtureEditor
@@ -76,10 +77,11 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
     offer_downloads = True  # ask to download missing datasets (tests switch this off)
 
     def __init__(self, config: Config, settings: QSettings | None = None, *, restore: bool = True,
-                 warm_up: bool = False, start_worker: bool = True):
+                 warm_up: bool = False, start_worker: bool = True, errors: ErrorPresenter | None = None):
         super().__init__()
         self.setWindowTitle("ganplay")
         self.settings = settings if settings is not None else QSettings("ganplay", "ganplay")
+        self.errors = errors if errors is not None else DialogErrors()  # how failures are told
         if restore:
             config = self._restored_config(config)
         self.config = config
@@ -268,9 +270,10 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
             return
         missing = dataset_missing(config.dataset, config.data_dir)
         if missing and not (self.offer_downloads and offer_download(self, config.dataset, config.data_dir)):
-            self.statusBar().showMessage(missing.splitlines()[0], 15000)
-            if not self.offer_downloads and not getattr(self, "quiet_errors", False):
-                self.show_error("Dataset not found", missing)
+            if self.offer_downloads:  # the user declined the download offer: a line is enough
+                self.statusBar().showMessage(missing.splitlines()[0], 15000)
+            else:
+                self.report_error("Dataset not found", missing)
             self._load_controls(self.config)  # keep the run that works
             return
         self.config = config

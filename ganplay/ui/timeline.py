@@ -262,7 +262,7 @@ class Timeline(QObject):
         if ok:
             self.window.statusBar().showMessage(message, 8000)
         else:
-            self.window.show_error("Cannot export the video", message)
+            self.window.report_error("Cannot export the video", message)
 
     def export_video(self, path: str) -> int:
         """Write the selected Range (else the whole recording) to ``path`` and wait; 0 on
@@ -274,7 +274,7 @@ class Timeline(QObject):
         try:
             n, seconds = timed_export(self.recorder, path, first=first, last=last)
         except GanplayError as exc:
-            self.window.show_error("Cannot export the video", str(exc))
+            self.window.report_error("Cannot export the video", str(exc))
             return 0
         finally:
             QApplication.restoreOverrideCursor()

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from ganplay.config import Config
+from ganplay.ui.errors import DialogErrors
 
 TOY = dict(hidden=32, batch_size=64)
 
@@ -25,8 +26,8 @@ def dispatch_50(monkeypatch):
     fix_dispatch_size(monkeypatch, 50)
 
 
-def _ring(make_window, **kw):
-    return make_window(Config.for_model("toy-mlp", dataset="ring8", **{**TOY, **kw}))
+def _ring(make_window, errors=None, **kw):
+    return make_window(Config.for_model("toy-mlp", dataset="ring8", **{**TOY, **kw}), errors=errors)
 
 
 def _train_to(qtbot, w, step, timeout=60_000):
@@ -119,8 +120,7 @@ def test_draw_mode_paints_points_and_trains_on_them(qtbot, make_window):
 def test_import_of_a_bad_csv_is_a_dialog(qtbot, make_window, tmp_path):
     bad = tmp_path / "points.csv"
     bad.write_text("x,y\n1,2\n3,banana\n")
-    w = _ring(make_window)
-    w.quiet_errors = False
+    w = _ring(make_window, errors=DialogErrors())
     w.load_points_file(str(bad))
     assert w.message_box is not None and "line 3" in w.message_box.text() and "points.csv" in w.message_box.text()
     w.message_box.close()
@@ -154,7 +154,7 @@ def test_save_and_open_run_continue_where_it_was(qtbot, make_window, tmp_path):
 
 def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path, monkeypatch):
     fix_dispatch_size(monkeypatch, 32)  # 32 + 18 steps to each frame: dispatches cut at the frames
-    w = _ring(make_window)
+    w = _ring(make_window, errors=DialogErrors())  # (a failed export is a dialog)
     w.start_recording(str(tmp_path / "run.gif"), every_steps=50)
     _train_to(qtbot, w, 400)
     # Chunks end on the frame steps and the worker waits for each frame to be taken, so no
@@ -172,7 +172,6 @@ def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path, monkeypatch):
     assert w.export_csv(str(tmp_path / "m.csv"))
     rows = np.genfromtxt(tmp_path / "m.csv", delimiter=",", names=True)
     assert rows["step"][-1] <= 400 and len(rows) > 10 and "d_loss" in rows.dtype.names
-    w.quiet_errors = False
     assert not w.export_png(str(tmp_path / "missing-dir" / "x.png"))
     assert w.message_box is not None
     w.message_box.close()
