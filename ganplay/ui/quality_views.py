@@ -24,8 +24,8 @@ class QualityView(pg.GraphicsLayoutWidget):
         self.ci.layout.setVerticalSpacing(0)
         self.primary_plot = self.addPlot(row=0, col=0, axisItems=metric_axes())
         self.secondary_plot = self.addPlot(row=1, col=0, axisItems=metric_axes())
-        # Not x-linked: both plot the same steps, so each one's own auto-range agrees; a link maps
-        # ranges through the views' screen geometry and went stale when the docks were re-laid out.
+        # Not x-linked: both plot the same steps, so each one's own auto-range agrees (a link goes
+        # stale when the docks are re-laid out: docs/decisions.md).
         self.plots = (self.primary_plot, self.secondary_plot)
         self.primary, self.primary_ref = self._metric(self.primary_plot, G_COLOR, "o", pg.QtCore.Qt.DashLine)
         self.secondary, self.secondary_ref = self._metric(self.secondary_plot, D_COLOR, "t", pg.QtCore.Qt.DotLine)

@@ -52,7 +52,7 @@ class ScatterView(pg.PlotWidget):
         self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL_COLOR, 110), name="real")
         self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*FAKE_COLOR, 170), name="generated")
         # The real sample stays put while training runs: Qt keeps its painting as a pixmap and
-        # redraws it only when the view's range changes (1,500 points were a third of a frame).
+        # redraws it only when the view's range changes (1,500 points drawn cost a third of a frame).
         self.real.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.addItem(self.real)
         self.addItem(self.fake)

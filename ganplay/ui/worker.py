@@ -185,8 +185,8 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
                 self._inflight.append(chunk)
             # While playing, the next chunks are queued before the oldest is recorded and drawn:
             # the device trains on while this thread waits for the GIL (the window painting),
-            # copies out a snapshot and hands it over (with one chunk queued, the window still
-            # cost a fifth of the headless speed).
+            # copies out a snapshot and hands it over (one chunk queued costs a fifth of the
+            # headless speed: docs/decisions.md).
             while self._playing and len(self._inflight) < PIPELINE_DEPTH:
                 k = self._next_k()
                 chunk = self._launch(k) if k > 0 else None
