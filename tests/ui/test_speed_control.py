@@ -118,4 +118,4 @@ def test_substep_commands_take_a_step_apart(qtbot, worker):
     qtbot.waitUntil(lambda: len(seen) == 4, timeout=WAIT_MS)
     assert [s.phase for s in seen] == ["sample", "d", "g", "d"]
     assert worker.session.step == 1  # one step done; the last D sub-step does not count
-    assert set(seen[2]["metrics"]) == {"d_real", "d_fake", "d_loss", "g_loss"}
+    assert set(seen[2].metrics) == {"d_real", "d_fake", "d_loss", "g_loss"}
