@@ -152,12 +152,12 @@ def soak_gui(args) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
 
+    from ganplay.ui.errors import StatusErrors
     from ganplay.ui.main_window import MainWindow
 
     def make():
         settings = QSettings(str(Path(args.log).with_suffix(".ini")), QSettings.IniFormat)
-        w = MainWindow(_config(args), settings=settings, restore=False)
-        w.quiet_errors = True
+        w = MainWindow(_config(args), settings=settings, restore=False, errors=StatusErrors())
         for name in (args.overlays.split(",") if args.overlays else []):
             w.set_overlay(name, True)
         return w, w.play

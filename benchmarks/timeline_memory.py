@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from ganplay.engine.recorder import Recorder
+from ganplay.engine.snapshot import DecisionField
 from ganplay.report.video import export_video
 
 
@@ -32,7 +33,7 @@ def toy(steps: int, every: int = 10, dense: int | None = None) -> Recorder:
     mesh = rng.normal(size=(25, 25, 2)).astype(np.float32)
     for step in range(0, steps + 1, every):
         t = step / max(steps, 1)
-        rec.add(step, base * (0.2 + t), field={"values": field, "extent": (-3, 3, -3, 3)},
+        rec.add(step, base * (0.2 + t), field=DecisionField(field, (-3, 3, -3, 3)),
                 manifold=mesh, metrics={"d_loss": 1.3 + 0.1 * np.sin(step / 500), "g_loss": 0.7, "modes": 8})
     return rec
 

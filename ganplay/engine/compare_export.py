@@ -23,8 +23,7 @@ def latest_metrics(snap: Snapshot) -> dict[str, float]:
         values = snap.history.get(key)
         if values is not None and len(values):
             out[key] = float(np.mean(values[-RECENT_POINTS:]))
-    q = snap.extras.get("quality") or {}
-    for key, values in q.items():
+    for key, values in snap.quality.series.items():
         if key != "step" and len(values):
             out[key] = float(values[-1])
     return out
@@ -37,7 +36,7 @@ def comparison_csv(names: list[str], labels_: list[str], snapshots: list[Snapsho
     quality_cols: list[str] = []
     for snap in snapshots:
         metric_cols += [k for k in snap.history if k != "step" and k not in metric_cols]
-        quality_cols += [k for k in (snap.extras.get("quality") or {}) if k != "step" and k not in quality_cols]
+        quality_cols += [k for k in snap.quality.series if k != "step" and k not in quality_cols]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["run", "settings", "step", *metric_cols, *quality_cols])
@@ -46,7 +45,7 @@ def comparison_csv(names: list[str], labels_: list[str], snapshots: list[Snapsho
         h = snap.history
         for j, step in enumerate(h.get("step", ())):
             rows.setdefault(float(step), {}).update({k: h[k][j] for k in metric_cols if k in h})
-        q = snap.extras.get("quality") or {}
+        q = snap.quality.series
         for j, step in enumerate(q.get("step", ())):
             rows.setdefault(float(step), {}).update({k: q[k][j] for k in quality_cols if k in q})
         settings = label.partition(": ")[2]

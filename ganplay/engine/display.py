@@ -7,8 +7,6 @@ it reads the session's trainer, config and state).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,6 +14,7 @@ import numpy as np
 from ganplay.config import Config
 from ganplay.engine.latent import GeneratorFeed
 from ganplay.engine.samplers import SamplerScores, drs, fit_calibration, mh
+from ganplay.engine.snapshot import Classes, DecisionField, Sampled, Snapshot  # noqa: F401 (Snapshot re-exported)
 
 DISPLAY_POINTS = 1500  # generated and real points drawn in the 2-D scatter
 DISPLAY_IMAGES = 64  # generated images computed for the grid (the view shows 16/25/64)
@@ -28,43 +27,6 @@ INTERPOLATION_POINTS = 64  # points along the interpolation path (2-D data)
 INTERPOLATION_IMAGES = 10  # frames of an image interpolation
 CLASS_GRID_COLUMNS = 8  # conditional GANs: images per class row (one noise vector per column)
 OVERLAYS = ("field", "arrows", "manifold", "interpolation", "latent")  # latent: G for the latent lab
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the views draw: plain NumPy, safe to pass between threads.
-
-    ``extras`` always holds ``confusion`` (dict or None), ``quality`` (dict of float64 series
-    with ``"step"``: the dataset's quality columns, see ``quality.quality_columns``) and
-    ``quality_note`` (str, "" when nothing to say). Images add ``d_scores`` [N],
-    ``quality_floor`` (None until the classifier is ready, then {"fid", "inception_score"} of
-    real data) and ``class_hist`` (None, then the latest list of class fractions); mixtures add
-    ``modes_total``. Overlays switched on in ``Session.overlays`` add, for points, ``field``
-    ({"values": float32 [100, 100] D(x), row = y from y0, column = x from x0, at cell
-    centres; "extent": (x0, x1, y0, y1)}), ``arrows`` (float32 [300, 2]: minus the gradient of
-    G's loss at ``generated[:300]``) and ``manifold`` (float32 [1, 200, 2] or [25, 25, 2]: G on a
-    noise grid, ``[i, j]`` at z0 = u[j], z1 = u[i]); and for both kinds ``interpolation``
-    (float32 [64, 2] points or [10, H, W, C] images along a slerp between two noise vectors).
-    With a sampler (``Config.sampler`` drs or mh) on 2-D data of a plain GAN, ``sampler``:
-    {"name", "accepted": bool [N] (the generated points it kept, DRS, or moved to, MH), "rate":
-    their share}. Conditional models add ``labels`` (the class each generated image was drawn as),
-    ``class_rows`` (K: ``generated`` is a class grid, row r = class r; 0: all ``draw_class``),
-    ``draw_class`` and ``n_classes``. Semi-supervised models add ``sgan``: {"series": test
-    accuracy history (``step``, ``test_acc``, ``baseline_step``, ``baseline_acc``),
-    "confusion" ([K, K] counts on the test split, rows = true class, or None), "baseline_confusion",
-    "has_baseline", "baseline_step", "note" (label budget and split)}.
-    """
-
-    step: int
-    kind: str  # "points" or "images"
-    generated: np.ndarray  # [N, 2] points or [N, H, W, C] images in [-1, 1]
-    real: np.ndarray
-    history: dict[str, np.ndarray]
-    steps_per_s: float
-    config: Config
-    finite: bool = True
-    extras: dict = field(default_factory=dict)
-
 
 
 class SessionDisplay:
@@ -149,13 +111,13 @@ class SessionDisplay:
             return jnp.tile(self._grid_z, (self.n_classes, 1)), np.repeat(np.arange(self.n_classes), CLASS_GRID_COLUMNS)
         return self._display_z, np.full(len(self._display_z), self.draw_class)
 
-    def _latent_extras(self) -> dict:
-        """For the latent lab while it shows: a NumPy copy of G, every few seconds."""
+    def _latent_shown(self):
+        """For the latent lab while it shows: a NumPy copy of G, every few seconds (else None)."""
         if not (self.overlays.get("latent") and self.kind == "images"):
-            return {}
-        return {"latent": self._latent_feed.offer(self.trainer, self.state, self.step, *self._tile_noise(),
+            return None
+        return self._latent_feed.offer(self.trainer, self.state, self.step, *self._tile_noise(),
                                                   display_key=(self._noise_salt, self.draw_class),
-                                                  settled=self.inflight_steps == 0)}
+                                                  settled=self.inflight_steps == 0)
 
     def _display_key(self) -> tuple:
         """Everything besides the state that decides what ``display_device`` computes."""
@@ -207,42 +169,41 @@ class SessionDisplay:
         return out
 
     def _display_host(self) -> tuple[np.ndarray, dict]:
-        """(generated, extras) for the current state, from what was dispatched behind its chunk
-        when that still applies (same state, overlays, view, class and noise)."""
+        """(generated, the Snapshot's display fields) for the current state, from what was
+        dispatched behind its chunk when that still applies (same state, overlays, view, class
+        and noise)."""
         cached = self._display_cache
         if cached is not None and cached[0] is self.state and cached[1]["key"] == self._display_key():
             dev = cached[1]
         else:
             dev = self.display_device(self.state)
         host = jax.device_get({k: v for k, v in dev.items() if k != "key"})
-        extras = {}
+        shown: dict = {}
         if self.conditional:
-            extras["labels"] = np.asarray(host["labels"])
-            extras["class_rows"] = self.n_classes if self.draw_class is None else 0
-            extras["draw_class"] = self.draw_class
-            extras["n_classes"] = self.n_classes
+            shown["classes"] = Classes(np.asarray(host["labels"]), self.n_classes if self.draw_class is None else 0,
+                                       self.draw_class, self.n_classes)
         if "d_scores" in host:
-            extras["d_scores"] = np.asarray(host["d_scores"])
+            shown["d_scores"] = np.asarray(host["d_scores"])
         if "field" in host:
-            extras["field"] = {"values": np.asarray(host["field"], np.float32), "extent": dev["key"][1]}
+            shown["field"] = DecisionField(np.asarray(host["field"], np.float32), dev["key"][1])
         if "arrows" in host:
-            extras["arrows"] = np.asarray(host["arrows"], np.float32)
+            shown["arrows"] = np.asarray(host["arrows"], np.float32)
         if "manifold" in host:
             a, b = self._manifold_z.shape[:2]
-            extras["manifold"] = np.asarray(host["manifold"], np.float32).reshape(a, b, 2)
+            shown["manifold"] = np.asarray(host["manifold"], np.float32).reshape(a, b, 2)
         if "interpolation" in host:
-            extras["interpolation"] = np.asarray(host["interpolation"], np.float32)
+            shown["interpolation"] = np.asarray(host["interpolation"], np.float32)
         if "sampler_fake" in host:
-            extras["sampler"] = self._sampled(dev["key"][-1], np.asarray(host["generated"]),
-                                              np.asarray(host["sampler_fake"]), np.asarray(host["sampler_real"]))
-        return np.asarray(host["generated"]), extras
+            shown["sampler"] = self._sampled(dev["key"][-1], np.asarray(host["generated"]),
+                                             np.asarray(host["sampler_fake"]), np.asarray(host["sampler_real"]))
+        return np.asarray(host["generated"]), shown
 
     def _real_device(self) -> jax.Array:
         if getattr(self, "_real_dev", None) is None or self._real_dev[0] is not self._real:
             self._real_dev = (self._real, jnp.asarray(self._real))
         return self._real_dev[1]
 
-    def _sampled(self, sampler: str, generated: np.ndarray, fake: np.ndarray, real: np.ndarray) -> dict:
+    def _sampled(self, sampler: str, generated: np.ndarray, fake: np.ndarray, real: np.ndarray) -> Sampled:
         """The sampler over the shown samples, on the host (NumPy, a few ms): D calibrated on the
         shown real and generated samples; DRS's burn-in set is the shown samples, MH's one chain
         runs through them from a real sample. Seeded by the run's seed and the step."""
@@ -252,7 +213,7 @@ class SessionDisplay:
             drawn = drs(generated, cal(fake), seed)
         else:
             drawn = mh(generated, cal(fake), cal(real)[:1], seed)
-        return {"name": sampler, "accepted": drawn.accepted, "rate": drawn.rate}
+        return Sampled(sampler, drawn.accepted, drawn.rate)
 
 
 def manifold_noise(config: Config) -> jax.Array:

@@ -74,20 +74,16 @@ class Pacer:
 
 class ChunkSizer:
     """Chooses steps per dispatch so one dispatch takes about ``target_s``: the window can show at
-    most one new picture per dispatch, and a frame at 37 fps keeps it above 30 (aiming at 1/30 s
-    left it at 28-30 once the dispatches' jitter was counted, 1/34 s at 30.8-32.6).
+    most one new picture per dispatch, and a frame at 37 fps keeps it above 30 (with the
+    dispatches' jitter, 1/34 s gave 30.8-32.6 frames/s; see docs/decisions.md for the figures).
 
-    Sizes above 6 are even (powers of two were too coarse: 8 or 16 steps when 12 fit a frame,
-    costing either a fifth of the speed or the frame rate; multiples of 4 still moved the frame
-    rate 10% between 20 and 24 steps). A size changes when the median time
-    per step of the last five dispatches at it puts the ideal more than 1.3x away; while a
-    dispatch is far shorter than a frame it grows 4x at a time from one step instead (at a step
-    or two per dispatch the time is mostly the dispatch itself).
+    Sizes above 6 are even. A size changes when the median time per step of the last five
+    dispatches at it puts the ideal more than 1.3x away; while a dispatch is far shorter than a
+    frame it grows 4x at a time from one step instead (at a step or two per dispatch the time is
+    mostly the dispatch itself).
 
-    It never stops measuring. While the window starts, compiling its display programs and the
-    first evaluation delays the first dispatches' timings 3-20x; a sizer that settled then (it
-    once allowed three changes) chose 2-8 steps in three runs of four, half the speed, for good.
-    Sizes of 1-64 steps share one compiled training program (``steps_bucket``), so a new size
+    It never stops measuring: while the window starts, compiling its display programs and the
+    first evaluation delay the first dispatches' timings 3-20x. Sizes of 1-64 steps share one compiled training program (``steps_bucket``), so a new size
     costs only a small program taking the first rows of the metrics; the first dispatch at it
     is not timed, and at most ``max_sizes`` sizes are used (then the nearest one used before).
     ``max_changes`` caps the changes (0 keeps the first size: tests force dispatch sizes).
@@ -107,8 +103,7 @@ class ChunkSizer:
 
     def update(self, k: int, seconds: float) -> None:
         """Report that ``k`` steps of training took ``seconds`` (training only: an evaluation or
-        a snapshot timed with it once made the sizer settle on 1 step per dispatch, a tenth of
-        the headless speed)."""
+        a snapshot timed with it makes the sizer settle far too low)."""
         if k != self.k:
             return
         if self._fresh:  # (cleared even after the last change: the size is compiled now)
@@ -122,8 +117,8 @@ class ChunkSizer:
         per_step = float(np.median(self._times))  # one disturbed dispatch does not count
         if per_step * self.k < self.target_s / 3 and self.k * 4 <= self.max_k:
             # Far below a frame: grow 4x and measure again. At a step or two per dispatch the
-            # time is mostly the dispatch and the wait for the GIL (the window paints), and
-            # jumping straight to the size it suggested left the window at 8 steps a dispatch.
+            # time is mostly the dispatch and the wait for the GIL (the window paints), so the
+            # size it suggests is too small.
             self._switch(self.k * 4)
             return
         ideal = max(self.target_s / max(per_step, 1e-7), 1.0)
@@ -132,7 +127,7 @@ class ChunkSizer:
         k_new = round(ideal) if ideal < 6 else 2 * round(ideal / 2)
         if ideal > self.k and self.k < 8:
             # A few steps per dispatch are timed mostly as the worker's own round (recording,
-            # the snapshot, the GIL): proportion alone crept up 1, 2, 3, 5, 8, 12, a second each.
+            # the snapshot, the GIL): grow at least 2-4x, not in proportion.
             k_new = max(k_new, 4 * self.k if self.k < 4 else 2 * self.k)
         k_new = int(min(self.max_k, k_new))
         if k_new not in self.sizes and len(self.sizes) >= self.max_sizes:
@@ -154,7 +149,7 @@ class TickSizer:
 
     It is fed the wall time between ticks while playing, all of it: the window paces the ticks
     (one per frame drawn), and recording 2-4 runs and drawing them is a fixed cost of every
-    tick; a sizer that saw only the device time picked ticks that took seconds. A tick's time
+    tick, so the device time alone would pick ticks that take seconds. A tick's time
     is modelled as ``a + b * k`` (fixed cost plus the steps), fitted on every size measured;
     with one size known, the next is proportional to it, and at least twice as large when a
     tick is short (a fixed cost makes proportion timid). When the fixed cost alone is near a
@@ -162,8 +157,8 @@ class TickSizer:
     1.3x away; the first ticks at each size (the pipeline refilling, and a compile of a size not
     run before) are not measured.
 
-    It never stops measuring: a sizer that settled once (it allowed four changes) kept a size
-    timed while the window started, or before the machine's load changed. The runs' programs
+    It never stops measuring (a size timed while the window started, or before the machine's
+    load changed, would stay). The runs' programs
     take any size up to 64 steps without compiling (``sweep.vmapped_run``, ``Trainer.run``), so a
     change costs little. When the current size's time moves more than 1.3x, the other sizes'
     times are from other conditions and are forgotten.
@@ -205,8 +200,8 @@ class TickSizer:
         self.measured[k] = now
         self._times.clear()
         ideal = self.ideal()
-        # Near enough the ideal, unless a tick overruns the frame by more than a tenth (1.3x
-        # either way let 4 runs sit at 33 ms ticks: 29 frames/s).
+        # Near enough the ideal, unless a tick overruns the frame by more than a tenth (at 33 ms
+        # ticks, 4 runs draw 29 frames/s).
         self.stable = ideal == self.k or (abs(math.log2(ideal / self.k)) <= math.log2(1.3)
                                           and now <= 1.1 * self.target_s)
         if self.stable:

@@ -27,6 +27,7 @@ from dataclasses import field as dataclass_field
 import numpy as np
 
 from ganplay.engine.observers import ChunkEvent, Observer
+from ganplay.engine.snapshot import DecisionField
 
 DENSE_FRAMES = 200
 BUDGET_BYTES = 150 * 2**20
@@ -114,6 +115,7 @@ class Recorder(Observer):
         self.real: np.ndarray | None = None  # the real sample the views draw (float16), set once
         self.pinned_every: int | None = None  # see ``pin``
         self.pinned_from = 0
+        self._continue_step: int | None = None  # see ``continue_at``
 
     # -- recording -------------------------------------------------------------------------------
     def on_chunk(self, event: ChunkEvent) -> None:
@@ -138,24 +140,22 @@ class Recorder(Observer):
         h = snap.history
         metrics = {k: float(h[k][-1]) for k in ("d_loss", "g_loss", "d_real", "d_fake")
                    if k in h and len(h[k])}
-        q = snap.extras.get("quality") or {}
+        q = snap.quality.series
         if len(q.get("step", ())):
             metrics.update({k: float(v[-1]) for k, v in q.items() if k != "step" and len(v)})
-        if snap.extras.get("modes_total") is not None:
-            metrics["modes_total"] = float(snap.extras["modes_total"])
-        ex = snap.extras
+        if snap.quality.modes_total is not None:
+            metrics["modes_total"] = float(snap.quality.modes_total)
         if self.real is None or len(self.real) != len(snap.real):
             self.real = compact(snap.real)
-        self.add(snap.step, snap.generated, field=ex.get("field"), manifold=ex.get("manifold"),
-                 metrics=metrics)
+        self.add(snap.step, snap.generated, field=snap.field, manifold=snap.manifold, metrics=metrics)
 
     def add(self, step: int, generated, field=None, manifold=None, metrics: dict | None = None) -> None:
         """Keep a frame at ``step`` (a frame at a step already recorded replaces it)."""
         generated = np.asarray(generated)
         frame = Frame(int(step), 0, compact(generated), metrics=dict(metrics or {}))
-        if field is not None:
-            frame.field = np.clip(np.rint(np.asarray(field["values"]) * 255), 0, 255).astype(np.uint8)
-            frame.extent = tuple(float(v) for v in field["extent"])
+        if field is not None:  # (a DecisionField)
+            frame.field = np.clip(np.rint(np.asarray(field.values) * 255), 0, 255).astype(np.uint8)
+            frame.extent = tuple(float(v) for v in field.extent)
         if manifold is not None:
             frame.manifold = np.asarray(manifold, np.float16)
         with self._lock:
@@ -217,10 +217,18 @@ class Recorder(Observer):
     def on_divergence(self, step: int, network: str, what: str) -> None:
         self.mark(step, "divergence", f"{network}'s {what} became non-finite at step {step:,}")
 
+    def continue_at(self, step: int) -> None:
+        """The next :meth:`on_rollback` to ``step`` is the user's Continue from here (marked so)."""
+        self._continue_step = int(step)
+
     def on_rollback(self, step: int) -> None:
         later = [m.text for m in self.marks if m.step > step and m.kind == "divergence"]
         self.truncate(step)
-        self.mark(step, "rollback", f"rolled back to step {step:,}" + (f" ({later[-1]})" if later else ""))
+        if self._continue_step == step:
+            self.mark(step, "continue", f"continued from step {step:,}")
+        else:
+            self.mark(step, "rollback", f"rolled back to step {step:,}" + (f" ({later[-1]})" if later else ""))
+        self._continue_step = None
 
     def on_settings(self, step: int, changed: dict) -> None:
         text = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changed.items())
@@ -464,7 +472,7 @@ class Sampler:
             out["field"] = self.trainer.discriminator_field(state, self.extent, 100)
         host = jax.device_get(out)
         if "field" in host:
-            host["field"] = {"values": np.asarray(host["field"], np.float32), "extent": self.extent}
+            host["field"] = DecisionField(np.asarray(host["field"], np.float32), self.extent)
         return host
 
 

@@ -40,6 +40,7 @@ from ganplay.engine.observers import ChunkEvent, Observer
 from ganplay.engine.pacing import ChunkSizer, Pacer, RateMeter  # noqa: F401 (re-exported)
 from ganplay.engine.quality import QualityMonitor, is_conditional
 from ganplay.engine.scorers import AccuracyScorer, QualityScorer
+from ganplay.engine.snapshot import Accuracy, Quality
 from ganplay.engine.substeps import D_FAULTS, D_NUMBERS, SUBSTEPS, SubSteps  # noqa: F401 (re-exported)
 from ganplay.engine.train import Trainer, build_trainer, live_values
 
@@ -239,16 +240,9 @@ class Session(SessionDisplay, SubSteps):
         return bool(self.state.finite)
 
     def snapshot(self) -> Snapshot:
-        extras = {"confusion": self.recent.confusion(), **self._quality_extras(), **self._latent_extras()}
         generated, shown = self._display_host()
-        extras.update(shown)
-        if self.accuracy is not None:
-            extras["sgan"] = self._accuracy_extras()
-        shown = self._substep_shown
-        if shown is not None and shown[0] is self.state:  # only until the run moves on
-            extras["substep"] = shown[1]
+        substep = self._substep_shown
         return Snapshot(
-            extras=extras,
             step=self.step,
             kind=self.kind,
             generated=generated,
@@ -257,29 +251,34 @@ class Session(SessionDisplay, SubSteps):
             steps_per_s=self.recent.rate.rate(),
             config=self.config,
             finite=self.finite,
+            quality=self._quality_shown(),
+            confusion=self.recent.confusion(),
+            accuracy=None if self.accuracy is None else self._accuracy_shown(),
+            # (a sub-step's numbers only until the run moves on)
+            substep=substep[1] if substep is not None and substep[0] is self.state else None,
+            latent=self._latent_shown(),
+            **shown,
         )
 
-    def _accuracy_extras(self) -> dict:
+    def _accuracy_shown(self) -> Accuracy:
         a = self.accuracy
-        return {
-            "series": a.series(),
-            "confusion": None if a.confusion is None else a.confusion.copy(),
-            "baseline_confusion": None if a.baseline_confusion is None else a.baseline_confusion.copy(),
-            "has_baseline": a.has_baseline,
-            "baseline_step": a.baseline_step,
-            "note": a.note,
-        }
+        return Accuracy(
+            series=a.series(),
+            confusion=None if a.confusion is None else a.confusion.copy(),
+            baseline_confusion=None if a.baseline_confusion is None else a.baseline_confusion.copy(),
+            has_baseline=a.has_baseline,
+            baseline_step=a.baseline_step,
+            note=a.note,
+        )
 
-    def _quality_extras(self) -> dict:
+    def _quality_shown(self) -> Quality:
         q = self.quality
-        extras = {"quality": q.series(), "quality_note": q.note}
         if self.kind == "images":
             floor = q.fid_floor
-            extras["quality_floor"] = None if floor is None else {"fid": floor, "inception_score": q.is_real}
-            extras["class_hist"] = None if q.class_hist is None else list(q.class_hist)
-        elif q.modes_total is not None:
-            extras["modes_total"] = q.modes_total
-        return extras
+            return Quality(q.series(), q.note,
+                           floor=None if floor is None else {"fid": floor, "inception_score": q.is_real},
+                           class_hist=None if q.class_hist is None else list(q.class_hist))
+        return Quality(q.series(), q.note, modes_total=q.modes_total)
 
 
 class Recent(Observer):

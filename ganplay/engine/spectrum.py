@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
@@ -215,6 +216,18 @@ def explain(eigenvalues: np.ndarray, lr: float, opt: str = "sgd", momentum: floa
             f"×{growth.max():.4f} per step at {where}{tail}; try R1 or a smaller step")
 
 
+@dataclass(frozen=True)
+class SpectrumTrail:
+    """The evaluations a view draws (a snapshot's ``spectrum``), oldest first."""
+
+    steps: list[int]
+    eigenvalues: list[np.ndarray]  # complex, the largest few of each evaluation
+    d_input_grad: list[tuple[float, float]]  # |grad_x D| on real and generated samples
+    seconds: list[float]  # each evaluation's cost (the first one compiled)
+    note: str  # why nothing is evaluated (a model it does not apply to), else ""
+    share: float  # of the training time spent evaluating
+
+
 class GameSpectrum(Observer):
     """Evaluates the game's eigenvalues every ``every`` steps while their cost stays within
     ``budget`` of the training time (the quality monitor's rule), keeping the last ``keep``."""
@@ -237,17 +250,12 @@ class GameSpectrum(Observer):
             return
         self.evaluate(event.trainer, event.state)
 
-    def on_session_chunk(self, session, chunk) -> None:
-        """:meth:`on_chunk` for a chunk a ``Session`` just recorded (the window's worker)."""
-        first = session.step - chunk.k + 1
-        self.on_chunk(ChunkEvent(session.trainer, chunk.state, first, chunk.k, {}, session.last_train_seconds))
-
-    def snapshot(self) -> dict:
-        """What a view draws (plain NumPy): the evaluations' steps and eigenvalues, oldest first."""
-        return {"steps": [s.step for s in self.history], "eigenvalues": [s.eigenvalues for s in self.history],
-                "d_input_grad": [(s.d_input_grad_real, s.d_input_grad_fake) for s in self.history],
-                "seconds": [s.seconds for s in self.history], "note": self.note,
-                "share": self.spent_s / self.trained_s if self.trained_s else 0.0}
+    def snapshot(self) -> SpectrumTrail:
+        """What a view draws (plain NumPy): the evaluations, oldest first."""
+        return SpectrumTrail(steps=[s.step for s in self.history], eigenvalues=[s.eigenvalues for s in self.history],
+                             d_input_grad=[(s.d_input_grad_real, s.d_input_grad_fake) for s in self.history],
+                             seconds=[s.seconds for s in self.history], note=self.note,
+                             share=self.spent_s / self.trained_s if self.trained_s else 0.0)
 
     def evaluate(self, trainer, state) -> np.ndarray:
         """Evaluate now and keep the result; returns the eigenvalues (complex)."""

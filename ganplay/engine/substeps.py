@@ -11,6 +11,7 @@ import numpy as np
 
 from ganplay.engine.display import DISPLAY_POINTS
 from ganplay.engine.loop import Chunk
+from ganplay.engine.snapshot import SubStep
 from ganplay.engine.train import FAULTS, fetch_metrics, find_fault
 
 D_NUMBERS = ("d_real", "d_fake", "d_loss")  # what D's sub-step shows (mean D(x), D(G(z)), L_D)
@@ -40,7 +41,7 @@ class SubSteps:
     """Single D and G updates and the sub-steps of one training step."""
 
     _cycle: _Cycle | None = None  # step-by-step mode: the step being taken apart
-    _substep_shown: tuple[object, dict] | None = None  # (state, extras) of the last sub-step
+    _substep_shown: tuple[object, SubStep] | None = None  # (state, what it showed) of the last sub-step
 
     def step_d(self) -> dict[str, float]:
         """One discriminator update only (the step counter does not move); not in the history."""
@@ -70,7 +71,7 @@ class SubSteps:
 
         A finished cycle is exactly one training step (the same program, keys and state as
         ``advance(1)``) and enters the history as one. A cycle left after its D sub-step leaves
-        an extra D update, like ``step_d``. The next snapshot's ``extras["substep"]`` says what
+        an extra D update, like ``step_d``. The next snapshot's ``substep`` says what
         ran: {"phase", "metrics" (what is known so far: d_real, d_fake, d_loss after "d", g_loss
         after "g")}, and for 2-D data "batch_real"/"batch_fake" (the batch D's update used:
         float32 [n, 2], x and G(z)) and, after "g", "previous_fake" (``generated`` before G's
@@ -95,10 +96,8 @@ class SubSteps:
         start = self.state
         after, metrics = self.trainer.run(start, 1)
         self._cycle = _Cycle("sample", start, start, after, metrics, self.loop.clock())
-        extras = {"phase": "sample", "metrics": {}}
-        if self.kind == "points" and not self.conditional:
-            extras.update(self._step_batch(start))
-        self._show_substep(extras)
+        batch = self._step_batch(start) if self.kind == "points" and not self.conditional else {}
+        self._show_substep(SubStep("sample", {}, **batch))
 
     def _substep_d(self) -> None:
         c = self._cycle
@@ -113,9 +112,10 @@ class SubSteps:
         self._cycle = _Cycle("d", mid, c.start, c.after, c.metrics, c.launched)
         if not d_ok:
             self.loop.diverged(*find_fault({"fault": np.asarray([m["fault"]])}, self.step + 1))
-        previous = self._substep_shown[1] if self._substep_shown else {}
-        shown = {k: previous[k] for k in ("batch_real", "batch_fake") if k in previous}
-        self._show_substep({"phase": "d", "metrics": {k: m[k] for k in D_NUMBERS}, **shown})
+        previous = self._substep_shown[1] if self._substep_shown else None
+        self._show_substep(SubStep("d", {k: m[k] for k in D_NUMBERS},
+                                   batch_real=None if previous is None else previous.batch_real,
+                                   batch_fake=None if previous is None else previous.batch_fake))
 
     def _substep_g(self) -> None:
         c = self._cycle
@@ -125,10 +125,7 @@ class SubSteps:
         self._cycle = None
         self.state = c.start  # ``finish`` records the step from where it began
         m = self.finish(Chunk(1, c.after, c.metrics, c.launched, None))
-        extras = {"phase": "g", "metrics": {k: float(m[k][0]) for k in (*D_NUMBERS, "g_loss")}}
-        if before is not None:
-            extras["previous_fake"] = before
-        self._show_substep(extras)
+        self._show_substep(SubStep("g", {k: float(m[k][0]) for k in (*D_NUMBERS, "g_loss")}, previous_fake=before))
 
     def _step_batch(self, state) -> dict:
         """The real batch and G(z) that the next step's first D update trains on (2-D data).
@@ -145,5 +142,5 @@ class SubSteps:
         real, fake = jax.device_get((real, fake))
         return {"batch_real": np.asarray(real, np.float32), "batch_fake": np.asarray(fake, np.float32)}
 
-    def _show_substep(self, extras: dict) -> None:
-        self._substep_shown = (self.state, extras)
+    def _show_substep(self, shown: SubStep) -> None:
+        self._substep_shown = (self.state, shown)

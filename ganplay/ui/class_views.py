@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from ganplay.engine.snapshot import Accuracy
 from ganplay.ui.views import compact_title, metric_axes, series_key
 
 SGAN_COLOR = (200, 60, 40)
@@ -131,10 +132,10 @@ class SemiSupervisedPanel(QWidget):
         views.setSizes([500, 300])
         layout.addWidget(views, 1)
 
-    def show_extras(self, sgan: dict) -> None:
-        self.note.setText(sgan.get("note", ""))
-        self.accuracy_view.show_series(sgan["series"])
-        self.confusion_view.show_matrix(sgan.get("confusion"))
-        running = bool(sgan.get("has_baseline"))
+    def show_accuracy(self, accuracy: Accuracy) -> None:
+        self.note.setText(accuracy.note)
+        self.accuracy_view.show_series(accuracy.series)
+        self.confusion_view.show_matrix(accuracy.confusion)
+        running = accuracy.has_baseline
         self.baseline_button.setEnabled(not running)
         self.baseline_button.setText("Baseline running" if running else "Run baseline")

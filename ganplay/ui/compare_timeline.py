@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QToolBar, QVBoxLayout, QWidget
 
 from ganplay.engine.compare import NAMES
 from ganplay.ui.timeline_bar import TimelineBar
-from ganplay.ui.timeline_scrub import PAST_ONLY, TimelineScrub
+from ganplay.ui.timeline_scrub import TimelineScrub, without_live_only
 
 
 class CompareTimeline(TimelineScrub):
@@ -84,8 +84,7 @@ class CompareTimeline(TimelineScrub):
             frame = rec.frame_at(step)
             if frame is None:
                 continue
-            extras = {k: v for k, v in live.extras.items() if k not in PAST_ONLY}
-            past = dataclasses.replace(live, step=frame.step, generated=frame.points(), extras=extras)
+            past = without_live_only(live).replace(step=frame.step, generated=frame.points())
             view.show_snapshot(past)
             shown.append(past)
         self.shown = shown

@@ -133,7 +133,7 @@ class RunView(QWidget):
         if self.kind == "points":
             self.view.show_snapshot(snap)
             return
-        rows = snap.extras.get("class_rows") or 0
+        rows = snap.classes.rows if snap.classes is not None else 0
         self.view.show_images(snap.generated, cols=len(snap.generated) // rows if rows else None)
 
 

@@ -96,7 +96,6 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
         configs = list(configs)
         check_runs(configs)
         self.configs = configs
-        self.quiet_errors = True  # errors are one line in the window, never a modal dialog
         self.setWindowTitle(f"ganplay — compare runs on {configs[0].dataset}")
         self.snapshots: list | None = None  # the newest drawn, one per run
         self._running = False
@@ -302,6 +301,7 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
 
     # -- from the worker -----------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
+        """Errors are one line in the window (its error label and status bar), never a dialog."""
         self.error_label.setText(text)
         self.statusBar().showMessage(text, 15000)
 
@@ -347,7 +347,7 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
             h = snap.history
             self.loss_plot.show_series(i, h["step"], h)
             self.d_plot.show_series(i, h["step"], h)
-            q = snap.extras.get("quality") or {}
+            q = snap.quality.series
             key = next((k for k, _ in QUALITY_CURVE if k in q), None)
             if key is not None:
                 self.quality_plot.set_axis_label(QUALITY_LABELS[key])

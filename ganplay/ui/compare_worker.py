@@ -89,7 +89,7 @@ class CompareWorker(CommandWorker):
             # (as the main window's worker does): the device trains on while this thread
             # records, evaluates and copies out snapshots. It is queued once the window has
             # taken the last snapshot: ticks the window cannot show cost recording time and
-            # take the GIL from its painting (4 runs once recorded 50 ticks/s, drew 7 frames/s).
+            # take the GIL from its painting (without this, 4 runs drew 7 frames/s).
             if self._playing and c.in_flight < 2:
                 if not self._mailbox.taken:
                     self._mailbox.wait_taken(FRAME_WAIT_S)

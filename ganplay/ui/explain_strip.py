@@ -149,17 +149,17 @@ class ExplainStrip(QWidget):
     def show_snapshot(self, snap) -> None:
         """Numbers and highlight from a Snapshot: a sub-step's own numbers right after it ran,
         else the newest values of the history."""
-        shown = snap.extras.get("substep")
+        shown = snap.substep
         if shown is not None:
-            values = shown["metrics"]
-            if shown["phase"] == "sample":  # nothing measured yet for this batch
+            values = shown.metrics
+            if shown.phase == "sample":  # nothing measured yet for this batch
                 values = {}
-            elif shown["phase"] == "d":  # D moved; G's loss belongs to the next half
+            elif shown.phase == "d":  # D moved; G's loss belongs to the next half
                 values = {**values, "g_loss": self.numbers.get("g_loss")}
         else:
             values = {k: v[-1] for k, v in snap.history.items() if k in NUMBERS and len(v)}
         self.update_numbers(values)
-        self.highlight(None if shown is None else shown["phase"])
+        self.highlight(None if shown is None else shown.phase)
 
     def box_at(self, pos: QPointF) -> str | None:
         """The key of the box under ``pos`` (widget coordinates), or None."""

@@ -121,8 +121,8 @@ class LatentDock(LatentFiles, QWidget):
 
     # -- the generator, from the window's snapshots ---------------------------------------------------
     def show_snapshot(self, snap) -> None:
-        """Take the generator a window snapshot carries (``extras["latent"]``), if it is new."""
-        latent = snap.extras.get("latent") if snap is not None else None
+        """Take the generator a window snapshot carries (its ``latent``), if it is new."""
+        latent = snap.latent if snap is not None else None
         if latent is None or latent is self.snap:
             return
         new = not same_network(self.snap, latent)

@@ -2,6 +2,7 @@
 routes the worker's snapshots to them, and turns the user's commands into worker calls."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, Signal
@@ -20,10 +21,11 @@ from ganplay.errors import GanplayError
 from ganplay.models import MODELS
 from ganplay.presets import PRESETS
 from ganplay.ui.download_dialog import dataset_missing, offer_download
+from ganplay.ui.errors import DialogErrors, ErrorPresenter
 from ganplay.ui.explain_strip import ExplainStrip
 from ganplay.ui.latent_window import install_latent_dock
 from ganplay.ui.mixture_editor import MixtureEditor
-from ganplay.ui.panels.actions import install_actions
+from ganplay.ui.panels.actions import WindowState, apply_enablement, install_actions
 from ganplay.ui.panels.control_panel import TOOLTIPS, ControlPanel  # noqa: F401  (TOOLTIPS: re-exported)
 from ganplay.ui.panels.image_panel import ImagePanel
 from ganplay.ui.panels.metric_docks import (
@@ -74,10 +76,11 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
     offer_downloads = True  # ask to download missing datasets (tests switch this off)
 
     def __init__(self, config: Config, settings: QSettings | None = None, *, restore: bool = True,
-                 warm_up: bool = False, start_worker: bool = True):
+                 warm_up: bool = False, start_worker: bool = True, errors: ErrorPresenter | None = None):
         super().__init__()
         self.setWindowTitle("ganplay")
         self.settings = settings if settings is not None else QSettings("ganplay", "ganplay")
+        self.errors = errors if errors is not None else DialogErrors()  # how failures are told
         if restore:
             config = self._restored_config(config)
         self.config = config
@@ -105,6 +108,7 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
         else:
             self.resize(1280, 800)
         self.menus = install_actions(self)
+        self.state = WindowState()  # what the actions' rules read; changed with ``set_state``
         self._build_panels()
         self._build_docks()
         self._build_status_bar()
@@ -269,9 +273,10 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
             return
         missing = dataset_missing(config.dataset, config.data_dir)
         if missing and not (self.offer_downloads and offer_download(self, config.dataset, config.data_dir)):
-            self.statusBar().showMessage(missing.splitlines()[0], 15000)
-            if not self.offer_downloads and not getattr(self, "quiet_errors", False):
-                self.show_error("Dataset not found", missing)
+            if self.offer_downloads:  # the user declined the download offer: a line is enough
+                self.statusBar().showMessage(missing.splitlines()[0], 15000)
+            else:
+                self.report_error("Dataset not found", missing)
             self._load_controls(self.config)  # keep the run that works
             return
         self.config = config
@@ -292,6 +297,13 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
             self.statusBar().showMessage(f"Preset {name}: {preset.shows} (about {preset.steps:,} steps)", 20000)
 
     # -- commands (play, pause and step: PlaybackCommands) ---------------------------------------------
+    def set_state(self, **changes) -> None:
+        """Change the window's state (``WindowState``'s fields) and apply the actions' rules."""
+        state = dataclasses.replace(self.state, **changes)
+        if state != self.state:
+            self.state = state
+            apply_enablement(self, state)
+
     # -- worker signals -------------------------------------------------------------------------------
     def _on_message(self, message: str) -> None:
         self.statusBar().showMessage(message, 5000)
@@ -299,6 +311,7 @@ class MainWindow(FileCommands, UserPoints, WindowDialogs, ViewCommands, Snapshot
     def _on_running_changed(self, running: bool) -> None:
         self._running = running
         self._played = self._played or running
+        self.set_state(running=running)
         self.play_button.setText("Pause" if running else "Play")
         if not running:  # draw the final state completely, curves included
             self._curves_drawn_at = 0.0

@@ -24,8 +24,8 @@ class QualityView(pg.GraphicsLayoutWidget):
         self.ci.layout.setVerticalSpacing(0)
         self.primary_plot = self.addPlot(row=0, col=0, axisItems=metric_axes())
         self.secondary_plot = self.addPlot(row=1, col=0, axisItems=metric_axes())
-        # Not x-linked: both plot the same steps, so each one's own auto-range agrees; a link maps
-        # ranges through the views' screen geometry and went stale when the docks were re-laid out.
+        # Not x-linked: both plot the same steps, so each one's own auto-range agrees (a link goes
+        # stale when the docks are re-laid out: docs/decisions.md).
         self.plots = (self.primary_plot, self.secondary_plot)
         self.primary, self.primary_ref = self._metric(self.primary_plot, G_COLOR, "o", pg.QtCore.Qt.DashLine)
         self.secondary, self.secondary_ref = self._metric(self.secondary_plot, D_COLOR, "t", pg.QtCore.Qt.DotLine)
@@ -45,19 +45,20 @@ class QualityView(pg.GraphicsLayoutWidget):
         return curve, ref
 
     def show_snapshot(self, snap) -> None:
-        q = snap.extras.get("quality")
-        if not q or len(q.get("step", ())) == 0:
+        q = snap.quality.series
+        if len(q.get("step", ())) == 0:
             self.primary.setData([], [])
             self.secondary.setData([], [])
             self.summary = ""
             return
         steps = np.asarray(q["step"], np.float64)
         if "modes" in q:
-            keys = ("modes", "kl", f"Modes captured (of {snap.extras.get('modes_total', '?')})", "KL(real‖gen)")
-            ref1, ref2 = snap.extras.get("modes_total"), 0.0
+            total = snap.quality.modes_total
+            keys = ("modes", "kl", f"Modes captured (of {'?' if total is None else total})", "KL(real‖gen)")
+            ref1, ref2 = total, 0.0
         elif "fid" in q:
             keys = ("fid", "inception_score", "Classifier FID", "Classifier IS")
-            floor = snap.extras.get("quality_floor") or {}
+            floor = snap.quality.floor or {}
             ref1, ref2 = floor.get("fid"), floor.get("inception_score")
         else:
             keys = ("kl", None, "KL(real‖gen)", "")
@@ -81,7 +82,8 @@ class QualityView(pg.GraphicsLayoutWidget):
             self.secondary_ref.setValue(float(ref2))
         last = {k: float(np.asarray(q[k])[-1]) for k in q if k != "step" and len(q[k])}
         if "modes" in last:
-            self.summary = f"modes {last['modes']:.0f}/{snap.extras.get('modes_total', '?')}"
+            total = snap.quality.modes_total
+            self.summary = f"modes {last['modes']:.0f}/{'?' if total is None else total}"
             if "high_quality" in last:
                 self.summary += f" · {100 * last['high_quality']:.0f}% high quality"
         elif "fid" in last:

@@ -3,7 +3,7 @@ Jacobian (:mod:`ganplay.engine.spectrum`) in the complex plane, older evaluation
 the disc |1 + hλ| < 1 where gradient descent at D's step size h is stable.
 
 The worker evaluates them (its ``spectrum`` observer, set only while this dock is visible) and
-hands them over in ``snapshot.extras["spectrum"]``; the view only draws.
+hands them over in ``snapshot.spectrum``; the view only draws.
 """
 from __future__ import annotations
 
@@ -56,19 +56,19 @@ class SpectrumView(QWidget):
         self._shown = None
 
     def show_snapshot(self, snap) -> None:
-        spec = snap.extras.get("spectrum")
+        spec = snap.spectrum
         if spec is None:
             return
-        if spec["note"]:
-            self.text.setText(spec["note"])
+        if spec.note:
+            self.text.setText(spec.note)
         c = snap.config
-        key = (tuple(spec["steps"]), c.lr_d, c.opt_d, c.beta1)
-        if not spec["steps"] or key == self._shown:
+        key = (tuple(spec.steps), c.lr_d, c.opt_d, c.beta1)
+        if not spec.steps or key == self._shown:
             return
         self._shown = key
-        costs = [t for t in spec["seconds"] if t > 0]  # (the first evaluation compiled: not a cost)
-        self.show_eigenvalues(spec["steps"][-TRAIL:], spec["eigenvalues"][-TRAIL:], c.lr_d,
-                              costs[-1] if costs else 0.0, spec["share"], c.opt_d, c.beta1 if c.opt_d == "sgd" else 0.0)
+        costs = [t for t in spec.seconds if t > 0]  # (the first evaluation compiled: not a cost)
+        self.show_eigenvalues(spec.steps[-TRAIL:], spec.eigenvalues[-TRAIL:], c.lr_d,
+                              costs[-1] if costs else 0.0, spec.share, c.opt_d, c.beta1 if c.opt_d == "sgd" else 0.0)
 
     def show_eigenvalues(self, steps, eigenvalues, lr: float, seconds: float = 0.0, share: float = 0.0,
                          opt: str = "sgd", momentum: float = 0.0) -> None:

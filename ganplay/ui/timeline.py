@@ -4,7 +4,6 @@ a past frame into the window's own views; while it shows one, the window's redra
 run pause (training does not)."""
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 import numpy as np
@@ -12,10 +11,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QVBoxLayout, QWidget
 
+from ganplay.engine.snapshot import DecisionField
 from ganplay.errors import GanplayError
 from ganplay.ui.old_future import OldFuture
 from ganplay.ui.timeline_bar import TimelineBar
-from ganplay.ui.timeline_scrub import PAST_ONLY, TimelineScrub
+from ganplay.ui.timeline_scrub import TimelineScrub, without_live_only
 
 
 class Timeline(TimelineScrub):
@@ -95,12 +95,11 @@ class Timeline(TimelineScrub):
         live = w._latest
         if live is None:
             return
-        extras = {k: v for k, v in live.extras.items() if k not in PAST_ONLY}
-        if frame.field is not None:
-            extras["field"] = {"values": frame.field_values(), "extent": frame.extent}
-        if frame.manifold is not None:
-            extras["manifold"] = np.asarray(frame.manifold, np.float32)
-        snap = dataclasses.replace(live, step=frame.step, generated=frame.points(), extras=extras)
+        # What the frame kept replaces the live run's; what it did not keep is not shown.
+        snap = without_live_only(live).replace(
+            step=frame.step, generated=frame.points(),
+            field=None if frame.field is None else DecisionField(frame.field_values(), frame.extent),
+            manifold=None if frame.manifold is None else np.asarray(frame.manifold, np.float32))
         if snap.kind == "points":
             w.scatter_view.show_snapshot(snap)
         else:
@@ -157,7 +156,7 @@ class Timeline(TimelineScrub):
         if ok:
             self.window.statusBar().showMessage(message, 8000)
         else:
-            self.window.show_error("Cannot export the video", message)
+            self.window.report_error("Cannot export the video", message)
 
     def export_video(self, path: str) -> int:
         """Write the selected Range (else the whole recording) to ``path`` and wait; 0 on
@@ -169,7 +168,7 @@ class Timeline(TimelineScrub):
         try:
             n, seconds = timed_export(self.recorder, path, first=first, last=last)
         except GanplayError as exc:
-            self.window.show_error("Cannot export the video", str(exc))
+            self.window.report_error("Cannot export the video", str(exc))
             return 0
         finally:
             QApplication.restoreOverrideCursor()

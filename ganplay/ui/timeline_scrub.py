@@ -19,9 +19,14 @@ from ganplay.ui.timeline_bar import REPLAY_SPEEDS, TimelineBar
 REPLAY_BASE = {"points": 250.0, "images": 10.0}  # steps a second of wall time at 1x
 BAR_MS = 1000  # the bar redraws its losses and marks once a second (5.8 ms of the GUI thread each)
 REPLAY_MS = 33
-# Snapshot extras drawn from the live run that a recorded frame does not have: a past frame
+# Snapshot parts drawn from the live run that a recorded frame does not have: a past frame
 # is drawn without them (they would show now's field over then's points).
-PAST_ONLY = ("field", "manifold", "arrows", "interpolation", "substep", "d_scores", "labels")
+PAST_ONLY = ("field", "manifold", "arrows", "interpolation", "substep", "d_scores", "sampler")
+
+
+def without_live_only(live):
+    """``live`` (a Snapshot) without the parts a recorded frame cannot show."""
+    return live.replace(**{name: None for name in PAST_ONLY})
 KEYS = ((Qt.Key_Left, "left"), (Qt.Key_Right, "right"), (Qt.Key_Home, "home"), (Qt.Key_End, "end"))
 
 

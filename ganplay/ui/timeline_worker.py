@@ -28,6 +28,7 @@ class TimelineCommands:
         self.recorder = self.new_recorder() if recording is None else recording
         self.recorder.states.offer(self.session.state, self.session.step, self.session.trainer)
         self.recorder.pin(self._frame_every, self.session.step)  # a GIF being recorded goes on
+        self.session.loop.add(self.recorder)  # it hears of every chunk, divergence and rollback
 
     def _continue_from(self, step: int):
         s = self.session
@@ -40,9 +41,8 @@ class TimelineCommands:
         was = s.step
         kept = self._save_old_future(step) if was > step and self.keep_old_future else None
         s.good.state, s.good.step = state, step  # the guard's rollback, to the chosen state
-        s.rollback()
-        self.recorder.truncate(step)
-        self.recorder.mark(step, "continue", f"continued from step {step:,}")
+        self.recorder.continue_at(step)  # its ``on_rollback`` marks a continue, not a rollback
+        s.rollback()  # observers (the recorder, the spectrum) forget the steps after ``step``
         with self._divergence_lock:
             self._divergence = None
         dropped = "" if was <= step else (f"; the old future (steps {step + 1:,}–{was:,}) is saved in {kept} "

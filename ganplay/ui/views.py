@@ -52,7 +52,7 @@ class ScatterView(pg.PlotWidget):
         self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL_COLOR, 110), name="real")
         self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*FAKE_COLOR, 170), name="generated")
         # The real sample stays put while training runs: Qt keeps its painting as a pixmap and
-        # redraws it only when the view's range changes (1,500 points were a third of a frame).
+        # redraws it only when the view's range changes (1,500 points drawn cost a third of a frame).
         self.real.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # A sampler (DRS, MH) on: ``fake`` holds the samples it accepted, ``rejected`` the rest, as rings.
         self.rejected = pg.ScatterPlotItem(size=5, pen=pg.mkPen(*FAKE_COLOR, 120, width=1), brush=None,
@@ -92,35 +92,34 @@ class ScatterView(pg.PlotWidget):
             self.real.setData(pos=snap.real)
             self._real_id = id(snap.real)
             self._autorange_pending = True
-        ex = snap.extras
-        self._show_sampled(snap.generated, ex.get("sampler"))
-        field = ex.get("field") if self.show_field else None
+        self._show_sampled(snap.generated, snap.sampler)
+        field = snap.field if self.show_field else None
         if field is not None:
-            x0, x1, y0, y1 = (float(v) for v in field["extent"])
-            self.field.setImage(np.asarray(field["values"], np.float32), autoLevels=False, levels=(0.0, 1.0))
+            x0, x1, y0, y1 = (float(v) for v in field.extent)
+            self.field.setImage(np.asarray(field.values, np.float32), autoLevels=False, levels=(0.0, 1.0))
             self.field.setRect(pg.QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         self.field.setVisible(field is not None)
         self.colorbar.setVisible(field is not None)
-        arrows = ex.get("arrows") if self.show_arrows else None
+        arrows = snap.arrows if self.show_arrows else None
         if arrows is not None:
             self.arrows.setData(*_arrow_segments(snap.generated[: len(arrows)], arrows, self._view_size()))
         self.arrows.setVisible(arrows is not None)
-        mesh = ex.get("manifold") if self.show_manifold else None
+        mesh = snap.manifold if self.show_manifold else None
         if mesh is not None:
             self.manifold.setData(*_mesh_lines(np.asarray(mesh)))
         self.manifold.setVisible(mesh is not None)
-        path = ex.get("interpolation") if self.show_path else None
+        path = snap.interpolation if self.show_path else None
         if path is not None and np.ndim(path) == 2:
             self.path.setData(path[:, 0], path[:, 1])
         self.path.setVisible(path is not None and np.ndim(path) == 2)
-        self._show_substep(snap, ex.get("substep"))
+        self._show_substep(snap, snap.substep)
         if self._autorange_pending:
             self._fit(snap.real)
             self._autorange_pending = False
 
-    def _show_sampled(self, generated: np.ndarray, sampled: dict | None) -> None:
+    def _show_sampled(self, generated: np.ndarray, sampled) -> None:
         """G's samples; with a sampler on, those it accepted filled and the rest as rings."""
-        name = None if sampled is None else sampled["name"]
+        name = None if sampled is None else sampled.name
         if name != self._sampler_shown:
             self._sampler_shown = name
             rejected = "" if name is None else f" · {_coloured('○ rejected by ' + name.upper(), FAKE_COLOR)}"
@@ -129,7 +128,7 @@ class ScatterView(pg.PlotWidget):
             move_points(self.fake, generated)
             self.rejected.setVisible(False)
             return
-        accepted = np.asarray(sampled["accepted"], bool)
+        accepted = np.asarray(sampled.accepted, bool)
         move_points(self.fake, generated[accepted])
         move_points(self.rejected, generated[~accepted])
         self.rejected.setVisible(True)
@@ -137,13 +136,13 @@ class ScatterView(pg.PlotWidget):
     def _show_substep(self, snap, sub) -> None:
         """Step-by-step mode: ring the batch a sample/D sub-step drew; after G's update, a line
         from each generated point's previous place to its new one. Hidden once training plays."""
-        batch = sub is not None and sub.get("phase") in ("sample", "d") and "batch_real" in sub
+        batch = sub is not None and sub.phase in ("sample", "d") and sub.batch_real is not None
         if batch:
-            self.batch_real.setData(pos=sub["batch_real"])
-            self.batch_fake.setData(pos=sub["batch_fake"])
+            self.batch_real.setData(pos=sub.batch_real)
+            self.batch_fake.setData(pos=sub.batch_fake)
         self.batch_real.setVisible(batch)
         self.batch_fake.setVisible(batch)
-        before = sub.get("previous_fake") if sub is not None else None
+        before = sub.previous_fake if sub is not None else None
         if before is not None:  # a few hundred lines: all 2,500 would hide the points
             n = min(len(before), len(snap.generated), MOVED_LINES)
             pairs = np.empty((2 * n, 2), np.float64)

@@ -65,7 +65,7 @@ class ViewCommands:
         self.statusBar().showMessage(self.explain_strip.boxes[key].tip, 8000)
 
     def reset(self) -> None:
-        self.rollback_action.setEnabled(False)
+        self.set_state(diverged=False)
         self.worker.reset()
 
     def set_overlay(self, key: str, on: bool) -> None:
@@ -93,5 +93,5 @@ class ViewCommands:
         self.worker.start_baseline()
 
     def rollback(self) -> None:
-        self.rollback_action.setEnabled(False)
+        self.set_state(diverged=False)
         self.worker.rollback()

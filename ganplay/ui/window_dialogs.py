@@ -22,12 +22,16 @@ class WindowDialogs:
         self.losses_help_box = box
 
     def _on_failed(self, message: str) -> None:
-        self.statusBar().showMessage(message, 15000)
-        if not getattr(self, "quiet_errors", False):
-            self.show_error("ganplay", message)
+        self.report_error("ganplay", message)
+
+    def report_error(self, title: str, message: str) -> None:
+        """Tell the user that ``title`` failed: as the window's error presenter says (a dialog
+        and a status-bar line in the app, the line alone in tests)."""
+        self.errors.present(self, title, message)
 
     def show_error(self, title: str, message: str) -> QMessageBox:
-        """A warning dialog that does not block the event loop (training and redraws go on)."""
+        """A warning dialog that does not block the event loop (training and redraws go on);
+        ``DialogErrors`` opens it."""
         if self.message_box is not None:
             self.message_box.close()
         box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
@@ -57,7 +61,7 @@ class WindowDialogs:
         box.setWindowModality(Qt.WindowModal)
         box.buttonClicked.connect(self._on_divergence_choice)
         self.divergence_box = box
-        self.rollback_action.setEnabled(True)
+        self.set_state(diverged=True)  # Roll back becomes available, stepping does not
         box.open()
 
     def _on_divergence_choice(self, button) -> None:

@@ -14,18 +14,20 @@ class SnapshotDrawing:
     """How the main window draws the worker's snapshots: the samples every frame, the slow plots"""
 
     def _on_snapshot(self, _step: int) -> None:
-        self._latest = self.worker.latest_snapshot()
+        self._latest = snap = self.worker.latest_snapshot()
+        if snap is not None:  # (a cheap comparison when nothing changed)
+            self.set_state(has_run=True, semi_supervised=snap.accuracy is not None)
         self._redraw()  # at once: waiting for the timer could let the next snapshot replace it
 
     def _slow_parts(self, snap) -> list:
         """The plots that change slowly, each as a call that redraws it from ``snap``."""
         parts = [lambda v=view: v.show_snapshot(snap) for view in self.curve_views]
-        confusion = snap.extras.get("confusion")
+        confusion = snap.confusion
         if confusion:
             parts.append(lambda: self.confusion_view.show_matrix(confusion, confusion["window"]))
-        sgan = snap.extras.get("sgan")
-        if sgan is not None:
-            parts.append(lambda: self.sgan_panel.show_extras(sgan))
+        accuracy = snap.accuracy
+        if accuracy is not None:
+            parts.append(lambda: self.sgan_panel.show_accuracy(accuracy))
         return parts
 
     def redraw_later(self) -> None:
@@ -61,7 +63,7 @@ class SnapshotDrawing:
             parts[self._slow_turn % len(parts)]()
             self._slow_turn += 1
             self._curves_drawn_at = now
-        self.sgan_panel.setVisible(snap.extras.get("sgan") is not None)
+        self.sgan_panel.setVisible(snap.accuracy is not None)
         # The strip's numbers: every frame when stepping, 4 times a second while playing.
         if self.explain_strip.isVisible() and (not self._running or now - self._strip_drawn_at >= 0.25):
             self.explain_strip.show_snapshot(snap)
@@ -76,11 +78,11 @@ class SnapshotDrawing:
     def _show_labels(self, snap) -> None:
         self.step_label.setText(f"step {snap.step:,}")
         summaries = [self.quality_view.summary]
-        if snap.extras.get("sgan") is not None:
+        if snap.accuracy is not None:
             summaries.insert(0, self.sgan_panel.accuracy_view.summary)
         self.quality_label.setText(" · ".join(x for x in summaries if x))
         self.rate_label.setText(f"{snap.steps_per_s:,.0f} steps/s · {len(self._frames)} fps")
-        sampled = snap.extras.get("sampler")
+        sampled = snap.sampler
         self.sampler_label.setVisible(sampled is not None)
         if sampled is not None:
-            self.sampler_label.setText(f"{sampled['name'].upper()} accepts {100 * sampled['rate']:.1f}%")
+            self.sampler_label.setText(f"{sampled.name.upper()} accepts {100 * sampled.rate:.1f}%")

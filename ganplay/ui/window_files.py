@@ -1,6 +1,6 @@
 """The main window's file commands: run files, config files, exports (PNG, CSV, GIF) and
 Copy as command. A mixin of MainWindow: it uses the window's worker, config, status bar and
-show_error."""
+error presenter (``report_error``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,7 +43,7 @@ class FileCommands:
         try:
             save_config(self.config, path)
         except (GanplayError, OSError) as exc:
-            self.show_error("Cannot save the config", f"{exc}\n\nChoose another folder or free some space.")
+            self.report_error("Cannot save the config", f"{exc}\n\nChoose another folder or free some space.")
             return False
         self.statusBar().showMessage(f"saved the settings to {path} (ganplay train --config {path} …)", 10000)
         return True
@@ -60,7 +60,7 @@ class FileCommands:
     def export_png(self, path: str, whole: bool = False) -> bool:
         widget = self if whole else self.top_stack.currentWidget()
         if not widget.grab().save(path, "PNG"):
-            self.show_error("Export failed", f"cannot write {path}: choose a writable folder")
+            self.report_error("Export failed", f"cannot write {path}: choose a writable folder")
             return False
         self.statusBar().showMessage(f"saved {path}", 6000)
         return True
@@ -76,7 +76,7 @@ class FileCommands:
 
         snap = self._latest
         if snap is None:
-            self.show_error("Export failed", "nothing to export yet: train for a few steps")
+            self.report_error("Export failed", "nothing to export yet: train for a few steps")
             return False
         h = snap.history
         names = [k for k in h if k != "step"]
@@ -89,7 +89,7 @@ class FileCommands:
         try:
             atomic_write_bytes(path, buf.getvalue().encode())
         except GanplayError as exc:
-            self.show_error("Export failed", str(exc))
+            self.report_error("Export failed", str(exc))
             return False
         self.statusBar().showMessage(f"saved {path}", 6000)
         return True
@@ -129,7 +129,7 @@ class FileCommands:
         try:  # (past MAX_PINNED frames the recorder doubled the spacing: its own is the GIF's)
             n = export_video(rec, gif.path, first=gif.first, every=rec.pinned_every or gif.every, fps=GIF_FPS)
         except GanplayError as exc:
-            self.show_error("Cannot save GIF", str(exc))
+            self.report_error("Cannot save GIF", str(exc))
             return 0
         self.statusBar().showMessage(f"saved {gif.path} ({n} frames)", 8000)
         return n
@@ -167,4 +167,4 @@ class FileCommands:
     def _on_opened(self, config_json: str) -> None:
         self.config = Config.from_json(config_json)
         self._load_controls(self.config)
-        self.rollback_action.setEnabled(False)
+        self.set_state(diverged=False)

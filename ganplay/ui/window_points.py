@@ -31,7 +31,7 @@ class UserPoints:
         try:
             save_points_csv(pts, path)
         except GanplayError as exc:
-            self.show_error("Cannot save drawn points", str(exc))
+            self.report_error("Cannot save drawn points", str(exc))
             return
         self.set_drawing(False)
         self.scatter_view.clear_drawn()
@@ -49,7 +49,7 @@ class UserPoints:
         try:
             pts = read_points_csv(path)
         except GanplayError as exc:
-            self.show_error("Cannot import points", str(exc))
+            self.report_error("Cannot import points", str(exc))
             return
         model = self.config.model if "points" in MODELS.get(self.config.model).kinds else "toy-mlp"
         base = self.config if model == self.config.model else Config.for_model(model, seed=self.config.seed)

@@ -17,7 +17,6 @@ from collections import deque
 from PySide6.QtCore import Signal
 
 from ganplay.config import Config
-from ganplay.engine.observers import ChunkEvent
 from ganplay.engine.session import SUBSTEPS, ChunkSizer, Pacer, Session
 from ganplay.logs import log_failure
 from ganplay.ui.command_worker import CommandWorker, Mailbox, WorkerThread
@@ -68,6 +67,7 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
         self._last_emit = 0.0
         self.spectrum = None  # the game's eigenvalues (engine.spectrum.GameSpectrum) while a view shows them
         self._spectrum_kept = None  # the same observer while hidden: its trail survives a tab switch
+        self._probe = None  # worker thread: the spectrum observer subscribed to the session's loop
         # The timeline (ui/timeline.py reads it; thread-safe): frames of what was published,
         # marks, and past states for Continue from here. ``save_recording``: run files carry it.
         self.recorder = self.new_recorder()
@@ -75,13 +75,15 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
 
     # -- called from the GUI thread (thread-safe) ---------------------------------------------------
     def watch_spectrum(self, on: bool):
-        """Evaluate the game's eigenvalues while ``on`` (their dock is visible); a plain attribute the
-        worker reads between chunks."""
+        """Evaluate the game's eigenvalues while ``on`` (their dock is visible): the worker
+        subscribes the observer to the run's loop, and unsubscribes it (keeping its trail for the
+        next time) when the view is hidden."""
         from ganplay.engine.spectrum import GameSpectrum
 
         if on and self._spectrum_kept is None:
             self._spectrum_kept = GameSpectrum()
         self.spectrum = self._spectrum_kept if on else None
+        self._post("spectrum", self.spectrum)
 
     def rollback(self):
         """Return to the last good state kept before a divergence."""
@@ -105,7 +107,7 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
 
     def substep(self, upto: str | None = None):
         """Step-by-step mode: the next sub-step (sample, D update, G update), or on to ``upto``;
-        the snapshot that follows carries ``extras["substep"]`` (see ``Session.substep``)."""
+        the snapshot that follows carries its ``substep`` (see ``Session.substep``)."""
         if upto is not None and upto not in SUBSTEPS:
             raise ValueError(f"sub-step {upto!r} is not one of {', '.join(SUBSTEPS)}")
         self._post("substep", upto)
@@ -183,8 +185,8 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
                 self._inflight.append(chunk)
             # While playing, the next chunks are queued before the oldest is recorded and drawn:
             # the device trains on while this thread waits for the GIL (the window painting),
-            # copies out a snapshot and hands it over (with one chunk queued, the window still
-            # cost a fifth of the headless speed).
+            # copies out a snapshot and hands it over (one chunk queued costs a fifth of the
+            # headless speed: docs/decisions.md).
             while self._playing and len(self._inflight) < PIPELINE_DEPTH:
                 k = self._next_k()
                 chunk = self._launch(k) if k > 0 else None
@@ -258,16 +260,12 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
     def _complete(self, chunk):
         s = self.session
         try:
-            m = s.finish(chunk)
+            s.finish(chunk)
         except Exception as exc:  # an XLA runtime error, out of memory, a bug: pause, report
             self._fail(exc)
             return
-        self.recorder.on_chunk(ChunkEvent(s.trainer, s.state, s.step - chunk.k + 1, chunk.k, m,
-                                          s.last_train_seconds))  # keeps past states; no sync
+        # (The loop has told its observers: the recorder kept the state, the spectrum evaluated.)
         self._sizer.update(chunk.k, s.last_train_seconds)
-        probe = self.spectrum  # (an observer of the loop once engine/loop.py drives this worker)
-        if probe is not None:
-            probe.on_session_chunk(s, chunk)
         if not self._playing:
             self._pending_steps = max(0, self._pending_steps - chunk.k)
         if s.divergence is not None:
@@ -293,8 +291,7 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
         self._set_playing(False)
         self._pending_steps = 0
         d = self.session.divergence
-        good = self.session.good.step
-        self.recorder.on_divergence(d.step, d.network, d.what)
+        good = self.session.good.step  # (the recorder, a loop observer, has marked it)
         message = (f"{d.message()}. Training is paused. Roll back to step {good:,} (the last good state "
                    "kept) after lowering the learning rates or adding label smoothing, or reset the run.")
         with self._divergence_lock:
@@ -310,9 +307,9 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
 
     def _publish(self):
         snap = self.session.snapshot()
-        probe = self.spectrum
+        probe = self._probe
         if probe is not None:
-            snap.extras["spectrum"] = probe.snapshot()
+            snap = snap.replace(spectrum=probe.snapshot())
         self.recorder.record(snap)  # what the display path just fetched: no extra device sync
         self._mailbox.put(snap)
         self.snapshot_ready.emit(snap.step)
@@ -337,5 +334,6 @@ class TrainingWorker(WorkerHandlers, TimelineCommands, CommandWorker):
             "refresh_noise": lambda: self._single("refresh_noise"), "baseline": self._start_baseline,
             "draw_class": self._on_draw_class, "save": self._save, "open": self._open,
             "config": self._apply_config, "continue_from": self._continue_from,
+            "spectrum": self._on_spectrum,
         }
 

@@ -99,6 +99,25 @@ class WorkerHandlers:
             self._on_divergence()
         self._publish()
 
+    def _adopt(self, session: Session, recording=None):
+        """Make ``session`` the run (a build, a reset, an Open run): a new timeline (or the one
+        its file carried), the observers that watch it, the view's settings, a new sizer."""
+        self.session = session
+        self._new_timeline(recording)  # subscribes the recorder to the session's loop
+        if self._probe is not None:  # the spectrum's view is showing: it watches the new run too
+            session.loop.add(self._probe)
+        self._configure_session()
+        self._sizer = self._new_sizer()
+
+    def _on_spectrum(self, probe):
+        """Subscribe the spectrum observer to the run's loop (None: unsubscribe the one there)."""
+        if self._probe is not None and self.session is not None:
+            self.session.loop.remove(self._probe)
+        self._probe = probe
+        if probe is not None and self.session is not None:
+            self.session.loop.add(probe)
+            self._publish_soon = True
+
     def _configure_session(self):
         """Carry the view's overlay switches and range (and the class to draw) over to a new session."""
         self.session.overlays.update(self._overlays)
@@ -150,17 +169,14 @@ class WorkerHandlers:
         except Exception as exc:
             self._report_crash(f"cannot open {path}", exc)
             return
-        self.session = session
         try:
             recording = read_recording(path)  # (None: a file saved without one)
         except GanplayError as exc:  # the run itself opened: keep it, say what was lost
             recording = None
             self.message.emit(str(exc))
-        self._new_timeline(recording)
-        self._configure_session()
+        self._adopt(session, recording)
         self._config = session.config
         self._pending_steps = 0
-        self._sizer = self._new_sizer()
         with self._divergence_lock:
             self._divergence = None
         self.opened.emit(session.config.to_json())
@@ -170,8 +186,7 @@ class WorkerHandlers:
     def _rollback(self):
         if self.session is None or self.session.good.state is None:
             return
-        step = self.session.rollback()
-        self.recorder.on_rollback(step)
+        step = self.session.rollback()  # (the loop tells the recorder and the spectrum)
         with self._divergence_lock:
             self._divergence = None
         self.message.emit(f"rolled back to step {step:,}")
@@ -180,12 +195,10 @@ class WorkerHandlers:
     def _apply_config(self, new: Config):
         old = self._config
         if self.session is not None and not Session.needs_restart(old, new):
-            self.session.apply_live(new)
+            self.session.apply_live(new)  # (the loop tells the recorder: a settings mark)
             self._config = new
-            changed = {k: v for k, v in new.to_dict().items() if old.to_dict()[k] != v}
-            if changed:
-                self.recorder.on_settings(self.session.head_step, changed)
-            if set(changed) & VIEW_FIELDS:
+            changed = {k for k, v in new.to_dict().items() if old.to_dict()[k] != v}
+            if changed & VIEW_FIELDS:
                 self._publish_soon = True  # a paused scatter shows the sampler's choice at once
             return
         changed = [k for k, v in new.to_dict().items() if old.to_dict()[k] != v]
@@ -216,10 +229,7 @@ class WorkerHandlers:
             return
         if self._stop.is_set():  # the window closed while this was compiling
             return
-        self.session = session
-        self._new_timeline()
-        self._configure_session()
-        self._sizer = self._new_sizer()
+        self._adopt(session)
         note = getattr(self.session.trainer.dataset, "split_note", "")
         if announce:
             self.message.emit(f"restarted from step 0 ({reason})" + (f" · {note}" if note else ""))

@@ -10,6 +10,7 @@ from ganplay.engine.checkpoint import read_run, save_run
 from ganplay.engine.observers import ChunkEvent
 from ganplay.engine.recorder import KeptStates, Recorder, keep_index, read_recording
 from ganplay.engine.session import Session
+from ganplay.engine.snapshot import DecisionField
 
 
 def _points(step: int, n: int = 1500) -> np.ndarray:
@@ -44,7 +45,7 @@ def test_memory_stays_under_budget_for_long_runs():
     """Synthetic feeding: a frame every 20 steps, as the window's snapshots come at about 60 a
     second (100,000 toy steps with the field and manifold; 20,000 gia-mlp steps on MNIST)."""
     toy = Recorder()
-    field = {"values": np.random.default_rng(0).random((100, 100), np.float32), "extent": (-2, 2, -2, 2)}
+    field = DecisionField(np.random.default_rng(0).random((100, 100), np.float32), (-2, 2, -2, 2))
     for step in range(0, 100_001, 20):
         toy.add(step, _points(0), field=field, manifold=np.zeros((25, 25, 2), np.float32),
                 metrics={"d_loss": 1.0, "g_loss": 0.7})
@@ -112,7 +113,7 @@ def test_recording_travels_in_a_run_file_and_old_files_have_none(tmp_path):
     config = Config.for_model("toy-mlp", hidden=8, batch_size=8)
     session = Session(config)
     rec = Recorder()
-    field = {"values": np.full((100, 100), 0.5, np.float32), "extent": (-1.0, 1.0, -2.0, 2.0)}
+    field = DecisionField(np.full((100, 100), 0.5, np.float32), (-1.0, 1.0, -2.0, 2.0))
     for step in range(0, 1000, 10):
         rec.add(step, _points(step), field=field if step % 20 else None, metrics={"d_loss": step * 1.0})
     rec.mark(500, "settings", "lr_g=0.001")

@@ -122,13 +122,13 @@ def test_headless_run_writes_the_samplers_samples_and_columns_beside_gs(tmp_path
 def test_the_session_shows_which_samples_the_sampler_accepted_and_switches_live():
     s = Session(Config.for_model("toy-mlp", dataset="ring8", hidden=16, batch_size=32))
     s.advance(100)
-    assert "sampler" not in s.snapshot().extras
+    assert s.snapshot().sampler is None
     new = s.config.replace(sampler="drs")
     assert not Session.needs_restart(s.config, new)
     s.apply_live(new)
     snap = s.snapshot()
-    sampled = snap.extras["sampler"]
-    assert sampled["name"] == "drs" and sampled["accepted"].shape == (len(snap.generated),)
-    assert 0 < sampled["rate"] < 1 and sampled["rate"] == pytest.approx(sampled["accepted"].mean())
+    sampled = snap.sampler
+    assert sampled.name == "drs" and sampled.accepted.shape == (len(snap.generated),)
+    assert 0 < sampled.rate < 1 and sampled.rate == pytest.approx(sampled.accepted.mean())
     s.apply_live(s.config.replace(sampler="mh"))
-    assert s.snapshot().extras["sampler"]["name"] == "mh" and s.step == 100
+    assert s.snapshot().sampler.name == "mh" and s.step == 100

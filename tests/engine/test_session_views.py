@@ -39,7 +39,7 @@ def logits(trainer, state, x):
 def only(session, name):
     session.overlays.update({k: k == name for k in session.overlays})
     try:
-        return session.snapshot().extras
+        return session.snapshot()
     finally:
         session.overlays.update({k: False for k in session.overlays})
 
@@ -48,15 +48,16 @@ def only(session, name):
 def test_overlays_are_off_until_switched_on(session):
     assert session.overlays == {"field": False, "arrows": False, "manifold": False, "interpolation": False,
                                 "latent": False}
-    extras = session.snapshot().extras
-    assert not {"field", "arrows", "manifold", "interpolation", "latent"} & set(extras)
+    snap = session.snapshot()
+    assert snap.field is None and snap.arrows is None and snap.manifold is None
+    assert snap.interpolation is None and snap.latent is None
 
 
 def test_field_is_d_on_the_cell_centres_of_the_view(session):
     session.set_view(-2.0, 1.0, -0.5, 1.5)
-    field = only(session, "field")["field"]
-    values = field["values"]
-    assert field["extent"] == (-2.0, 1.0, -0.5, 1.5)
+    field = only(session, "field").field
+    values = field.values
+    assert field.extent == (-2.0, 1.0, -0.5, 1.5)
     assert values.shape == (FIELD_SIZE, FIELD_SIZE) and values.dtype == np.float32
     centres = (np.arange(FIELD_SIZE) + 0.5) / FIELD_SIZE
     xs, ys = -2.0 + 3.0 * centres, -0.5 + 2.0 * centres
@@ -65,7 +66,7 @@ def test_field_is_d_on_the_cell_centres_of_the_view(session):
         assert values[i, j] == pytest.approx(d, abs=1e-5)
     assert values.std() > 1e-3  # D is not constant after 300 steps
     session.set_view(-1.0, 1.0, -1.0, 1.0)  # panning and zooming do not recompile
-    assert only(session, "field")["field"]["extent"] == (-1.0, 1.0, -1.0, 1.0)
+    assert only(session, "field").field.extent == (-1.0, 1.0, -1.0, 1.0)
     assert session.trainer._field._cache_size() == 1
     with pytest.raises(ValueError, match="x0 < x1"):
         session.set_view(1.0, 0.0, 0.0, 1.0)
@@ -75,7 +76,7 @@ def test_field_is_d_on_the_cell_centres_of_the_view(session):
 def test_arrows_are_minus_the_gradient_of_gs_loss(session, loss):
     if loss == "ns":
         trainer = session.trainer
-        arrows = only(session, "arrows")["arrows"]
+        arrows = only(session, "arrows").arrows
         generated = session.snapshot().generated
         assert arrows.shape == (ARROW_POINTS, 2) and arrows.dtype == np.float32
         x = generated[:5]
@@ -101,7 +102,7 @@ def test_arrows_are_minus_the_gradient_of_gs_loss(session, loss):
 
 
 def test_manifold_of_a_2d_noise_grid(session):
-    manifold = only(session, "manifold")["manifold"]
+    manifold = only(session, "manifold").manifold
     assert manifold.shape == (25, 25, 2) and manifold.dtype == np.float32
     # [i, j] is G at z0 = u[j], z1 = u[i], u spanning +-2.5 std of the normal noise
     corner = np.asarray(session.trainer.generate(session.state, np.float32([[2.5, -2.5]])))[0]
@@ -120,8 +121,8 @@ def test_manifold_noise_per_z_dim(z_dim, noise, shape):
 
 def test_manifold_of_1d_noise_is_a_line():
     s = Session(Config.for_model("toy-mlp", dataset="gmm2", z_dim=1, noise="uniform", **TOY))
-    assert only(s, "manifold")["manifold"].shape == (1, 200, 2)
-    assert only(s, "interpolation")["interpolation"].shape == (64, 2)
+    assert only(s, "manifold").manifold.shape == (1, 200, 2)
+    assert only(s, "interpolation").interpolation.shape == (64, 2)
 
 
 def test_slerp_follows_the_arc_and_falls_back_to_a_line():
@@ -133,7 +134,7 @@ def test_slerp_follows_the_arc_and_falls_back_to_a_line():
 
 
 def test_interpolation_and_refreshed_noise(session):
-    first = only(session, "interpolation")["interpolation"]
+    first = only(session, "interpolation").interpolation
     assert first.shape == (64, 2) and first.dtype == np.float32
     z_quality = session.quality._noise()
     before = session.snapshot().generated
@@ -143,7 +144,7 @@ def test_interpolation_and_refreshed_noise(session):
     again = session.snapshot().generated
     assert before.shape == after.shape
     assert not np.allclose(before, after) and not np.allclose(after, again)
-    assert not np.allclose(first, only(session, "interpolation")["interpolation"])
+    assert not np.allclose(first, only(session, "interpolation").interpolation)
     assert np.array_equal(session.quality._noise(), z_quality)  # scored samples stay fixed
 
 
@@ -191,7 +192,7 @@ def test_quality_is_evaluated_within_the_time_budget():
     q = s.quality
     assert q.train_seconds == pytest.approx(50.5)
     # 4% of the training time: the 2nd evaluation waits for 12.5 s of training (25 chunks), ...
-    series = s.snapshot().extras["quality"]
+    series = s.snapshot().quality.series
     np.testing.assert_array_equal(series["step"], [1, 25, 50, 75, 100])
     assert q.eval_seconds <= 0.04 * q.train_seconds + 0.5
     assert set(series) == {"step", "modes", "high_quality", "reverse_kl", "kl"}
@@ -199,13 +200,13 @@ def test_quality_is_evaluated_within_the_time_budget():
 
 
 def test_quality_series_and_mode_count_in_the_snapshot(session):
-    extras = session.snapshot().extras
-    series = extras["quality"]
-    assert extras["modes_total"] == 8 and len(series["step"]) >= 1
+    quality = session.snapshot().quality
+    series = quality.series
+    assert quality.modes_total == 8 and len(series["step"]) >= 1
     last = session.quality.latest
     assert series["step"][-1] == last["step"] and series["kl"][-1] == last["kl"]
     assert 0 <= series["modes"][-1] <= 8 and np.isfinite(series["kl"]).all()
-    assert "quality_floor" not in extras and "class_hist" not in extras
+    assert quality.floor is None and quality.class_hist is None
 
 
 class StubEvaluator:
@@ -227,16 +228,17 @@ def test_image_quality_floor_and_class_histogram(monkeypatch):
                         labels=rng.integers(0, 2, 64))
     config = Config.for_model("gia-mlp", dataset="mnist", hidden=16, batch_size=8, z_dim=8)
     s = Session(config, Trainer(config, dataset=data))
-    extras = s.snapshot().extras
-    assert extras["quality_floor"] is None and extras["class_hist"] is None
+    quality = s.snapshot().quality
+    assert quality.floor is None and quality.class_hist is None
     s.advance(1)  # starts the classifier in the background
     s.quality.prepare()  # waits for it
     s.advance(1)
     s.overlays["interpolation"] = True
-    extras = s.snapshot().extras
-    assert extras["quality_floor"] == {"fid": 1.5, "inception_score": 9.5}
-    assert extras["class_hist"] == [0.5, 0.5]
-    np.testing.assert_array_equal(extras["quality"]["step"], [2])
-    assert extras["quality"]["fid"][0] == 42.0 and extras["quality"]["inception_score"][0] == 3.0
-    assert extras["interpolation"].shape == (10, 28, 28, 1)
-    assert "field" not in extras and "modes_total" not in extras
+    snap = s.snapshot()
+    assert snap.quality.floor == {"fid": 1.5, "inception_score": 9.5}
+    assert snap.quality.class_hist == [0.5, 0.5]
+    series = snap.quality.series
+    np.testing.assert_array_equal(series["step"], [2])
+    assert series["fid"][0] == 42.0 and series["inception_score"][0] == 3.0
+    assert snap.interpolation.shape == (10, 28, 28, 1)
+    assert snap.field is None and snap.quality.modes_total is None

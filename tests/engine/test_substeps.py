@@ -51,24 +51,24 @@ def test_each_sub_step_shows_its_half_of_the_step(pair):
     after, _ = s.trainer.run(start, 1)
     assert s.substep() == ["sample"]
     assert s.state is start  # drawing the batch changes nothing
-    shown = s.snapshot().extras["substep"]
-    assert shown["phase"] == "sample" and shown["metrics"] == {}
-    assert shown["batch_real"].shape == shown["batch_fake"].shape == (32, 2)
+    shown = s.snapshot().substep
+    assert shown.phase == "sample" and shown.metrics == {}
+    assert shown.batch_real.shape == shown.batch_fake.shape == (32, 2)
 
     assert s.substep() == ["d"]
     assert s.step == 20  # a D update does not count as a step
     assert same(s.state.d_params, after.d_params) and same(s.state.d_opt, after.d_opt)
     assert same(s.state.g_params, start.g_params)  # G has not moved yet
-    d = s.snapshot().extras["substep"]
-    assert d["phase"] == "d" and set(d["metrics"]) == {"d_real", "d_fake", "d_loss"}
+    d = s.snapshot().substep
+    assert d.phase == "d" and set(d.metrics) == {"d_real", "d_fake", "d_loss"}
     generated_before = s.snapshot().generated
 
     assert s.substep() == ["g"]
     snap = s.snapshot()
-    g = snap.extras["substep"]
-    assert g["phase"] == "g" and set(g["metrics"]) == {"d_real", "d_fake", "d_loss", "g_loss"}
-    assert g["metrics"]["d_real"] == d["metrics"]["d_real"]
-    np.testing.assert_array_equal(g["previous_fake"], generated_before)  # where the points were
+    g = snap.substep
+    assert g.phase == "g" and set(g.metrics) == {"d_real", "d_fake", "d_loss", "g_loss"}
+    assert g.metrics["d_real"] == d.metrics["d_real"]
+    np.testing.assert_array_equal(g.previous_fake, generated_before)  # where the points were
     assert np.abs(snap.generated - generated_before).max() > 0  # and they moved
 
 
@@ -78,11 +78,11 @@ def test_the_shown_batch_is_the_one_d_trains_on(pair):
     s, _ = pair
     start = s.state
     s.substep()
-    batch = s.snapshot().extras["substep"]
+    batch = s.snapshot().substep
     s.substep()
-    m = s.snapshot().extras["substep"]["metrics"]
-    d_real = float(np.mean(s.trainer.discriminate(start, batch["batch_real"])))
-    d_fake = float(np.mean(s.trainer.discriminate(start, batch["batch_fake"])))
+    m = s.snapshot().substep.metrics
+    d_real = float(np.mean(s.trainer.discriminate(start, batch.batch_real)))
+    d_fake = float(np.mean(s.trainer.discriminate(start, batch.batch_fake)))
     assert d_real == pytest.approx(m["d_real"], abs=1e-5)
     assert d_fake == pytest.approx(m["d_fake"], abs=1e-5)
     # A batch drawn with other keys would not match (the check can fail).
@@ -109,6 +109,6 @@ def test_training_on_drops_the_cycle(pair):
     s.substep()
     mid = s.state
     s.advance(2)  # Play after the D sub-step: the extra D update stays, as with step_d
-    assert s.step == 22 and "substep" not in s.snapshot().extras
+    assert s.step == 22 and s.snapshot().substep is None
     assert not same(s.state.d_params, mid.d_params)
     assert s.substep() == ["sample"]  # a new cycle from where the run is

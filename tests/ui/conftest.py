@@ -7,6 +7,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from ganplay.config import Config
+from ganplay.ui.errors import StatusErrors
 from ganplay.ui.main_window import MainWindow
 from ganplay.ui.worker import WorkerThread
 
@@ -63,10 +64,11 @@ def show_window(qtbot):
 
 @pytest.fixture
 def make_window(show_window, settings):
-    def make(config=None, restore=False):
+    def make(config=None, restore=False, errors=None):
+        """A window; its errors are status-bar lines (no modal dialog) unless ``errors`` says
+        otherwise (``DialogErrors()``: as the app's)."""
         config = config or Config.for_model("toy-mlp", dataset="gmm2", hidden=32, batch_size=64)
-        w = MainWindow(config, settings=settings, restore=restore)
-        w.quiet_errors = True  # no modal dialogs in tests; messages go to the status bar
+        w = MainWindow(config, settings=settings, restore=restore, errors=errors or StatusErrors())
         return show_window(w)
 
     return make

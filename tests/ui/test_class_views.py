@@ -26,8 +26,8 @@ def test_sgan_window_plots_test_accuracy_confusion_and_the_baseline(qtbot, make_
     # Plays until each check has what it needs: the evaluations take their share of the training
     # time, so how many steps that is depends on the machine, not on a step target.
     w.play()
-    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.extras.get("sgan") is not None
-                    and len(w._drawn.extras["sgan"]["series"]["test_acc"]) >= 2, timeout=120_000)
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.accuracy is not None
+                    and len(w._drawn.accuracy.series["test_acc"]) >= 2, timeout=120_000)
     assert w.sgan_panel.isVisible()
     assert "100 labels" in w.sgan_panel.note.text() and "2,000" in w.sgan_panel.note.text()
     # The confusion matrix: 10 x 10, each row a true class's share of the test images (the
@@ -36,11 +36,11 @@ def test_sgan_window_plots_test_accuracy_confusion_and_the_baseline(qtbot, make_
     f = w.sgan_panel.confusion_view.last_fractions
     assert f.shape == (10, 10) and np.allclose(f.sum(axis=1), 1.0)
     QTest.keyClick(w, Qt.Key_B)  # the baseline, on demand (it advances with the GAN's steps)
-    qtbot.waitUntil(lambda: len(w._drawn.extras["sgan"]["series"]["baseline_acc"]) >= 1, timeout=120_000)
+    qtbot.waitUntil(lambda: len(w._drawn.accuracy.series["baseline_acc"]) >= 1, timeout=120_000)
     qtbot.waitUntil(lambda: not w.sgan_panel.baseline_button.isEnabled(), timeout=30_000)
     qtbot.waitUntil(lambda: "test accuracy" in w.quality_label.text(), timeout=30_000)
     w.pause()
-    series = w._drawn.extras["sgan"]["series"]
+    series = w._drawn.accuracy.series
     assert np.all((series["baseline_acc"] >= 0) & (series["baseline_acc"] <= 1))
     # Its steps never run ahead of the GAN's.
     assert series["baseline_step"][-1] <= w._drawn.step
@@ -56,16 +56,16 @@ def test_cgan_window_draws_a_row_per_class_and_the_picked_class(qtbot, make_wind
     qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.step >= 20, timeout=120_000)
     snap = w._drawn
     assert w.class_box.isVisible() and w.class_box.count() == 11
-    assert snap.extras["class_rows"] == 10
-    labels = snap.extras["labels"]
+    assert snap.classes.rows == 10
+    labels = snap.classes.labels
     assert np.array_equal(labels.reshape(10, -1), np.repeat(np.arange(10)[:, None], len(labels) // 10, axis=1))
     # The grid shows every image, one row per class.
     grid = w.fake_grid.last_grid
     assert grid.shape[0] > grid.shape[1]  # 10 rows of 8: taller than wide
     w.class_box.setCurrentIndex(4)  # class 3
     w.step_once()
-    qtbot.waitUntil(lambda: w._drawn.extras.get("draw_class") == 3, timeout=30_000)
-    assert np.all(w._drawn.extras["labels"] == 3) and w._drawn.extras["class_rows"] == 0
+    qtbot.waitUntil(lambda: w._drawn.classes.draw == 3, timeout=30_000)
+    assert np.all(w._drawn.classes.labels == 3) and w._drawn.classes.rows == 0
     w.class_box.setCurrentIndex(0)
     w.step_once()
-    qtbot.waitUntil(lambda: w._drawn.extras.get("draw_class") is None, timeout=30_000)
+    qtbot.waitUntil(lambda: w._drawn.classes.draw is None, timeout=30_000)

@@ -117,7 +117,7 @@ def test_image_runs_show_sample_grids_and_each_runs_quality_points(qtbot, make_c
     w.play()
 
     def measured():  # FID of both runs (the classifier is prepared by one run, then loaded)
-        return w.snapshots and all(len(s.extras["quality"]["step"]) for s in w.snapshots)
+        return w.snapshots and all(len(s.quality.series["step"]) for s in w.snapshots)
 
     qtbot.waitUntil(measured, timeout=WAIT)
     w.pause()

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QHelpEvent
 from PySide6.QtWidgets import QToolTip
 
 from ganplay.config import Config
+from ganplay.engine.snapshot import SubStep
 from ganplay.losses import LOSSES
 from ganplay.ui.explain_strip import HIGHLIGHT, ExplainStrip, loss_formula
 
@@ -62,12 +63,12 @@ def test_numbers_show_in_the_boxes(strip):
 def test_a_snapshot_sets_numbers_and_highlight(strip):
     history = {"step": np.arange(3.0), "d_real": np.array([0.1, 0.2, 0.7]), "d_fake": np.array([0.4, 0.3, 0.2]),
                "d_loss": np.ones(3), "g_loss": np.full(3, 2.0), "d_acc_real": np.ones(3)}
-    strip.show_snapshot(SimpleNamespace(history=history, extras={}))
+    strip.show_snapshot(SimpleNamespace(history=history, substep=None))
     assert strip.numbers == {"d_real": 0.7, "d_fake": 0.2, "d_loss": 1.0, "g_loss": 2.0} and strip.substep is None
-    d = {"phase": "d", "metrics": {"d_real": 0.9, "d_fake": 0.1, "d_loss": 0.3}}
-    strip.show_snapshot(SimpleNamespace(history=history, extras={"substep": d}))
+    d = SubStep("d", {"d_real": 0.9, "d_fake": 0.1, "d_loss": 0.3})
+    strip.show_snapshot(SimpleNamespace(history=history, substep=d))
     assert strip.substep == "d" and strip.numbers["d_real"] == 0.9 and strip.numbers["g_loss"] == 2.0
-    strip.show_snapshot(SimpleNamespace(history=history, extras={"substep": {"phase": "sample", "metrics": {}}}))
+    strip.show_snapshot(SimpleNamespace(history=history, substep=SubStep("sample", {})))
     assert strip.substep == "sample" and strip.numbers == {}
 
 

@@ -41,7 +41,7 @@ def test_confusion_matrix_follows_training(mnist_window, qtbot):
     w.worker.step(20)
     qtbot.waitUntil(lambda: w.worker.session.step == 20 and w._drawn.step == 20, timeout=WAIT)
     text = {k: c.text() for k, c in w.confusion_view.cells.items()}
-    conf = w._drawn.extras["confusion"]
+    conf = w._drawn.confusion
     assert text["TP"] == f"TP\n{100 * conf['TP']:.1f}%"
     assert conf["TP"] + conf["FN"] == pytest.approx(1.0)
     assert "last 20 steps" in w.confusion_view.title.text()

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from ganplay.config import Config
+from ganplay.ui.errors import DialogErrors
 
 TOY = dict(hidden=32, batch_size=64)
 
@@ -25,8 +26,8 @@ def dispatch_50(monkeypatch):
     fix_dispatch_size(monkeypatch, 50)
 
 
-def _ring(make_window, **kw):
-    return make_window(Config.for_model("toy-mlp", dataset="ring8", **{**TOY, **kw}))
+def _ring(make_window, errors=None, **kw):
+    return make_window(Config.for_model("toy-mlp", dataset="ring8", **{**TOY, **kw}), errors=errors)
 
 
 def _train_to(qtbot, w, step, timeout=60_000):
@@ -44,15 +45,15 @@ def test_overlays_draw_the_field_arrows_manifold_and_path(qtbot, make_window):
     _train_to(qtbot, w, 200)
     sv = w.scatter_view
     qtbot.waitUntil(lambda: sv.field.isVisible() and sv.arrows.isVisible() and sv.manifold.isVisible(), timeout=10_000)
-    field = w._drawn.extras["field"]
-    assert field["values"].shape == (100, 100)
-    assert 0.0 <= field["values"].min() and field["values"].max() <= 1.0
+    field = w._drawn.field
+    assert field.values.shape == (100, 100)
+    assert 0.0 <= field.values.min() and field.values.max() <= 1.0
     # The field covers what the user sees (it follows pans and zooms).
     x0, x1, y0, y1 = sv.view_extent()
-    fx0, fx1, fy0, fy1 = field["extent"]
+    fx0, fx1, fy0, fy1 = field.extent
     assert abs(fx0 - x0) < 0.05 * (x1 - x0) and abs(fy1 - y1) < 0.05 * (y1 - y0)
     ax, ay = sv.arrows.getData()
-    assert len(ax) == 2 * len(w._drawn.extras["arrows"]) and np.isfinite(ax).all()
+    assert len(ax) == 2 * len(w._drawn.arrows) and np.isfinite(ax).all()
     mx, my = sv.manifold.getData()
     assert np.isfinite(mx).sum() >= 25 * 25
     assert sv.path.isVisible()
@@ -61,11 +62,11 @@ def test_overlays_draw_the_field_arrows_manifold_and_path(qtbot, make_window):
     zoomed = sv.view_extent()
     assert zoomed[1] - zoomed[0] < 0.5 * (x1 - x0)
     w.step_once()
-    qtbot.waitUntil(lambda: np.allclose(w._drawn.extras["field"]["extent"], zoomed, atol=1e-6), timeout=10_000)
+    qtbot.waitUntil(lambda: np.allclose(w._drawn.field.extent, zoomed, atol=1e-6), timeout=10_000)
     # Switched off: hidden, and the worker stops computing them.
     w.overlay_boxes["field"].setChecked(False)
     w.step_once()
-    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.extras.get("field") is None, timeout=10_000)
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.field is None, timeout=10_000)
     assert not sv.field.isVisible()
 
 
@@ -119,8 +120,7 @@ def test_draw_mode_paints_points_and_trains_on_them(qtbot, make_window):
 def test_import_of_a_bad_csv_is_a_dialog(qtbot, make_window, tmp_path):
     bad = tmp_path / "points.csv"
     bad.write_text("x,y\n1,2\n3,banana\n")
-    w = _ring(make_window)
-    w.quiet_errors = False
+    w = _ring(make_window, errors=DialogErrors())
     w.load_points_file(str(bad))
     assert w.message_box is not None and "line 3" in w.message_box.text() and "points.csv" in w.message_box.text()
     w.message_box.close()
@@ -130,9 +130,9 @@ def test_import_of_a_bad_csv_is_a_dialog(qtbot, make_window, tmp_path):
 def test_quality_view_shows_modes_captured(qtbot, make_window):
     w = _ring(make_window)
     _train_to(qtbot, w, 1500)
-    q = w._drawn.extras["quality"]
+    q = w._drawn.quality.series
     assert len(q["step"]) >= 1 and "modes" in q
-    assert w._drawn.extras["modes_total"] == 8
+    assert w._drawn.quality.modes_total == 8
     assert w.quality_view.summary.startswith("modes ") and "/8" in w.quality_view.summary
 
 
@@ -154,7 +154,7 @@ def test_save_and_open_run_continue_where_it_was(qtbot, make_window, tmp_path):
 
 def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path, monkeypatch):
     fix_dispatch_size(monkeypatch, 32)  # 32 + 18 steps to each frame: dispatches cut at the frames
-    w = _ring(make_window)
+    w = _ring(make_window, errors=DialogErrors())  # (a failed export is a dialog)
     w.start_recording(str(tmp_path / "run.gif"), every_steps=50)
     _train_to(qtbot, w, 400)
     # Chunks end on the frame steps and the timeline records each one (kept from its thinning),
@@ -174,7 +174,6 @@ def test_exports_png_csv_and_gif(qtbot, make_window, tmp_path, monkeypatch):
     assert w.export_csv(str(tmp_path / "m.csv"))
     rows = np.genfromtxt(tmp_path / "m.csv", delimiter=",", names=True)
     assert rows["step"][-1] <= 400 and len(rows) > 10 and "d_loss" in rows.dtype.names
-    w.quiet_errors = False
     assert not w.export_png(str(tmp_path / "missing-dir" / "x.png"))
     assert w.message_box is not None
     w.message_box.close()

@@ -47,7 +47,7 @@ def test_dock_steers_the_focus_and_survives_a_switch_and_a_restart(make_window, 
     w.apply_config(image_config(folder))
     lab = ready(w, qtbot, 8)
     assert w.docks["latent_dock"].isVisible()
-    assert "latent" in w._drawn.extras
+    assert w._drawn.latent is not None
     assert 1 <= len(lab.directions) <= 8 and lab.rows[0][1].isVisible()
     assert "found at step 0" in lab.found_label.text()
     lab.set_seed(5)
@@ -139,7 +139,7 @@ def test_conditional_generator_gets_the_class_views(qtbot):
     lab = LatentDock()
     qtbot.addWidget(lab)
     try:
-        lab.show_snapshot(SimpleNamespace(extras={"latent": snapshot_generator(trainer, trainer.init())}))
+        lab.show_snapshot(SimpleNamespace(latent=snapshot_generator(trainer, trainer.init())))
         qtbot.waitUntil(lambda: lab.directions is not None and lab.focus_image is not None, timeout=WAIT)
         assert lab.class_box.count() == 3 and lab.tabs.isTabEnabled(1)
         lab.tabs.setCurrentIndex(1)

@@ -15,6 +15,7 @@ from ganplay.config import Config
 from ganplay.engine import checkpoint
 from ganplay.engine.train import Trainer
 from ganplay.ui.compare_window import CompareWindow
+from ganplay.ui.errors import DialogErrors
 
 TOY = dict(hidden=16, batch_size=32)
 WAIT = 300_000  # only catches hangs: compiles on a loaded machine take a while
@@ -63,8 +64,7 @@ def test_a_bad_run_file_is_one_line_from_the_cli_the_window_and_compare(kind, tm
     _one_line_naming(err, path, expected)
 
     # the window's Open: a dialog, and the run that was loaded stays
-    w = make_window(Config.for_model("toy-mlp", dataset="gmm2", **TOY))
-    w.quiet_errors = False
+    w = make_window(Config.for_model("toy-mlp", dataset="gmm2", **TOY), errors=DialogErrors())
     with caught(qtbot, w.worker.failed, timeout=WAIT) as blocker:
         w.open_run(str(path))
     _one_line_naming(blocker.args[0], path, expected)

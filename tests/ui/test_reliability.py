@@ -26,6 +26,7 @@ from ganplay.engine import session as session_module
 from ganplay.engine.session import Session
 from ganplay.engine.train import Trainer
 from ganplay.logs import log_file
+from ganplay.ui.errors import DialogErrors
 from ganplay.ui.worker import WorkerThread
 
 TOY = dict(hidden=16, batch_size=32)
@@ -120,8 +121,7 @@ def test_worker_exception_reaches_a_dialog_and_the_log_with_its_config(qtbot, ma
         return original(self, chunk)
 
     monkeypatch.setattr(Session, "finish", finish)
-    w = make_window(Config.for_model("toy-mlp", dataset="ring8", seed=7, **TOY))
-    w.quiet_errors = False
+    w = make_window(Config.for_model("toy-mlp", dataset="ring8", seed=7, **TOY), errors=DialogErrors())
     with caught(qtbot, w.worker.failed, timeout=30_000) as blocker:
         w.play()
     assert "XLA ran out of memory (injected)" in blocker.args[0] and str(log_file()) in blocker.args[0]
@@ -160,8 +160,7 @@ def _idx(shape, magic_type=0x08, count_override=None):
 ], ids=["truncated", "wrong-magic", "count-mismatch"])
 def test_corrupt_idx_files_give_a_dialog_and_keep_the_app(qtbot, make_window, tmp_path, fault, images, labels, expected):
     folder = _mnist_files(tmp_path / "mnist", images, labels)
-    w = make_window()
-    w.quiet_errors = False
+    w = make_window(errors=DialogErrors())
     with caught(qtbot, w.worker.failed, timeout=60_000) as blocker:
         w.apply_config(Config.for_model("gia-mlp", dataset="mnist", data_dir=str(folder)))
     assert expected in blocker.args[0] and "Traceback" not in blocker.args[0]
@@ -293,8 +292,7 @@ def test_full_disk_leaves_the_previous_file_intact_and_no_temp_files(tmp_path, s
 
 
 def test_full_disk_in_the_gui_save_is_a_dialog(qtbot, make_window, tmp_path, monkeypatch):
-    w = make_window()
-    w.quiet_errors = False
+    w = make_window(errors=DialogErrors())
     qtbot.waitUntil(lambda: w._latest is not None, timeout=30_000)
     _fill_disk(monkeypatch)
     # (With qtbot.waitSignal this once hung for good on a fresh clone: see gui_helpers.py.)

@@ -82,10 +82,10 @@ def test_sampler_toggle_draws_accepted_and_rejected_samples_in_two_styles(qtbot,
     view = w.scatter_view
     assert not view.rejected.isVisible() and "sampler" in w.controls and w.controls["sampler"].toolTip()
     w.controls["sampler"].setCurrentText("drs")
-    qtbot.waitUntil(lambda: w._drawn is not None and "sampler" in w._drawn.extras, timeout=WAIT)
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.sampler is not None, timeout=WAIT)
     assert session_step(w) == 50  # the sampler only changes what is shown: no restart
     snap = w._drawn
-    accepted = snap.extras["sampler"]["accepted"]
+    accepted = snap.sampler.accepted
     assert view.rejected.isVisible() and 0 < accepted.sum() < len(accepted)
     assert len(view.fake.data) == accepted.sum() and len(view.rejected.data) == (~accepted).sum()
     assert view.fake.opts["brush"].style() != view.rejected.opts["brush"].style()  # filled vs rings
@@ -93,5 +93,5 @@ def test_sampler_toggle_draws_accepted_and_rejected_samples_in_two_styles(qtbot,
     assert w.sampler_label.isVisible() and "DRS accepts" in w.sampler_label.text()
     assert "rejected by DRS" in view.plotItem.titleLabel.text
     w.controls["sampler"].setCurrentText("none")
-    qtbot.waitUntil(lambda: w._drawn is not None and "sampler" not in w._drawn.extras, timeout=WAIT)
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.sampler is None, timeout=WAIT)
     assert not view.rejected.isVisible() and len(view.fake.data) == len(w._drawn.generated)

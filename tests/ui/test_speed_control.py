@@ -112,10 +112,10 @@ def test_slow_motion_runs_each_step_when_due_and_publishes_it(qtbot, worker):
 
 def test_substep_commands_take_a_step_apart(qtbot, worker):
     seen = []
-    worker.snapshot_ready.connect(lambda _s: seen.append(worker.latest_snapshot().extras.get("substep")))
+    worker.snapshot_ready.connect(lambda _s: seen.append(worker.latest_snapshot().substep))
     for upto in (None, None, None, "d"):
         worker.substep(upto)
     qtbot.waitUntil(lambda: len(seen) == 4, timeout=WAIT_MS)
-    assert [s["phase"] for s in seen] == ["sample", "d", "g", "d"]
+    assert [s.phase for s in seen] == ["sample", "d", "g", "d"]
     assert worker.session.step == 1  # one step done; the last D sub-step does not count
-    assert set(seen[2]["metrics"]) == {"d_real", "d_fake", "d_loss", "g_loss"}
+    assert set(seen[2].metrics) == {"d_real", "d_fake", "d_loss", "g_loss"}

@@ -1,5 +1,6 @@
 """The app's window compiles the training program before Play (MainWindow(warm_up=True))."""
 from ganplay.config import Config
+from ganplay.ui.errors import StatusErrors
 from ganplay.ui.main_window import MainWindow
 from tests.ui.gui_helpers import fix_dispatch_size
 
@@ -16,8 +17,7 @@ def test_the_window_compiles_the_training_step_before_play(qtbot, show_window, s
     # Chunks of 16 steps: within the one program warm-up compiles (1-64 steps). Left to itself the
     # sizer grows chunks past 64 on a fast machine, which is a second program by design.
     fix_dispatch_size(monkeypatch, 16)
-    w = show_window(MainWindow(CONFIG, settings=settings, restore=False, warm_up=True))
-    w.quiet_errors = True
+    w = show_window(MainWindow(CONFIG, settings=settings, restore=False, warm_up=True, errors=StatusErrors()))
     # Without Play, the run's loop program gets compiled and the untrained generator scored.
     def scored():
         s = w.worker.session

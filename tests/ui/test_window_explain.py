@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QApplication
 
 from ganplay.cli import build_train_parser, config_from_args
 from ganplay.config import Config, load_config
+from ganplay.ui.errors import DialogErrors
 from ganplay.ui.views import MOVED_LINES
 
 WAIT = 300_000  # only catches hangs (compiles on a loaded 2-core machine)
@@ -14,8 +15,8 @@ RING8 = Config.for_model("toy-mlp", dataset="ring8", hidden=16, batch_size=32)
 
 
 def drawn_phase(w):
-    sub = w._drawn.extras.get("substep") if w._drawn is not None else None
-    return None if sub is None else sub["phase"]
+    sub = w._drawn.substep if w._drawn is not None else None
+    return None if sub is None else sub.phase
 
 
 def test_s_d_g_keys_walk_the_sub_steps_with_strip_and_scatter(qtbot, make_window):
@@ -82,7 +83,7 @@ def test_copy_as_command_reproduces_the_run(qtbot, make_window):
 
 
 def test_save_config_writes_a_file_the_cli_reads_and_a_bad_path_says_so(qtbot, make_window, tmp_path):
-    w = make_window(RING8.replace(r1_weight=0.5))
+    w = make_window(RING8.replace(r1_weight=0.5), errors=DialogErrors())
     path = tmp_path / "run.json"
     assert w.save_config(str(path))
     assert load_config(path) == w.config

@@ -25,6 +25,7 @@ def test_every_public_command_has_a_handler_taking_its_arguments(qtbot):
     worker.save_run("x.npz"); worker.open_run("x.npz"); worker.set_target(10); worker.set_frame_every(5)  # noqa: E702
     worker.set_config(Config.for_model("toy-mlp", hidden=16, batch_size=32))
     worker.substep(); worker.substep("d"); worker.set_speed(10); worker.continue_from(1000)  # noqa: E702
+    worker.watch_spectrum(True)
     handlers = worker._handlers
     assert {cmd for cmd, *_ in sent} == set(handlers)
     for cmd, *args in sent:

@@ -1,10 +1,14 @@
-"""The window's actions and menus as data: one row per action (name, text, shortcut, handler, tip).
+"""The window's actions and menus as data: one row per action (name, text, shortcut, handler, tip,
+and when it is enabled).
 
 ``install_actions`` turns the table into ``QAction``s on the window (``window.<name>_action``) and
 the menus into a menu bar; the View menu's dock switches are added by the window as docks come.
+An action's ``enabled_when`` is a rule over the window's :class:`WindowState`; ``apply_enablement``
+applies every rule, and the window calls it (``MainWindow.set_state``) whenever that state changes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -15,37 +19,67 @@ from ganplay.presets import PRESETS
 
 
 @dataclass(frozen=True)
+class WindowState:
+    """What decides which of the window's actions can be used."""
+
+    running: bool = False  # training is playing
+    has_run: bool = False  # a run is loaded: its first snapshot has arrived
+    diverged: bool = False  # training diverged and was not rolled back or reset yet
+    semi_supervised: bool = False  # the run's D is also a classifier (it has a baseline to run)
+
+
+# The rules the worker enforces too (it refuses with a status-bar line): here the action is greyed out.
+def _diverged(state: WindowState) -> bool:
+    return state.diverged
+
+
+def _can_step(state: WindowState) -> bool:
+    """A diverged run is rolled back or reset before it trains on."""
+    return state.has_run and not state.diverged
+
+
+def _has_run(state: WindowState) -> bool:
+    return state.has_run
+
+
+def _semi_supervised(state: WindowState) -> bool:
+    return state.semi_supervised
+
+
+@dataclass(frozen=True)
 class ActionSpec:
     name: str  # the window gets it as ``<name>_action``
     text: str
     shortcut: str | QKeySequence.StandardKey | None
     handler: str  # the window's method that the action calls
     tip: str
-    enabled: bool = True
+    enabled_when: Callable[[WindowState], bool] | None = None  # None: always enabled
 
 
 ACTIONS = (
     ActionSpec("play", "Play/Pause", "Space", "toggle_play", "Start or pause training"),
     ActionSpec("step", "Sub-step", "S", "substep",
                "Step by step: the next sub-step — sample a batch, then D's update, then G's (the Explain "
-               "strip highlights it, the scatter rings the batch and shows what G's update moved)"),
+               "strip highlights it, the scatter rings the batch and shows what G's update moved)",
+               enabled_when=_can_step),
     ActionSpec("step_d", "On to D's update", "D", "substep_d",
-               "Step by step: run on to D's update (sampling first if needed)"),
+               "Step by step: run on to D's update (sampling first if needed)", enabled_when=_can_step),
     ActionSpec("step_g", "On to G's update", "G", "substep_g",
-               "Step by step: run on to G's update, which completes the training step"),
-    ActionSpec("full_step", "One whole step", "Shift+S", "step_once", "One whole training step (D then G)"),
+               "Step by step: run on to G's update, which completes the training step", enabled_when=_can_step),
+    ActionSpec("full_step", "One whole step", "Shift+S", "step_once", "One whole training step (D then G)",
+               enabled_when=_can_step),
     ActionSpec("slower", "Slower", "[", "slower", "Slow motion: max → 100 → 10 → 1 steps/s"),
     ActionSpec("faster", "Faster", "]", "faster", "Back towards full speed: 1 → 10 → 100 steps/s → max"),
     ActionSpec("noise", "New noise", "N", "refresh_noise", "New fixed noise for the displayed samples"),
     ActionSpec("reset", "Reset", "Ctrl+R", "reset", "Restart the run from step 0"),
     ActionSpec("rollback", "Roll back", "Ctrl+Z", "rollback",
-               "Return to the last good state kept before training diverged", enabled=False),
+               "Return to the last good state kept before training diverged", enabled_when=_diverged),
     ActionSpec("baseline", "Run baseline", "B", "start_baseline",
                "Semi-supervised GANs: train the same D on the same labels, supervised only, and plot its "
-               "test accuracy beside the GAN's"),
+               "test accuracy beside the GAN's", enabled_when=_semi_supervised),
     ActionSpec("open", "Open run…", QKeySequence.Open, "open_run_dialog", "Continue a run saved earlier"),
     ActionSpec("save", "Save run…", QKeySequence.Save, "save_run_dialog",
-               "Save the whole run (networks, optimizers, step, history) to a file"),
+               "Save the whole run (networks, optimizers, step, history) to a file", enabled_when=_has_run),
     ActionSpec("import", "Import 2-D points (CSV)…", "Ctrl+I", "import_points_dialog",
                "Train on your own x,y points from a CSV file"),
     ActionSpec("export_png", "Export view as PNG…", "Ctrl+E", "export_png_dialog",
@@ -97,7 +131,6 @@ def install_actions(window: QMainWindow, specs=ACTIONS, menus=MENUS) -> dict[str
         else:
             a.setToolTip(spec.tip)
         a.setStatusTip(spec.tip)
-        a.setEnabled(spec.enabled)
         a.triggered.connect(lambda _checked=False, h=spec.handler: getattr(window, h)())
         window.addAction(a)  # shortcuts work with the menu bar hidden or a dock floating
         setattr(window, f"{spec.name}_action", a)
@@ -113,7 +146,15 @@ def install_actions(window: QMainWindow, specs=ACTIONS, menus=MENUS) -> dict[str
                 menu.addAction(actions[name])
         built[title.replace("&", "")] = menu
     window.preset_actions = _fill_presets(window, built["Presets"])
+    apply_enablement(window, WindowState())
     return built
+
+
+def apply_enablement(window: QMainWindow, state: WindowState, specs=ACTIONS) -> None:
+    """Enable each of ``window``'s actions as its rule says for ``state`` (the one place they are)."""
+    for spec in specs:
+        if spec.enabled_when is not None:
+            getattr(window, f"{spec.name}_action").setEnabled(bool(spec.enabled_when(state)))
 
 
 def _fill_presets(window, menu: QMenu) -> dict[str, QAction]:

@@ -94,19 +94,20 @@ class ImagePanel(QWidget):
 
     def show_snapshot(self, snap) -> None:
         """Draw the fast-changing parts of an image snapshot (the grids; the real grid only when new)."""
-        rows = snap.extras.get("class_rows") or 0
+        classes = snap.classes
+        rows = classes.rows if classes is not None else 0
         cols = len(snap.generated) // rows if rows else None
         # A class grid's tiles are too small for a score under each: scores with one class.
-        scores = None if rows else snap.extras.get("d_scores")
+        scores = None if rows else snap.d_scores
         self.fake_grid.show_images(snap.generated, scores, cols=cols)
-        self._show_class_picker(snap.extras.get("n_classes", 0))
+        self._show_class_picker(classes.count if classes is not None else 0)
         if self._real_shown is not snap.real:
             self.real_grid.show_images(snap.real)
             self._real_shown = snap.real
-        hist = snap.extras.get("class_hist")
+        hist = snap.quality.class_hist
         if hist is not None:
             self.class_view.show_hist(hist)
-        interp = snap.extras.get("interpolation")
+        interp = snap.interpolation
         if interp is not None and self.interp_view.isVisible() and np.ndim(interp) == 4:
             self.interp_view.show_images(interp)
 
