@@ -218,18 +218,21 @@ def train_member(member: Member, recipe: dict, steps: int, seed: int, work: Path
     from ganplay.config import Config
     from ganplay.data.points_file import save_points_csv
     from ganplay.engine.runner import train_headless
+    from ganplay.errors import GanplayError
 
     csv = work / f"{member.name}.csv"
     if not csv.exists():
         save_points_csv(member.sample(POINTS, seed=1234), csv)
     settings = dict(recipe)
     model = settings.pop("model", "toy-mlp")
+    if settings.get("lr_schedule", "constant") != "constant":
+        settings["schedule_steps"] = steps  # a decaying rate reaches 0 at the run's last step
     config = Config.for_model(model, **settings, dataset="points-file", data_dir=str(csv), seed=seed)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=work) as out:
         try:
             summary = train_headless(config, steps, out, quality=False)
-        except Exception as exc:  # a diverged run is a result (unsolved), not a crash of the table
+        except GanplayError as exc:  # a diverged run is a result (unsolved), not a crash of the table
             return {"error": f"{type(exc).__name__}: {exc}"[:300], "seconds": round(time.perf_counter() - t0, 1),
                     "modes": 0, "modes_total": len(member.weights), "high_quality": 0.0,
                     "reverse_kl": float("nan"), "solved": False}
@@ -287,9 +290,9 @@ def _select(members: list[Member], spec: str) -> list[Member]:
 
 def markdown(results: dict, recipe_names: list[str], member_names: list[str], seeds: list[int], steps: int) -> str:
     """Per recipe and seed: solved share, mean and worst modes-found share, high quality, reverse KL."""
-    lines = [f"| recipe ({steps:,} steps) | seed | solved | modes found (mean / worst) | "
-             "high quality (mean / worst) | reverse KL (mean / worst) | unsolved |",
-             "|---|---|---|---|---|---|---|"]
+    header = (f"| recipe ({steps:,} steps) | seed | solved | modes found (mean / worst) | "
+              "high quality (mean / worst) | reverse KL (mean / worst) | unsolved |")
+    lines = [header, "|---|---|---|---|---|---|---|"]
     for name in recipe_names:
         for seed in seeds:
             rows = {m: results.get(_key(name, m, seed, steps)) for m in member_names}
@@ -298,18 +301,20 @@ def markdown(results: dict, recipe_names: list[str], member_names: list[str], se
                 continue
             found = [r["modes"] / r["modes_total"] for r in done.values()]
             hq = [r["high_quality"] for r in done.values()]
+            # NaN: no sample near any mode (reverse KL undefined): left out of the mean, worst "∞"
             kl = [r["reverse_kl"] if math.isfinite(r["reverse_kl"]) else math.inf for r in done.values()]
+            finite_kl = [v for v in kl if math.isfinite(v)] or [math.inf]
             solved = sum(r["solved"] for r in done.values())
             unsolved = ", ".join(m for m, r in done.items() if not r["solved"]) or "—"
             lines.append(f"| {name} | {seed} | {solved}/{len(done)} ({100 * solved / len(done):.0f}%) | "
                          f"{statistics.fmean(found):.2f} / {min(found):.2f} | "
                          f"{statistics.fmean(hq):.3f} / {min(hq):.3f} | "
-                         f"{_fmt(statistics.fmean(kl))} / {_fmt(max(kl))} | {unsolved} |")
+                         f"{_fmt(statistics.fmean(finite_kl))} / {_fmt(max(kl))} | {unsolved} |")
     return "\n".join(lines)
 
 
 def _fmt(v: float) -> str:
-    return "inf" if not math.isfinite(v) else f"{v:.3f}"
+    return "∞" if not math.isfinite(v) else f"{v:.3f}"
 
 
 def main(argv=None) -> int:

@@ -45,6 +45,15 @@ class PointsFile:
     shape: tuple[int, ...] = (2,)
     modes = None  # no discrete modes: quality is the k-NN divergence only
 
+    @property
+    def split_note(self) -> str:
+        """One line for the status bar and the CLI: how the points are trained."""
+        if self.data_map is None:
+            return f"{len(self.points):,} points, trained as read (standardize off)"
+        (cx, cy), scale = self.data_map
+        return (f"{len(self.points):,} points, trained standardised: centred on ({cx:.4g}, {cy:.4g}) and "
+                f"divided by their spread {scale:.4g}; samples are shown and saved in the file's coordinates")
+
     def device_arrays(self):
         points = self.points
         if self.data_map is not None:

@@ -175,3 +175,18 @@ def test_a_shifted_and_scaled_copy_trains_to_the_same_samples_up_to_the_map(tmp_
     b = (far - far_t.dataset.data_map[0]) / far_t.dataset.data_map[1]
     assert np.abs(a - b).max() < 1e-2, np.abs(a - b).max()
     assert np.abs(a).max() > 0.5  # and they did move: G is not still at its start
+
+
+def test_the_run_says_how_it_trains_the_points(tmp_path, capsys):
+    from ganplay.cli import main
+
+    path = _ring_csv(tmp_path / "far.csv", scale=100.0, offset=(1000.0, 1000.0))
+    code = main(["train", "--model", "toy-mlp", "--dataset", "points-file", "--data-dir", str(path),
+                 "--steps", "2", "--set", "hidden=8", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr()
+    assert code == 0
+    assert "2,000 points, trained standardised: centred on (99" in out.out + out.err
+    code = main(["train", "--model", "toy-mlp", "--dataset", "points-file", "--data-dir", str(path),
+                 "--steps", "2", "--set", "hidden=8", "--set", "standardize=false", "--out", str(tmp_path / "raw")])
+    out = capsys.readouterr()
+    assert code == 0 and "trained as read (standardize off)" in out.out + out.err
