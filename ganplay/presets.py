@@ -56,8 +56,8 @@ _add("grid25-solved", "All 25 modes of the 5x5 grid: the R1 penalty γ = 0.1 (co
      schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2)
 _add("own-2d-data", "For your own 2-D points (a CSV, data_dir): grid25-solved's recipe, R1 γ = 0.1, G 4 x 256 "
      "beside a 128-wide D, pack 2, EMA 0.999 and a linear decay, on the standardised points; "
-     "benchmarks/mixtures.py measures it on a family of 24 mixtures (so far partly: the README says "
-     "which cells ran).",
+     "on benchmarks/mixtures.py's family of 24 mixtures it solved 12 of the 15 members run (seed 0, "
+     "20,000 steps); dense grids of 25-64 modes stay short of 90% high quality.",
      model="toy-mlp", dataset="points-file", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
      schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2)
 _add("wgan-gp", "WGAN-GP: a critic (no sigmoid) with the gradient penalty λ = 10, five critic steps per "
