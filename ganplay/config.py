@@ -53,6 +53,9 @@ class Config:
     width: float = 1.0
     seed: int = 0
     data_dir: str = ""
+    # points-file: train on the points centred and scaled to unit spread, G's samples mapped back
+    # to the file's coordinates (the toy GAN's training then does not depend on where they sit).
+    standardize: bool = True
     image_channels: int = 0  # image-folder only: 0 keeps the files' own, 1 grayscale, 3 RGB
     # gmm2's mixture (seed 002): weights, means and diagonal covariances, one entry per component.
     gmm_weights: tuple[float, ...] = (0.5, 0.5)

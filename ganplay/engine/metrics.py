@@ -41,6 +41,9 @@ def mode_metrics(
 ) -> dict:
     """Mode coverage of ``samples`` [N, 2] on a :class:`~ganplay.data.toy.GaussianMixture`.
 
+    A mixture with a ``covs`` attribute (``[K, 2, 2]`` covariances: rotated, anisotropic modes)
+    is scored with Mahalanobis distances in place of the per-axis standardised ones.
+
     Each sample is assigned to its nearest mode: the component under which it is most likely
     (weights aside). When the modes share one std, as in ``ring8`` and ``grid25``, that is the
     plain Euclidean nearest mode of the papers; with per-mode stds (``gmm2``) it keeps a narrow
@@ -74,11 +77,14 @@ def mode_metrics(
     keep = weights > 0
     p = weights[keep] / weights[keep].sum()
     means = np.asarray(mixture.modes, np.float64)[keep]
+    covs = getattr(mixture, "covs", None)
+    if covs is not None:  # full (rotated, anisotropic) covariances
+        return _score(x, p, *_full_cov_distances(x, means, np.asarray(covs, np.float64)[keep]),
+                      n_stds, capture_fraction)
     stds = np.asarray(mixture.stds, np.float64)
     if stds.ndim == 1 and len(stds) == len(weights):  # one isotropic std per mode
         stds = stds[:, None]
     stds = np.broadcast_to(stds, (len(weights), 2))[keep]
-    n, k = len(x), len(p)
 
     # [N, K] squared standardised distances, one axis at a time and in place: every fresh
     # [N, K] temporary is a new mmap'd block whose page faults cost more than the arithmetic.
@@ -91,7 +97,24 @@ def mode_metrics(
     other *= other
     z2 += other
     # Most likely component: argmin of z² + 2 log(std_x std_y), the -2 log density up to a constant.
-    log_area = 2.0 * np.log(stds).sum(axis=1)
+    return _score(x, p, z2, 2.0 * np.log(stds).sum(axis=1), n_stds, capture_fraction)
+
+
+def _full_cov_distances(x: np.ndarray, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[N, K] squared Mahalanobis distances to each mode and each mode's log det(cov)."""
+    chol = np.linalg.cholesky(covs)  # cov = L Lᵀ; |L⁻¹ (x - m)|² is the Mahalanobis distance²
+    inv = np.linalg.inv(chol)  # [K, 2, 2]
+    z2 = np.empty((len(x), len(means)))
+    for k in range(len(means)):  # K passes of [N, 2]: no [N, K, 2] temporary
+        w = (x - means[k]) @ inv[k].T
+        z2[:, k] = np.einsum("ij,ij->i", w, w)
+    return z2, 2.0 * np.log(np.abs(np.diagonal(chol, axis1=1, axis2=2))).sum(axis=1)
+
+
+def _score(x, p, z2, log_area, n_stds: float, capture_fraction: float) -> dict:
+    """The protocol's figures from the [N, K] squared standardised distances ``z2`` and each
+    mode's log det(cov) ``log_area`` (its -2 log density is z² + log det, up to a constant)."""
+    n, k = len(x), len(p)
     nearest = (z2 + log_area).argmin(axis=1) if np.ptp(log_area) > 0 else z2.argmin(axis=1)
     good = np.take_along_axis(z2, nearest[:, None], axis=1)[:, 0] <= n_stds**2
     counts = np.bincount(nearest[good], minlength=k)

@@ -129,13 +129,13 @@ class Trainer(TrainerViews):
         self._run = jax.jit(self._loop_impl, static_argnums=(2,), **on_mesh)
         self._step = jax.jit(self._one_step, **on_mesh)
         self._init = jax.jit(self._init_impl, **on_mesh)
-        self._sample_real = jax.jit(self.dataset.sample, static_argnums=(2,))
+        self._sample_real = jax.jit(self._real_in_data_impl, static_argnums=(2,))
         # XLA:CPU runs convolutions inside a while loop (lax.scan) about 4x slower than the same
         # step dispatched on its own (dcgan28 width 0.25: 460 vs 110 ms per step), so
         # convolutional models dispatch one jitted step at a time (their steps are long enough
         # that Python's overhead is noise); the MLPs scan K steps per dispatch.
         self.scan_steps = self.spec.scan_steps
-        self._generate = jax.jit(self._generate_impl)
+        self._generate = jax.jit(self._generate_in_data_impl)
         self._discriminate = jax.jit(self._discriminate_impl)
         self._d_step = jax.jit(self._d_step_impl, **on_mesh)
         self._g_step = jax.jit(self._g_step_impl, **on_mesh)

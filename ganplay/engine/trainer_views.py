@@ -1,6 +1,10 @@
 """What the views ask of a trainer, outside training: G's samples (the EMA generator when it is
 shown), D's scores and its decision field over a 2-D view, and the push of G's loss on each
-sample. A mixin of Trainer; its jitted programs are built in Trainer.__init__."""
+sample. A mixin of Trainer; its jitted programs are built in Trainer.__init__.
+
+A dataset with a ``data_map`` (a points file, standardised for training) trains in standard
+coordinates; everything here speaks the data's own: samples are mapped back on the way out and
+points mapped in on the way to D, so views, files and metrics never see the training space."""
 from __future__ import annotations
 
 import jax
@@ -11,7 +15,23 @@ from ganplay.models import conditioned
 
 
 class TrainerViews:
-    """What the views ask of a trainer, outside training: G's samples (the EMA generator when it is"""
+    """What the views ask of a trainer, outside training, in the data's own coordinates."""
+
+    def _to_data(self, x):
+        """Training coordinates -> the data's own (the identity without a ``data_map``)."""
+        data_map = getattr(self.dataset, "data_map", None)
+        if data_map is None:
+            return x
+        centre, scale = data_map
+        return x * jnp.float32(scale) + jnp.asarray(centre, jnp.float32)
+
+    def _from_data(self, x):
+        """The data's own coordinates -> training coordinates."""
+        data_map = getattr(self.dataset, "data_map", None)
+        if data_map is None:
+            return x
+        centre, scale = data_map
+        return (x - jnp.asarray(centre, jnp.float32)) / jnp.float32(scale)
 
     def generate(self, state: TrainState, z, labels=None) -> jax.Array:
         """G(z) in inference mode (batch-norm running averages, no dropout); ``labels`` (int
@@ -49,6 +69,12 @@ class TrainerViews:
             *conditioned(z, self._condition(self._labels(labels, z.shape[0]))), train=False,
         )
 
+    def _generate_in_data_impl(self, state, z, labels=None):
+        return self._to_data(self._generate_impl(state, z, labels))
+
+    def _real_in_data_impl(self, data, key, n: int):
+        return self._to_data(self.dataset.sample(data, key, n))
+
     def _d_logits_each(self, state, x, labels=None):
         """D's inference logits for each sample of ``x`` alone (packed with copies of itself)."""
         if self.config.pack > 1:
@@ -56,6 +82,7 @@ class TrainerViews:
         return self._d_infer(state.d_params, state.d_stats, x, labels).logit
 
     def _discriminate_impl(self, state, x, labels=None):
+        x = self._from_data(x)
         return jax.nn.sigmoid(self._d_logits_each(state, x, self._condition(self._labels(labels, x.shape[0]))))
 
     def _field_impl(self, state: TrainState, view, size: int):
@@ -73,8 +100,8 @@ class TrainerViews:
             real, real_labels = self._real_sample(data, jax.random.PRNGKey(0), x.shape[0])
             real_logits = self._d_logits_each(state, real, real_labels)
 
-        def total_loss(x):
-            logits = self._d_logits_each(state, x, labels)
+        def total_loss(x):  # x in the data's coordinates, so the push is too
+            logits = self._d_logits_each(state, self._from_data(x), labels)
             # Summed, not averaged: each sample's gradient is that of its own loss.
             return jnp.sum(self._g_sample_loss(logits, state.hyper, real_logits))
 

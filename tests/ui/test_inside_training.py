@@ -117,6 +117,29 @@ def test_draw_mode_paints_points_and_trains_on_them(qtbot, make_window):
     assert Path(w.config.data_dir).exists()
 
 
+def test_imported_points_far_away_are_shown_where_they_are_and_standardise_can_be_switched_off(
+        qtbot, make_window, tmp_path):
+    from ganplay.data.points_file import save_points_csv
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "far.csv"
+    save_points_csv(rng.normal([1000.0, -500.0], 50.0, (500, 2)), path)
+    w = _ring(make_window)
+    w.load_points_file(str(path))
+    qtbot.waitUntil(lambda: w._drawn is not None and w._drawn.config.dataset == "points-file", timeout=60_000)
+    assert "trained standardised" in w.statusBar().currentMessage()
+    assert w.controls["standardize"].isChecked() and len(w.controls["standardize"].toolTip()) > 20
+    # The real points and G's first samples are drawn in the file's coordinates.
+    assert np.abs(w._drawn.real.mean(0) - [1000.0, -500.0]).max() < 20
+    assert np.abs(np.asarray(w._drawn.generated).mean(0) - [1000.0, -500.0]).max() < 200
+    w.controls["standardize"].setChecked(False)
+    qtbot.waitUntil(lambda: w.worker.session is not None and not w.worker.session.config.standardize,
+                    timeout=60_000)
+    assert w.worker.session.trainer.dataset.data_map is None
+    qtbot.waitUntil(lambda: not w._drawn.config.standardize, timeout=60_000)
+    assert np.abs(np.asarray(w._drawn.generated).mean(0)).max() < 20  # raw G starts near the origin
+
+
 def test_import_of_a_bad_csv_is_a_dialog(qtbot, make_window, tmp_path):
     bad = tmp_path / "points.csv"
     bad.write_text("x,y\n1,2\n3,banana\n")

@@ -52,6 +52,9 @@ TOOLTIPS = {
     "hidden": "Width of the toy MLPs' two hidden layers. Restarts the run.",
     "loss": "The game's losses: ns (non-saturating), minimax, lsgan (least squares), hinge, wgan (a critic), "
     "rsgan and ragan (relativistic). Help ▸ Losses and penalties shows each formula. Restarts the run.",
+    "standardize": "Your own points (points-file): train on them centred on their mean and scaled to unit "
+    "spread, and map the samples back, so the data's position and size do not change how the GAN "
+    "trains. The views, files and metrics stay in the file's coordinates. Restarts the run.",
     "seed": "Random seed: the same seed gives the same run. Restarts the run.",
     "width": "Channel-width multiplier for the DCGANs: 1.0 is the seed's exact network. The CPU "
     "default is the largest width whose step still feels interactive. Restarts the run.",
@@ -108,6 +111,7 @@ class ControlPanel(QScrollArea):
         c["hidden"] = int_box(1, 4096)
         c["width"] = float_box(0.0625, 2.0, 4, step=0.125)
         c["seed"] = int_box(0, 2**31 - 1)
+        c["standardize"] = QCheckBox("Standardise own points")
         c["labels_per_class"] = int_box(0, 100_000)
         c["label_fraction"] = float_box(0.001, 1.0, 3, step=0.05)
         c["sgan_head"] = choice_box(SGAN_HEADS)
@@ -121,6 +125,7 @@ class ControlPanel(QScrollArea):
         layout = QVBoxLayout(panel)
         what = _group("Model and data", c, (("model", "Model"), ("dataset", "Dataset")))
         what.layout().addRow("Data folder", self._data_dir_row())
+        what.layout().addRow("", c["standardize"])
         layout.addWidget(what)
         layout.addWidget(_group("Training", c, (
             ("lr_g", "G learning rate"), ("lr_d", "D learning rate"), ("label_smoothing", "Label smoothing"),
