@@ -208,14 +208,14 @@ def test_a_quality_history_with_an_infinite_step_is_one_line(tmp_path, toy_run, 
 
 def test_a_compare_index_listing_thousands_of_runs_is_refused_before_reading_them(tmp_path, toy_run, monkeypatch):
     # Each listed run file was read before the count was checked: 10,000 entries, 10,000 reads.
-    from ganplay.engine import compare
+    from ganplay.engine import compare_sets
 
     header, arrays = toy_run
     _run_file(tmp_path / "A.npz", header, arrays)
     (tmp_path / "compare.json").write_text(json.dumps(
         {"format": "ganplay-compare", "version": 1, "runs": [{"name": "A", "file": "A.npz"}] * 10_000}))
     reads = []
-    monkeypatch.setattr(compare, "read_run_file", lambda *a, **k: reads.append(a) or checkpoint.read_run_file(*a, **k))
+    monkeypatch.setattr(compare_sets, "read_run_file", lambda *a, **k: reads.append(a) or checkpoint.read_run_file(*a, **k))
     message = _refused(lambda: Comparison.open(tmp_path), CheckpointError, tmp_path)
     assert "10,000 runs" in message and reads == []
 

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from ganplay.engine.recorder import Recorder
+from ganplay.engine.snapshot import DecisionField
 from ganplay.errors import GanplayError
 from ganplay.report.video import SIZE, STRIP, FrameRenderer, export_video
 
@@ -14,7 +15,7 @@ def _recording(n: int = 40, images: bool = False) -> Recorder:
     rec = Recorder()
     rng = np.random.default_rng(0)
     rec.real = rng.normal(size=(500, 2)).astype(np.float16)
-    field = {"values": rng.random((100, 100)).astype(np.float32), "extent": (-3.0, 3.0, -3.0, 3.0)}
+    field = DecisionField(rng.random((100, 100)).astype(np.float32), (-3.0, 3.0, -3.0, 3.0))
     for i in range(n):
         gen = rng.uniform(-1, 1, (16, 28, 28, 1)) if images else rng.normal(size=(500, 2)) * (i + 1) / n
         rec.add(50 * i, gen, field=None if images else field,
