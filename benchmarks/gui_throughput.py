@@ -75,11 +75,12 @@ class Window:
         from PySide6.QtCore import QEventLoop, QSettings
         from PySide6.QtWidgets import QApplication
 
+        from ganplay.ui.errors import StatusErrors
         from ganplay.ui.main_window import MainWindow
 
         self.app = QApplication.instance() or QApplication([])
         settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
-        self.w = MainWindow(config, settings=settings, restore=False)
+        self.w = MainWindow(config, settings=settings, restore=False, errors=StatusErrors())
         self.w.resize(1280, 800)
         self.w.show()
         self.frames: list[float] = []
@@ -168,7 +169,10 @@ def main(argv=None) -> int:
     rounds = []
     for i in range(args.rounds):
         if args.recorder_ab:  # (swapped while paused: the worker reads it between chunks)
-            window.w.worker.recorder = recorders[i % 2]
+            worker, loop = window.w.worker, window.w.worker.session.loop
+            loop.remove(worker.recorder)  # the loop feeds it every chunk; the worker every snapshot
+            worker.recorder = recorders[i % 2]
+            loop.add(worker.recorder)
         rounds.append(window.measure(per_round))
         heads.append(headless.measure(per_round))
     kept = recorders[0]

@@ -24,6 +24,7 @@ def main(argv=None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from ganplay.config import Config
+    from ganplay.ui.errors import StatusErrors
     from ganplay.ui.main_window import MainWindow
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,7 +37,8 @@ def main(argv=None) -> int:
 
     app = QApplication.instance() or QApplication([])
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
-    w = MainWindow(Config.for_model("toy-mlp", dataset="grid25"), settings=settings, restore=False)
+    w = MainWindow(Config.for_model("toy-mlp", dataset="grid25"), settings=settings, restore=False,
+                   errors=StatusErrors())
     w.resize(1400, 1000)
     w.show()
     loop = QEventLoop()
