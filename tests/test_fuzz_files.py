@@ -4,24 +4,17 @@ memory spike or a write into the input's folder. (The full run, 10,000+ inputs p
 docs/reliability.md.)"""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_modules import load_benchmark
+
 # Inputs per format: 240 in all; about 11 s of CPU, the toy model's compile included.
 PER_FORMAT = {"run": 30, "compare-zip": 15, "compare-folder": 15}
 OTHERS = 20
 
 
 def _fuzz_module():
-    spec = importlib.util.spec_from_file_location("fuzz_files", ROOT / "benchmarks" / "fuzz_files.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz_files"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("fuzz_files", "fuzz_files")
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,15 @@
 training figures are the benchmark's, in the README)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_modules import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def mixtures():
-    spec = importlib.util.spec_from_file_location("mixtures_bench", ROOT / "benchmarks" / "mixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mixtures_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("mixtures", "mixtures_bench")
 
 
 def test_the_family_has_every_kind_of_hardness_and_is_fixed_by_its_seed(mixtures):

@@ -75,6 +75,18 @@ class Mark:
     text: str
 
 
+def neighbour_step(steps, step: int, direction: int) -> int | None:
+    """In sorted ``steps``, the one just after (+1) or before (-1) ``step`` (the last or the
+    first at either end; None when there are none)."""
+    if not len(steps):
+        return None
+    if direction > 0:
+        i = int(np.searchsorted(steps, step, side="right"))
+        return int(steps[min(i, len(steps) - 1)])
+    i = int(np.searchsorted(steps, step, side="left")) - 1
+    return int(steps[max(i, 0)])
+
+
 def keep_index(i: int, newest: int, dense: int) -> bool:
     """Whether frame number ``i`` survives once frame number ``newest`` has arrived."""
     age = newest - i
@@ -266,14 +278,7 @@ class Recorder(Observer):
 
     def neighbour(self, step: int, direction: int) -> int | None:
         """The step of the recorded frame just after (+1) or before (-1) ``step``."""
-        steps = self.steps()
-        if not len(steps):
-            return None
-        if direction > 0:
-            i = int(np.searchsorted(steps, step, side="right"))
-            return int(steps[min(i, len(steps) - 1)])
-        i = int(np.searchsorted(steps, step, side="left")) - 1
-        return int(steps[max(i, 0)])
+        return neighbour_step(self.steps(), step, direction)
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) of one metric over the frames that have it."""

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 
+from ganplay.engine.recorder import neighbour_step
 from ganplay.ui.timeline_bar import REPLAY_SPEEDS, TimelineBar
 
 REPLAY_BASE = {"points": 250.0, "images": 10.0}  # steps a second of wall time at 1x
@@ -111,14 +112,7 @@ class TimelineScrub(QObject):
 
     def neighbour(self, step: int, direction: int) -> int | None:
         """The recorded step just after (+1) or before (-1) ``step``."""
-        steps = self.steps()
-        if not len(steps):
-            return None
-        if direction > 0:
-            i = int(np.searchsorted(steps, step, side="right"))
-            return int(steps[min(i, len(steps) - 1)])
-        i = int(np.searchsorted(steps, step, side="left")) - 1
-        return int(steps[max(i, 0)])
+        return neighbour_step(self.steps(), step, direction)
 
     # -- the bar ----------------------------------------------------------------------------------
     def refresh(self) -> None:
