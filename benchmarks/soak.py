@@ -28,6 +28,39 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+class _Malloc:
+    """glibc's own account of the heap (``mallinfo2``): bytes handed out and bytes free but kept.
+    RSS that grows while "in use" stays flat is fragmentation, not a leak. Zeros off glibc."""
+
+    def __init__(self):
+        import ctypes
+
+        class Info(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                       "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+        self._info = Info
+        try:
+            self._libc = ctypes.CDLL("libc.so.6")
+            self._libc.mallinfo2.restype = Info
+        except (OSError, AttributeError):
+            self._libc = None
+
+    def used_free_mb(self) -> tuple[float, float]:
+        if self._libc is None:
+            return 0.0, 0.0
+        i = self._libc.mallinfo2()
+        return (i.uordblks + i.hblkhd) / 2**20, i.fordblks / 2**20
+
+
+def jax_live_mb() -> float:
+    import jax
+
+    return sum(a.nbytes for a in jax.live_arrays()) / 2**20
+
+
+COLUMNS = "seconds,step,rss_mb,objects,frames,cpu_s,load1,recorder_mb,malloc_used_mb,malloc_free_mb,jax_live_mb"
+
+
 def _config(args):
     from ganplay.config import Config
 
@@ -82,7 +115,8 @@ def _window_soak(args, make_window, drawn_signal: str, step_of, recorder_bytes) 
     t0 = time.perf_counter()
     state = {"closing": False}
     live = open(args.log + ".live", "w")  # rows as they come, in case the run has to be killed
-    live.write("seconds,step,rss_mb,objects,frames,cpu_s,load1,recorder_mb\n")
+    live.write(COLUMNS + "\n")
+    malloc = _Malloc()
 
     def finish():
         if not state["closing"]:
@@ -102,7 +136,7 @@ def _window_soak(args, make_window, drawn_signal: str, step_of, recorder_bytes) 
     def log():
         now = time.perf_counter() - t0
         row = (now, step_of(w), rss_mb(), len(gc.get_objects()), len(frames), time.process_time(),
-               os.getloadavg()[0], recorder_bytes(w) / 2**20)
+               os.getloadavg()[0], recorder_bytes(w) / 2**20, *malloc.used_free_mb(), jax_live_mb())
         rows.append(row)
         live.write(",".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + "\n")
         live.flush()
@@ -130,7 +164,8 @@ def trend(rows, settle_s: float) -> dict:
         dt, cpu = b[0] - a[0], b[5] - a[5]
         per.append({"until_s": round(b[0]), "steps_per_s": (b[1] - a[1]) / dt, "fps": (b[4] - a[4]) / dt,
                     "steps_per_cpu_s": (b[1] - a[1]) / max(cpu, 1e-9), "cpu_share": cpu / dt,
-                    "rss_mb": b[2], "objects": b[3], "load1": b[6], "recorder_mb": b[7]})
+                    "rss_mb": b[2], "objects": b[3], "load1": b[6], "recorder_mb": b[7],
+                    **({"malloc_used_mb": b[8], "malloc_free_mb": b[9], "jax_live_mb": b[10]} if len(b) > 8 else {})})
     settled = [r for r in rows if r[0] >= settle_s]
     after = [p for p in per if p["until_s"] > settle_s + 1]
     if len(settled) < 2 or len(after) < 2:
@@ -142,6 +177,9 @@ def trend(rows, settle_s: float) -> dict:
         "rss_growth_after_settle_mb": rows[-1][2] - settled[0][2],
         "objects_growth_after_settle": rows[-1][3] - settled[0][3],
         "recorder_growth_after_settle_mb": rows[-1][7] - settled[0][7],
+        **({"malloc_used_growth_after_settle_mb": rows[-1][8] - settled[0][8],
+            "malloc_free_growth_after_settle_mb": rows[-1][9] - settled[0][9],
+            "jax_live_growth_after_settle_mb": rows[-1][10] - settled[0][10]} if len(rows[-1]) > 8 else {}),
         **{f"{k}_change": last[k] / max(first[k], 1e-9) - 1 for k in ("fps", "steps_per_s", "steps_per_cpu_s")},
         "steps": rows[-1][1], "fps_mean": (rows[-1][4] - rows[0][4]) / (rows[-1][0] - rows[0][0]),
     }
@@ -220,7 +258,7 @@ def main(argv=None) -> int:
     out = {"gui": soak_gui, "compare": soak_compare, "headless": soak_headless}[args.mode](args)
     rows = out.pop("log")
     with open(args.log, "w") as f:
-        f.write("seconds,step,rss_mb,objects,frames,cpu_s,load1,recorder_mb\n")
+        f.write(COLUMNS + "\n")
         for r in rows:
             f.write(",".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r) + "\n")
     print(json.dumps({"mode": args.mode, "model": args.model, "dataset": args.dataset,
