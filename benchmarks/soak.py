@@ -28,30 +28,6 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-class _Malloc:
-    """glibc's own account of the heap (``mallinfo2``): bytes handed out and bytes free but kept.
-    RSS that grows while "in use" stays flat is fragmentation, not a leak. Zeros off glibc."""
-
-    def __init__(self):
-        import ctypes
-
-        class Info(ctypes.Structure):
-            _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
-                                                       "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-        self._info = Info
-        try:
-            self._libc = ctypes.CDLL("libc.so.6")
-            self._libc.mallinfo2.restype = Info
-        except (OSError, AttributeError):
-            self._libc = None
-
-    def used_free_mb(self) -> tuple[float, float]:
-        if self._libc is None:
-            return 0.0, 0.0
-        i = self._libc.mallinfo2()
-        return (i.uordblks + i.hblkhd) / 2**20, i.fordblks / 2**20
-
-
 def jax_live_mb() -> float:
     import jax
 
@@ -116,7 +92,7 @@ def _window_soak(args, make_window, drawn_signal: str, step_of, recorder_bytes) 
     state = {"closing": False}
     live = open(args.log + ".live", "w")  # rows as they come, in case the run has to be killed
     live.write(COLUMNS + "\n")
-    malloc = _Malloc()
+    from ganplay import heap
 
     def finish():
         if not state["closing"]:
@@ -136,7 +112,7 @@ def _window_soak(args, make_window, drawn_signal: str, step_of, recorder_bytes) 
     def log():
         now = time.perf_counter() - t0
         row = (now, step_of(w), rss_mb(), len(gc.get_objects()), len(frames), time.process_time(),
-               os.getloadavg()[0], recorder_bytes(w) / 2**20, *malloc.used_free_mb(), jax_live_mb())
+               os.getloadavg()[0], recorder_bytes(w) / 2**20, *(heap.usage_mb() or (0.0, 0.0)), jax_live_mb())
         rows.append(row)
         live.write(",".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + "\n")
         live.flush()
@@ -254,7 +230,13 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=4, help="compare soak: how many runs")
     p.add_argument("--every", type=float, default=60.0, help="seconds between samples")
     p.add_argument("--log", default="soak-log.csv", help="CSV of the samples")
+    p.add_argument("--no-trim", action="store_true",
+                   help="keep glibc's free memory (no malloc_trim once a minute), for an A/B of ganplay/heap.py")
     args = p.parse_args(argv)
+    if args.no_trim:
+        from ganplay import heap
+
+        heap.TRIM_EVERY_S = float("inf")
     out = {"gui": soak_gui, "compare": soak_compare, "headless": soak_headless}[args.mode](args)
     rows = out.pop("log")
     with open(args.log, "w") as f:
@@ -262,7 +244,7 @@ def main(argv=None) -> int:
         for r in rows:
             f.write(",".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r) + "\n")
     print(json.dumps({"mode": args.mode, "model": args.model, "dataset": args.dataset,
-                      "minutes": args.minutes, **out}, indent=1))
+                      "minutes": args.minutes, "trim": not args.no_trim, **out}, indent=1))
     return 0
 
 

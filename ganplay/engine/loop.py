@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ganplay import heap
 from ganplay.engine.guard import Divergence, GoodStates
 from ganplay.engine.observers import ChunkEvent
 from ganplay.engine.train import fetch_metrics, find_fault
@@ -163,6 +164,7 @@ class ChunkLoop:
             if fault is not None:
                 for fn in self._hooks["on_divergence"]:
                     fn(*fault)
+        heap.trim_if_due()  # a long run's freed C memory goes back to the system (at most once a minute)
         return m
 
     def _scored(self, event: ChunkEvent) -> None:
