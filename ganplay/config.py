@@ -86,7 +86,7 @@ class Config:
     g_depth: int = 2  # toy-mlp: hidden layers of G (0–5)
     d_depth: int = 2  # toy-mlp: hidden layers of D (0–5)
     d_hidden: int = 0  # toy-mlp: D's width; 0 = the same as ``hidden`` (G's width)
-    spectral_norm: bool = False  # toy-mlp: spectral normalisation of D's layers (Miyato et al. 2018)
+    spectral_norm: bool = False  # toy-mlp, dcgan28, dcgan32: spectral normalisation of D's layers (Miyato et al. 2018)
     minibatch_std: bool = False  # toy-mlp: D sees its batch's feature std (Karras et al. 2018)
     sampler: str = "none"  # clean G's samples with D: drs, mh (scored beside G's own); none = off
     # Data parallel: "1" (one device), "all" or a count of the first devices of ``jax.devices()``;
@@ -312,8 +312,9 @@ def _validate_remedies(config: Config) -> None:
     spec = MODELS.get(config.model)
     for name in ("spectral_norm", "minibatch_std", "g_depth", "d_depth", "d_hidden"):
         default = Config.__dataclass_fields__[name].default
-        if getattr(config, name) != default and "points" not in spec.kinds:
-            raise ConfigError(f"{name}={getattr(config, name)} is offered for the toy models (toy-mlp) only, "
+        if getattr(config, name) != default and name not in spec.d_options:
+            offered = ", ".join(m for m in MODELS.names() if name in MODELS.get(m).d_options)
+            raise ConfigError(f"{name}={getattr(config, name)} is offered for {offered} only, "
                               f"not {config.model}; set {name}={default}")
     objective = spec.objective
     if objective == "gan":

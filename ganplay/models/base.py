@@ -78,6 +78,10 @@ class ModelSpec:
     # plain real/fake game), "sgan" (semi-supervised: D also classifies) or "cgan" (G and D
     # conditioned on the class). sgan and cgan need a labelled dataset.
     objective: str = "gan"
+    # Which of D's and the networks' shape options (config fields ``spectral_norm``,
+    # ``minibatch_std``, ``g_depth``, ``d_depth``, ``d_hidden``) this model builds; others are
+    # refused when set away from their defaults.
+    d_options: frozenset[str] = frozenset()
 
     def config_defaults(self) -> dict[str, Any]:
         """``defaults`` with every deferred value computed now."""

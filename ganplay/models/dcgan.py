@@ -183,30 +183,43 @@ class DcganGenerator(nn.Module):
 
 
 class DcganDiscriminator(nn.Module):
-    """3 x (stride-2 conv, BN except the first, LeakyReLU) -> flatten -> dense 1 logit."""
+    """3 x (stride-2 conv, BN except the first, LeakyReLU) -> flatten -> dense 1 logit.
+
+    With ``spectral_norm`` (SN-DCGAN, Miyato et al. 2018): every layer's kernel is divided by its
+    largest singular value (one power iteration per training call, ``u`` kept in batch_stats) and
+    D has no batch norm, as in the paper's SN discriminators. D then judges each sample on its own
+    (batch norm made a sample's logit depend on its batch), which also lets R1 apply cleanly.
+    """
 
     arch: Architecture
     width: float
+    spectral_norm: bool = False
 
     @nn.compact
     def __call__(self, x, train: bool = True):
         a = self.arch
         for i, channels in enumerate(a.d_channels, start=1):
-            x = Conv(
+            conv = Conv(
                 scaled(channels, self.width),
                 a.d_kernel,
                 strides=2,
                 padding="SAME",
                 kernel_init=a.kernel_init,
                 name=f"conv{i}",
-            )(x)
-            if i > 1:  # the seeds leave batch norm out of D's input layer
+            )
+            x = self._layer(conv, x, train)
+            if i > 1 and not self.spectral_norm:  # the seeds leave batch norm out of D's input layer
                 x = _batch_norm(train, f"bn{i}")(x)
             x = nn.leaky_relu(x, a.d_slope)
             if a.dropout:
                 x = Dropout(a.dropout, deterministic=not train)(x)
         x = x.reshape((x.shape[0], -1))
-        return nn.Dense(1, kernel_init=a.kernel_init, name="logit")(x)[:, 0]
+        return self._layer(nn.Dense(1, kernel_init=a.kernel_init, name="logit"), x, train)[:, 0]
+
+    def _layer(self, layer: nn.Module, x, train: bool):
+        if not self.spectral_norm:  # the seed's network, its parameter names
+            return layer(x)
+        return nn.SpectralNorm(layer, name=f"{layer.name}_sn")(x, update_stats=train)
 
 
 def default_width(platform: str) -> float:
@@ -230,7 +243,7 @@ def _builder(arch: Architecture):
             )
         return GanPair(
             generator=DcganGenerator(arch, config.width, data_shape[-1], name="generator"),
-            discriminator=DcganDiscriminator(arch, config.width, name="discriminator"),
+            discriminator=DcganDiscriminator(arch, config.width, config.spectral_norm, name="discriminator"),
         )
 
     return build
@@ -257,6 +270,7 @@ MODELS.register(
         image_size=28,
         uses_width=True,
         scan_steps=False,
+        d_options=frozenset({"spectral_norm"}),
     ),
 )
 
@@ -274,5 +288,6 @@ MODELS.register(
         image_size=32,
         uses_width=True,
         scan_steps=False,
+        d_options=frozenset({"spectral_norm"}),
     ),
 )

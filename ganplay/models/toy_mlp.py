@@ -83,6 +83,7 @@ MODELS.register(
         name="toy-mlp",
         description="Seed 002: MLP G and D, 2 hidden ReLU layers (2-D toy data)",
         kinds=frozenset({"points"}),
+        d_options=frozenset({"spectral_norm", "minibatch_std", "g_depth", "d_depth", "d_hidden"}),
         build=build,
         # Seed 002's network exactly. Its linked code trains with z 256, batch 512, Adam 2e-4
         # (SEED_002_SETTINGS); on ring8 that collapsed to 1 of 8 modes and costs ~4x the time per

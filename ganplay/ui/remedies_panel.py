@@ -43,8 +43,9 @@ TOOLTIPS = {
     "g_depth": "Toy models: hidden layers of G (seed 002: 2). " + RESTART,
     "d_depth": "Toy models: hidden layers of D (seed 002: 2). " + RESTART,
     "d_hidden": "Toy models: D's width (0: the same as the hidden width, G's). " + RESTART,
-    "spectral_norm": "Toy models: divide each of D's weight matrices by its largest singular value "
-    "(Miyato et al. 2018), which keeps D smooth. " + RESTART,
+    "spectral_norm": "Toy models and the DCGANs: divide each of D's weight matrices by its largest "
+    "singular value (Miyato et al. 2018), which keeps D smooth. The DCGANs' D then has no batch norm, "
+    "as in the paper's SN-DCGAN. " + RESTART,
     "sampler": "Clean G's samples with what D knows, after or while training: drs keeps each sample "
     "with a probability from D's density ratio (discriminator rejection sampling, Azadi et al. 2019); "
     "mh runs a Metropolis-Hastings chain over G's samples from a real one (MH-GAN, Turner et al. 2019). "
@@ -58,7 +59,7 @@ TOOLTIPS = {
 # Fields that only the plain GAN game composes (the semi-supervised and conditional steps refuse them).
 PLAIN_ONLY = ("gp_weight", "r1_weight", "weight_clip", "instance_noise", "instance_noise_steps",
               "ema_decay", "ema_view", "pack", "g_steps", "sampler")
-TOY_ONLY = ("g_depth", "d_depth", "d_hidden", "spectral_norm", "minibatch_std")
+TOY_ONLY = ("g_depth", "d_depth", "d_hidden", "spectral_norm", "minibatch_std")  # see ModelSpec.d_options
 
 
 def build_remedies_group() -> tuple[QGroupBox, dict[str, QWidget]]:

@@ -257,6 +257,56 @@ def test_spectral_norm_keeps_each_layer_of_d_near_norm_one():
         assert np.linalg.norm(kernel / sigma, 2) == pytest.approx(1.0, rel=0.05)
 
 
+def test_spectral_norm_on_the_dcgan_d_replaces_its_batch_norm_and_bounds_each_layer():
+    from ganplay.models import MODELS
+
+    config = Config.for_model("dcgan28", dataset="mnist", width=0.125, batch_size=8, spectral_norm=True)
+    pair = MODELS.get("dcgan28").build(config, (28, 28, 1))
+    x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)), jnp.float32)
+    variables = pair.discriminator.init({"params": jax.random.PRNGKey(0), "dropout": jax.random.PRNGKey(1)}, x,
+                                        train=False)
+    assert not any(k.startswith("bn") for k in variables["params"])  # no batch norm in an SN D
+    assert set(variables["batch_stats"]) == {"conv1_sn", "conv2_sn", "conv3_sn", "logit_sn"}
+    stats = variables["batch_stats"]
+    for _ in range(30):  # power iterations, as training runs them
+        _, new = pair.discriminator.apply({"params": variables["params"], "batch_stats": stats}, x, train=True,
+                                          rngs={"dropout": jax.random.PRNGKey(2)}, mutable=["batch_stats"])
+        stats = new["batch_stats"]
+    for name in ("conv2", "logit"):
+        kernel = np.asarray(variables["params"][name]["kernel"])
+        sigma = float(np.asarray(stats[f"{name}_sn"][f"{name}/kernel/sigma"]))
+        # the layer divides by σ, the estimate of the kernel's norm as a (fan-in x out) matrix
+        assert np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]) / sigma, 2) == pytest.approx(1.0, rel=0.05)
+    # each sample is judged on its own, in training too: its logit does not depend on its batch
+    def first_logit(batch, model=pair, params=variables["params"], stats=stats):
+        out, _ = model.discriminator.apply({"params": params, "batch_stats": stats}, batch, train=True,
+                                           rngs={"dropout": jax.random.PRNGKey(3)}, mutable=["batch_stats"])
+        return float(out[0])
+
+    assert first_logit(x) == pytest.approx(first_logit(jnp.concatenate([x[:1], -x[1:]])), abs=1e-6)
+    plain = MODELS.get("dcgan28").build(Config.for_model("dcgan28", dataset="mnist", width=0.125), (28, 28, 1))
+    plain_vars = plain.discriminator.init({"params": jax.random.PRNGKey(0), "dropout": jax.random.PRNGKey(1)}, x,
+                                          train=False)
+    assert "bn2" in plain_vars["params"]  # the seed's D: batch norm, so a logit depends on its batch
+    other = jnp.concatenate([x[:1], -x[1:]])
+    assert abs(first_logit(x, plain, plain_vars["params"], plain_vars["batch_stats"])
+               - first_logit(other, plain, plain_vars["params"], plain_vars["batch_stats"])) > 1e-4
+
+
+def test_a_dcgan_with_spectral_norm_trains_and_r1_applies(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+    from data_helpers import write_fake_mnist
+
+    t = build_trainer(Config.for_model("dcgan28", dataset="mnist", data_dir=str(write_fake_mnist(tmp_path, 32)),
+                                       width=0.125, batch_size=8, spectral_norm=True, r1_weight=1.0))
+    state, m = t.run(t.init(), 3)
+    metrics = fetch_metrics(m)
+    assert not metrics["fault"].any() and np.isfinite(metrics["d_loss"]).all()
+
+
 def test_minibatch_std_lets_d_see_a_collapsed_batch():
     t = build_trainer(toy(minibatch_std=True))
     state, m = t.run(t.init(), 20)
@@ -282,7 +332,7 @@ def test_minibatch_std_lets_d_see_a_collapsed_batch():
 
 @pytest.mark.parametrize("setting", ["spectral_norm", "minibatch_std"])
 def test_toy_only_d_options_are_refused_for_image_models(setting):
-    with pytest.raises(ConfigError, match=rf"{setting}=True is offered for the toy models"):
+    with pytest.raises(ConfigError, match=rf"{setting}=True is offered for .*toy-mlp.* only, not gia-mlp"):
         Config.for_model("gia-mlp", dataset="mnist", **{setting: True})
 
 

@@ -2,7 +2,7 @@
 from ganplay.config import Config
 from ganplay.losses import LOSSES
 from ganplay.presets import PRESETS
-from ganplay.ui.remedies_panel import PLAIN_ONLY
+from ganplay.ui.remedies_panel import PLAIN_ONLY, TOY_ONLY
 
 WAIT = 60_000  # ms; generous for a compile on a busy 2-core machine
 
@@ -61,6 +61,17 @@ def test_plain_only_remedies_are_disabled_for_the_conditional_game(qtbot, make_w
     w._load_controls(Config.for_model("cgan-mlp", dataset="mnist", data_dir=str(mnist_dir)))
     assert not any(w.controls[k].isEnabled() for k in PLAIN_ONLY)
     assert not w.controls["g_depth"].isEnabled()
+    w._load_controls(w.config)
+
+
+def test_the_dcgans_offer_spectral_norm_and_no_other_shape_option(qtbot, make_window):
+    w = make_window(Config.for_model("toy-mlp", dataset="gmm2", hidden=16, batch_size=32))
+    assert all(w.controls[k].isEnabled() for k in TOY_ONLY)
+    w._load_controls(Config.for_model("dcgan28", dataset="mnist", width=0.125))
+    assert w.controls["spectral_norm"].isEnabled()
+    assert not any(w.controls[k].isEnabled() for k in TOY_ONLY if k != "spectral_norm")
+    w._load_controls(Config.for_model("gia-mlp", dataset="mnist"))
+    assert not any(w.controls[k].isEnabled() for k in TOY_ONLY)
     w._load_controls(w.config)
 
 

@@ -223,8 +223,8 @@ class ControlPanel(QScrollArea):
             self.sgan_group.setVisible(spec.objective == "sgan")
             for key in PLAIN_ONLY:  # the semi-supervised and conditional steps do not compose them
                 self.controls[key].setEnabled(spec.objective == "gan")
-            for key in TOY_ONLY:
-                self.controls[key].setEnabled("points" in spec.kinds)
+            for key in TOY_ONLY:  # the shape options each model builds (toy-mlp all, the DCGANs SN)
+                self.controls[key].setEnabled(key in spec.d_options)
             self.controls["ema_view"].setEnabled(spec.objective == "gan" and config.ema_decay > 0)
             self.data_dir_edit.setText(config.data_dir)
         finally:
