@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ganplay.config import Config
+from ganplay.config import SAMPLERS, Config
 from ganplay.engine.checkpoint import save_run
 from ganplay.engine.groups import (  # noqa: F401 (re-exported: callers import them here)
     VmappedGroup,
@@ -44,10 +44,10 @@ from ganplay.engine.groups import (  # noqa: F401 (re-exported: callers import t
 )
 from ganplay.engine.guard import GoodStates, keep_every
 from ganplay.engine.loop import ChunkLoop
-from ganplay.engine.quality import QualityMonitor, is_conditional, quality_columns
-from ganplay.engine.run_folder import CHECKPOINT, MetricsCsv, prepare_out_dir, write_samples
+from ganplay.engine.quality import QualityMonitor, is_conditional, quality_columns, sample_count, sampler_columns
+from ganplay.engine.run_folder import CHECKPOINT, MetricsCsv, prepare_out_dir, write_sampler_samples, write_samples
 from ganplay.engine.runner import DivergenceError, LastCells, default_chunk, train_headless
-from ganplay.engine.scorers import QualityScorer
+from ganplay.engine.scorers import QualityScorer, SamplerScorer
 from ganplay.engine.sweep_tables import (  # noqa: F401 (re-exported)
     BEST,
     best_metrics,
@@ -405,7 +405,9 @@ def _record(run: Run, status: str, seconds: float, final: dict, steps: int, trai
 
 def _fresh_dir(d: Path) -> None:
     """A run folder left by an interrupted sweep starts over (no stale samples or checkpoint)."""
-    for name in ("config.json", "metrics.csv", "samples.npy", "labels.npy", "samples.png", CHECKPOINT):
+    outputs = ("config.json", "metrics.csv", "samples.npy", "labels.npy", "samples.png", CHECKPOINT,
+               *(f"samples_{s}.npy" for s in SAMPLERS if s != "none"))
+    for name in outputs:
         try:
             (d / name).unlink()
         except FileNotFoundError:
@@ -437,13 +439,18 @@ def _train_together(runs: list[Run], steps: int, dirs: list[Path], quality: bool
     members = []
     for run, d, state in zip(runs, dirs, splitter(n)(stacked)):
         _fresh_dir(d)
-        prepare_out_dir(d, run.config, 0, False, columns, names)
+        sampler = run.config.sampler
+        own = columns + sampler_columns(sampler, columns)  # the sampler's beside G's, as train_headless
+        prepare_out_dir(d, run.config, 0, False, own, names)
         view = member_trainer(trainer, run.config)
         loop = ChunkLoop(view, state, GoodStates(keep_every(trainer.dataset.kind)))
         monitor = QualityMonitor(view) if quality and columns else None
-        members.append(_Member(loop, loop.add(QualityScorer(monitor, final_step=steps)), loop.add(LastCells(steps)),
-                               loop.add(MetricsCsv(d, names, columns, rows_before_fault=False)),
-                               loop.add(_Kept(state))))
+        scorer = loop.add(QualityScorer(monitor, final_step=steps))
+        sampled = None if sampler == "none" else loop.add(
+            SamplerScorer(sampler, monitor, steps, sample_count(trainer.dataset.kind), run.config.seed))
+        members.append(_Member(loop, scorer, loop.add(LastCells(steps)),
+                               loop.add(MetricsCsv(d, names, own, rows_before_fault=False)),
+                               loop.add(_Kept(state)), sampled))
     group = VmappedGroup(trainer, configs, [m.loop for m in members], stacked)
     chunk = even_chunk(steps, default_chunk(trainer))
     done = 0
@@ -475,6 +482,8 @@ def _train_together(runs: list[Run], steps: int, dirs: list[Path], quality: bool
             continue
         save_run(d / CHECKPOINT, run.config, m.loop.state)
         write_samples(m.loop.trainer, m.loop.state, d, m.scorer.samples)
+        if m.sampled is not None and m.sampled.samples is not None:
+            write_sampler_samples(d, run.config.sampler, m.sampled.samples)
         records.append(_record(run, "done", seconds, m.final.cells, steps, trained))
     return records
 
@@ -486,6 +495,7 @@ class _Member:
     final: LastCells
     rows: MetricsCsv
     kept: _Kept
+    sampled: SamplerScorer | None = None
 
 
 class _Kept:

@@ -323,3 +323,18 @@ def test_by_default_on_the_cpu_a_sweeps_run_reproduces_alone_exactly(tmp_path):
     names = ("step", "d_loss", "g_loss", "d_real", "d_fake")  # (mid-run scores follow the time budget)
     assert [[r[c] for c in names] for r in rows] == [[r[c] for c in names] for r in rows_alone]
     np.testing.assert_array_equal(np.load(swept / "samples.npy"), np.load(tmp_path / "alone" / "samples.npy"))
+
+
+def test_a_vmapped_sweep_writes_each_runs_sampler_samples_and_columns(tmp_path):
+    """Each run folder of a vmapped group gets the sampler's samples and columns beside G's, as
+    ``ganplay train`` writes them."""
+    result = run_sweep(build_grid(BASE.replace(dataset="ring8", sampler="drs"), ["label_smoothing=0,0.2"], "0"),
+                       200, tmp_path, vmap=True)
+    assert result.groups == [2]
+    for record in result.records:
+        run = tmp_path / "runs" / record["name"]
+        g, s = np.load(run / "samples.npy"), np.load(run / "samples_drs.npy")
+        assert g.shape == s.shape == (2500, 2) and not np.array_equal(g, s)
+        assert {"high_quality", "drs_high_quality", "drs_acceptance"} <= set(read_csv(run / "metrics.csv")[0])
+        final = record["final"]
+        assert 0 < final["drs_acceptance"] <= 1 and final["high_quality"] != final["drs_high_quality"]
