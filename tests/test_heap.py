@@ -39,6 +39,7 @@ def test_the_training_loop_trims_after_its_chunks(monkeypatch, fresh_interval):
 
     trims = []
     monkeypatch.setattr(heap, "trim", lambda: trims.append(1) or True)
+    monkeypatch.setattr(heap, "fix_mmap_threshold", lambda: True)  # (which trims once, too)
     loop, _ = make_loop()
     loop.advance(4)
     loop.advance(4)  # within the minute: no second trim
@@ -72,3 +73,36 @@ def test_trim_returns_free_memory_held_in_the_middle_of_the_heap():
         assert _rss_mb() < held - 100, f"RSS {held:.0f} -> {_rss_mb():.0f} MiB"
     finally:
         libc.free(pin)
+
+
+@glibc_only
+def test_a_fixed_mmap_threshold_gives_large_blocks_their_own_mapping(monkeypatch):
+    """glibc raises its threshold (up to 32 MiB) after a mapped block is freed, so later large
+    blocks come from the heap and leave holes there; fixed, each gets a mapping of its own."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    monkeypatch.setattr(heap, "_threshold_fixed", False)
+    assert heap._LIBC.mallopt(heap.M_MMAP_THRESHOLD, 32 << 20)  # where glibc's raising can end up
+    assert heap._LIBC.mallopt(heap.M_TRIM_THRESHOLD, 64 << 20)  # ... with the trim threshold twice that
+    size = 1 << 20  # 1 MiB
+    mapped = heap._LIBC.mallinfo2().hblks
+    block = libc.malloc(size)
+    assert heap._LIBC.mallinfo2().hblks == mapped  # from the heap
+    libc.free(block)
+    assert heap.fix_mmap_threshold()
+    block = libc.malloc(size)
+    try:
+        assert heap._LIBC.mallinfo2().hblks == mapped + 1  # a mapping of its own
+    finally:
+        libc.free(block)
+
+
+def test_the_training_loop_fixes_the_threshold(monkeypatch):
+    from tests.engine.test_loop import make_loop
+
+    calls = []
+    monkeypatch.setattr(heap, "fix_mmap_threshold", lambda: calls.append(1) or True)
+    make_loop()
+    assert calls == [1]
