@@ -210,9 +210,9 @@ def soak_compare(args) -> dict:
                 QTimer.singleShot(100, start)
         return w, start
 
-    def recorded(w):
-        recs = [getattr(r, "recorder", None) for r in getattr(w.worker, "runs", [])]
-        return sum(r.nbytes for r in recs if r is not None)
+    def recorded(w):  # every run's timeline (read from the GUI thread: a size, no lock needed)
+        comparison = getattr(w.worker, "comparison", None)
+        return sum(r.nbytes for r in getattr(comparison, "recorders", []) if r is not None)
 
     return _window_soak(args, make, "snapshots_drawn", lambda w: min(w.steps()) if w.steps() else 0, recorded)
 
