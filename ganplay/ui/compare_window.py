@@ -318,6 +318,12 @@ class CompareWindow(CompareFiles, PlaybackCommands, QMainWindow):
     def _on_running_changed(self, running: bool) -> None:
         self._running = running
         self.play_action.setText("Pause" if running else "Play")
+        snaps = self.worker.latest_snapshots()
+        if not running and snaps and len(snaps) == len(self.run_views):
+            # While training the curves and the table are drawn at CURVES_HZ: the last frame before
+            # the pause may have skipped them, and no frame comes after it.
+            self._curves_drawn_at = time.perf_counter()
+            self._draw_curves(snaps)
 
     def _on_snapshots(self, _step: int) -> None:
         self._fresh = True
