@@ -1,11 +1,13 @@
 """Semi-supervised GAN test accuracy against time, beside a supervised-only baseline.
 
-    python benchmarks/sgan_accuracy.py [--minutes 9] [--eval-every 500] [--data-dir DIR]
+    python benchmarks/sgan_accuracy.py [--minutes 9] [--steps N] [--eval-every 500]
+                                       [--data-dir DIR] [--preset NAME] [--seed S]
                                        [--set key=value ...] [--json out.json]
 
 Trains ``sgan-mlp`` (its defaults: 10 labels per class, i.e. 100 labels) on MNIST for a
 wall-clock budget that counts everything from loading the data on (compiles included), and
-evaluates D's test accuracy every ``--eval-every`` steps. With only the offline 10,000-image
+evaluates D's test accuracy every ``--eval-every`` steps, until ``--steps`` (when given) or the
+budget, whichever comes first. ``--preset`` starts from a named recipe (``ganplay presets``). With only the offline 10,000-image
 MNIST test set present, that is the fixed 8,000-train / 2,000-test split. Then the
 :class:`~ganplay.engine.sgan.SupervisedBaseline` (the same D trained on the same labelled images
 alone) runs the same number of steps and is evaluated at the same steps; its time is reported
@@ -31,6 +33,7 @@ from ganplay.engine.compile_cache import enable_compilation_cache
 from ganplay.engine.sgan import SganTrainer, SupervisedBaseline
 from ganplay.engine.train import fetch_metrics
 from ganplay.errors import GanplayError
+from ganplay.presets import PRESETS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -39,7 +42,10 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="sgan-mlp")
     p.add_argument("--minutes", type=float, default=9.0, help="wall-clock budget of the SGAN run")
+    p.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: the budget alone)")
     p.add_argument("--eval-every", type=int, default=500, help="steps between test evaluations")
+    p.add_argument("--preset", default="", help="start from this preset (its model and settings)")
+    p.add_argument("--seed", type=int, default=None, help="the run's seed (its label budget too)")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA) if DEFAULT_DATA.exists() else "")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override (repeatable), e.g. --set labels_per_class=10")
@@ -52,7 +58,14 @@ def main(argv: list[str]) -> int:
     budget = 60.0 * args.minutes
     load_start = os.getloadavg()
     start = time.perf_counter()
-    config = Config.for_model(args.model, dataset="mnist", data_dir=args.data_dir)
+    if args.preset:
+        preset = PRESETS.get(args.preset)
+        config = Config.for_model(preset.model, **{"dataset": "mnist", **preset.settings(),
+                                                   "data_dir": args.data_dir})
+    else:
+        config = Config.for_model(args.model, dataset="mnist", data_dir=args.data_dir)
+    if args.seed is not None:
+        config = config.replace(seed=args.seed)
     config = config.with_overrides(args.set)
     trainer = SganTrainer(config)
     print(trainer.dataset.split_note, file=sys.stderr)
@@ -63,6 +76,8 @@ def main(argv: list[str]) -> int:
     last_chunk_s = 0.0
     while True:
         t0 = time.perf_counter()
+        if args.steps:
+            chunk = min(args.eval_every, args.steps - int(state.step))
         state, metrics = trainer.run(state, chunk)
         m = fetch_metrics(metrics)  # waits for the chunk
         if m["fault"].any():
@@ -76,7 +91,7 @@ def main(argv: list[str]) -> int:
         print(f"step {rows[-1]['step']:6,}  {now:6.1f} s  test acc {acc:.4f}  "
               f"(labelled-batch acc {rows[-1]['train_acc']:.3f}, d_real {m['d_real'].mean():.2f}, "
               f"d_fake {m['d_fake'].mean():.2f}, g_loss {m['g_loss'].mean():.3f})", file=sys.stderr)
-        if now + last_chunk_s > budget:
+        if now + last_chunk_s > budget or (args.steps and rows[-1]["step"] >= args.steps):
             break
     sgan_seconds = time.perf_counter() - start
     load_end = os.getloadavg()

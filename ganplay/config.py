@@ -69,6 +69,9 @@ class Config:
     sgan_head: str = "k+1"
     adv_weight: float = 1.0  # G's loss: adv_weight * fake-is-real + fm_weight * feature matching
     fm_weight: float = 1.0
+    # Semi-supervised D: shift each real and labelled image by up to this many pixels at random
+    # (the border pixels repeated into the gap) before D sees it; G's samples are not shifted. 0 = off.
+    sgan_shift: int = 0
     # -- the remedies lab (defaults: all off, today's game) --------------------------------------
     gp_weight: float = 0.0  # λ of WGAN-GP's gradient penalty on interpolates (Gulrajani et al. 2017)
     r1_weight: float = 0.0  # γ of R1 on real samples, γ/2·E‖∇D(x)‖² (Mescheder et al. 2018)
@@ -268,6 +271,7 @@ def _validate(c: Config) -> None:
     _check_choice("sgan_head", c.sgan_head, SGAN_HEADS)
     _check_range("adv_weight", c.adv_weight, 0.0, 100.0)
     _check_range("fm_weight", c.fm_weight, 0.0, 100.0)
+    _check_range("sgan_shift", c.sgan_shift, 0, 8)
     _check_range("gp_weight", c.gp_weight, 0.0, 1000.0)
     _check_range("r1_weight", c.r1_weight, 0.0, 1000.0)
     _check_range("weight_clip", c.weight_clip, 0.0, 100.0)
@@ -317,6 +321,10 @@ def _validate_remedies(config: Config) -> None:
             raise ConfigError(f"{name}={getattr(config, name)} is offered for {offered} only, "
                               f"not {config.model}; set {name}={default}")
     objective = spec.objective
+    if config.sgan_shift and objective != "sgan":
+        raise ConfigError(f"sgan_shift={config.sgan_shift} is offered for the semi-supervised models "
+                          f"({', '.join(m for m in MODELS.names() if MODELS.get(m).objective == 'sgan')}) "
+                          f"only, not {config.model}; set sgan_shift=0")
     if objective == "gan":
         return
     if config.sampler != "none":

@@ -259,3 +259,63 @@ def test_baseline_trains_on_the_labelled_images_only_and_learns(trainer):
     acc, confusion = baseline.test_accuracy(bstate)
     assert confusion.sum() == 2000
     assert acc > 0.4 and acc > before + 0.2, (before, acc)  # chance is 0.1
+
+
+# -- the shift augmentation (sgan_shift) ------------------------------------------------------------
+def test_random_shift_moves_each_image_by_its_own_offset_within_the_limit():
+    """A one-pixel image lands at most ``s`` pixels away in each direction, the images of a batch
+    at different offsets, and every offset in the range is drawn; 0 leaves the batch as it is."""
+    images = -np.ones((400, 9, 9, 1), np.float32)
+    images[:, 4, 4, 0] = 1.0
+    moved = np.asarray(sgan_engine.random_shift(jax.random.PRNGKey(0), jnp.asarray(images), 2))
+    assert moved.shape == images.shape
+    assert (moved.max(axis=(1, 2, 3)) == 1.0).all() and ((moved == 1.0).sum(axis=(1, 2, 3)) == 1).all()
+    rows, cols = np.nonzero(moved[..., 0] == 1.0)[1:]
+    assert set(rows - 4) == set(cols - 4) == {-2, -1, 0, 1, 2}
+    np.testing.assert_array_equal(sgan_engine.random_shift(jax.random.PRNGKey(0), jnp.asarray(images), 0), images)
+
+
+def test_random_shift_repeats_the_border_into_the_gap():
+    """A bright edge stays bright over the gap (edge padding), so a shifted image has no new
+    dark stripe along a border that was lit."""
+    images = np.zeros((64, 6, 6, 1), np.float32)
+    images[:, :, 0, 0] = 1.0  # the left column lit
+    moved = np.asarray(sgan_engine.random_shift(jax.random.PRNGKey(3), jnp.asarray(images), 2))
+    # Moved right by k pixels, the lit column repeats into the gap: k + 1 lit columns, never a
+    # dark one left of a lit one. Moved left, the lit column leaves the image (the padding repeats
+    # the dark right border).
+    widths = (moved[:, 0, :, 0] == 1.0).sum(axis=1)
+    assert set(widths) == {0, 1, 2, 3}
+    for row in moved[:, 0, :, 0]:
+        lit = np.flatnonzero(row == 1.0)
+        assert len(lit) == 0 or (lit == np.arange(len(lit))).all()
+
+
+def test_sgan_shift_is_a_setting_of_the_semi_supervised_models_only():
+    assert _config(sgan_shift=2).sgan_shift == 2
+    with pytest.raises(Exception, match="sgan_shift=2 is offered for the semi-supervised models"):
+        Config.for_model("toy-mlp", sgan_shift=2)
+    with pytest.raises(Exception, match="sgan_shift"):
+        _config(sgan_shift=9)
+
+
+def test_sgan_shift_changes_what_d_sees_of_the_real_and_labelled_images(trainer, split):
+    """With the shift on, D's real and labelled batches are the same draws, each moved by an
+    offset of at most 2 pixels (not all by none), the labels stay those of the budget, and a short
+    run trains."""
+    shifted = SganTrainer(_config(sgan_shift=2), split)
+    state = shifted.init()
+    key = jax.random.PRNGKey(5)
+    plain_batch = trainer._d_batch(state, key, trainer.data_arrays)
+    batch = shifted._d_batch(state, key, shifted.data_arrays)
+    np.testing.assert_array_equal(batch.classes, plain_batch.classes)
+    for a, b in ((batch.labelled, plain_batch.labelled), (batch.real, plain_batch.real)):
+        a, b = np.asarray(a), np.asarray(b)
+        padded = np.pad(b, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+        h, w = b.shape[1:3]
+        found = [[(dy, dx) for dy in range(5) for dx in range(5)
+                  if np.array_equal(padded[i, dy:dy + h, dx:dx + w], a[i])] for i in range(len(a))]
+        assert all(found), "every image is a shifted copy of the unshifted draw"
+        assert sum((2, 2) not in f for f in found) > len(a) // 2
+    state, metrics = shifted.run(state, 3)
+    assert np.isfinite(fetch_metrics(metrics)["d_loss"]).all()

@@ -69,3 +69,14 @@ def test_cgan_window_draws_a_row_per_class_and_the_picked_class(qtbot, make_wind
     w.class_box.setCurrentIndex(0)
     w.step_once()
     qtbot.waitUntil(lambda: w._drawn.classes.draw is None, timeout=30_000)
+
+
+def test_the_shift_control_sets_sgan_shift_and_restarts_the_run(qtbot, make_window, mnist_dir):
+    config = Config.for_model("sgan-mlp", dataset="mnist", data_dir=str(mnist_dir), width=0.0625, batch_size=32)
+    w = make_window(config)
+    box = w.controls["sgan_shift"]
+    assert box.isVisible() and box.value() == 0 and "labels" in box.toolTip()
+    box.setValue(2)
+    qtbot.waitUntil(lambda: w.config.sgan_shift == 2, timeout=30_000)
+    qtbot.waitUntil(lambda: w.worker.session is not None and w.worker.session.config.sgan_shift == 2,
+                    timeout=60_000)
