@@ -9,14 +9,16 @@ gives those free pages back; the training loop calls :func:`trim_if_due` after e
 it runs at most once a minute (a few milliseconds) wherever training runs: the window, Compare,
 sweeps and ``ganplay train``.
 
-The trim cannot return free pieces smaller than a page, and those pile up between large blocks
-kept for long, such as the timeline's frames: glibc raises its mmap threshold (from 128 KiB up to
-32 MiB) every time a mapped block is freed, so later large blocks come from the heap and leave
-holes when freed. :func:`fix_mmap_threshold` pins the threshold at 128 KiB: every block that size
-or larger gets a mapping of its own, handed back whole when freed (and the top of the heap is
-given back past twice that, glibc's own ratio). The gia-mlp window with the threshold set this way
-from start-up (``MALLOC_MMAP_THRESHOLD_=131072``) held ~40 MB free instead of ~140 MB, at an RSS
-of ~710 MB instead of ~780 (2026-12-05); the training loop sets it when it is built.
+The trim cannot return free pieces smaller than a page, and those pile up between blocks kept
+for long, such as the timeline's frames: in the 30-minute gia-mlp window soak glibc's free memory
+grew 19 MB after minute 5. :func:`off_heap` copies such an array into a mapping of its own,
+outside malloc's heap, which goes back to the system whole when the array is dropped; the
+timeline recorder keeps its frames that way.
+
+Pinning glibc's mmap threshold (``mallopt(M_MMAP_THRESHOLD)``, which also stops it from rising)
+was tried first and is *not* done: it mapped and unmapped XLA's per-step buffers on every step
+(1,029 page faults per gia-mlp step at 128 KiB), and training ran 37% slower on gia-mlp, 17% on
+toy-mlp and 30% on dcgan28 (14% even at 4 MiB; 2026-12-05, one core each, interleaved).
 
 Elsewhere than glibc (macOS, Windows, musl) these functions do nothing.
 """
@@ -24,8 +26,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import mmap
 import sys
 import time
+
+import numpy as np
 
 TRIM_EVERY_S = 60.0
 
@@ -53,23 +58,19 @@ def _glibc():
 
 _LIBC = _glibc()
 _last_trim = float("-inf")
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
-MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value
-_threshold_fixed = False
+OFF_HEAP_MIN_BYTES = 4 * mmap.PAGESIZE  # smaller arrays stay in the heap (a mapping is whole pages)
 
 
-def fix_mmap_threshold(nbytes: int = MMAP_THRESHOLD) -> bool:
-    """Give every block of ``nbytes`` or more a mapping of its own, and stop glibc from raising
-    that threshold (once per process; the training loop calls it). True if glibc took it."""
-    global _threshold_fixed
-    if _LIBC is None or _threshold_fixed:
-        return _threshold_fixed
-    # The top of the heap is given back past twice the threshold (glibc's own ratio, which raising
-    # the threshold had raised too): a large block finds no room at the top and gets its mapping.
-    _threshold_fixed = bool(_LIBC.mallopt(M_MMAP_THRESHOLD, int(nbytes))
-                            and _LIBC.mallopt(M_TRIM_THRESHOLD, 2 * int(nbytes)))
-    trim()  # and the room at the top that the raised thresholds kept, now
-    return _threshold_fixed
+def off_heap(array, min_bytes: int = OFF_HEAP_MIN_BYTES) -> np.ndarray:
+    """``array`` copied into an anonymous mapping of its own (freed whole with the array), for
+    arrays kept long beside short-lived ones; below ``min_bytes`` it is returned as it is."""
+    array = np.asarray(array)
+    if array.nbytes < min_bytes:
+        return array
+    buffer = mmap.mmap(-1, array.nbytes)
+    out = np.frombuffer(buffer, dtype=array.dtype, count=array.size).reshape(array.shape)
+    out[...] = array
+    return out
 
 
 def usage_mb() -> tuple[float, float] | None:

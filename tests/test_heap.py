@@ -43,7 +43,6 @@ def test_the_training_loop_trims_after_its_chunks(monkeypatch, fresh_interval):
 
     trims = []
     monkeypatch.setattr(heap, "trim", lambda: trims.append(1) or True)
-    monkeypatch.setattr(heap, "fix_mmap_threshold", lambda: True)  # (which trims once, too)
     loop, _ = make_loop()
     loop.advance(4)
     loop.advance(4)  # within the minute: no second trim
@@ -79,37 +78,50 @@ def test_trim_returns_free_memory_held_in_the_middle_of_the_heap():
         libc.free(pin)
 
 
-@glibc_only
-def test_a_fixed_mmap_threshold_gives_large_blocks_their_own_mapping():
-    """glibc raises its threshold (up to 32 MiB) after a mapped block is freed, so later large
-    blocks come from the heap and leave holes there; fixed, each gets a mapping of its own. In a
-    fresh interpreter: a long-lived one may have a free piece that large in its heap to reuse."""
-    code = textwrap.dedent("""
-        import ctypes
-        from ganplay import heap
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
-        heap._LIBC.mallopt(heap.M_MMAP_THRESHOLD, 32 << 20)  # where glibc's own raising can end up
-        heap._LIBC.mallopt(heap.M_TRIM_THRESHOLD, 64 << 20)  # ... with the trim threshold twice that
-        mapped = heap._LIBC.mallinfo2().hblks
-        block = libc.malloc(8 << 20)
-        raised = heap._LIBC.mallinfo2().hblks - mapped
-        libc.free(block)
-        assert heap.fix_mmap_threshold()
-        block = libc.malloc(8 << 20)
-        print(raised, heap._LIBC.mallinfo2().hblks - mapped)
-        libc.free(block)
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=Path(__file__).resolve().parents[1])
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["0", "1"]  # from the heap while raised; its own mapping once fixed
+def _mappings() -> int:
+    with open("/proc/self/maps") as f:
+        return sum(1 for _ in f)
 
 
-def test_the_training_loop_fixes_the_threshold(monkeypatch):
-    from tests.engine.test_loop import make_loop
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
+def test_off_heap_copies_a_large_array_into_a_mapping_of_its_own_and_frees_it_whole():
+    import mmap
 
-    calls = []
-    monkeypatch.setattr(heap, "fix_mmap_threshold", lambda: calls.append(1) or True)
-    make_loop()
-    assert calls == [1]
+    import numpy as np
+
+    source = np.arange(64 * 28 * 28, dtype=np.uint8).reshape(64, 28, 28, 1)
+    before = _mappings()
+    kept = heap.off_heap(source)
+    np.testing.assert_array_equal(kept, source)
+    assert kept.dtype == source.dtype and kept.flags.writeable
+    base = kept
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base.obj if isinstance(base, memoryview) else base, mmap.mmap)  # its own mapping
+    source[0] = 0
+    assert kept[0].any()  # a copy
+    assert _mappings() > before
+    del kept, base
+    assert _mappings() == before  # unmapped with the array
+
+
+def test_off_heap_leaves_small_arrays_where_they_are():
+    import numpy as np
+
+    small = np.zeros(100, np.float16)
+    assert heap.off_heap(small) is small
+
+
+def test_the_timeline_keeps_large_frames_off_the_heap():
+    """The recorder's frames are the long-lived arrays between a window's short-lived ones: a
+    digit grid (50 KB) is kept in its own mapping, a toy run's 2 KB of points stays in the heap."""
+    import numpy as np
+
+    from ganplay.engine.recorder import Recorder
+
+    recorder = Recorder()
+    recorder.add(1, np.zeros((64, 28, 28, 1), np.float32))
+    recorder.add(2, np.zeros((512, 2), np.float32))
+    digits, points = recorder.frames[0].generated, recorder.frames[1].generated
+    assert digits.dtype == np.uint8 and not digits.flags.owndata and digits.base is not None
+    assert points.flags.owndata  # small: an ordinary heap array

@@ -57,7 +57,6 @@ class ChunkLoop:
         self._last_ready = 0.0
         self.state = state
         good.offer(state, self.step, bool(state.finite))
-        heap.fix_mmap_threshold()  # large blocks (frames, batches) go back to the system when freed
 
     # -- observers --------------------------------------------------------------------------------
     def add(self, observer):

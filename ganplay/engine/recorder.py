@@ -28,6 +28,7 @@ import numpy as np
 
 from ganplay.engine.observers import ChunkEvent, Observer
 from ganplay.engine.snapshot import DecisionField
+from ganplay.heap import off_heap
 
 DENSE_FRAMES = 200
 BUDGET_BYTES = 150 * 2**20
@@ -98,11 +99,12 @@ def keep_index(i: int, newest: int, dense: int) -> bool:
 
 
 def compact(samples) -> np.ndarray:
-    """Images in [-1, 1] as uint8, points as float16 (a thousandth of the data's range)."""
+    """Images in [-1, 1] as uint8, points as float16 (a thousandth of the data's range), outside
+    malloc's heap when large (``heap.off_heap``: a frame kept for long leaves no hole there)."""
     samples = np.asarray(samples)
     if samples.ndim == 4:
-        return np.clip(np.rint((samples.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    return samples.astype(np.float16)
+        return off_heap(np.clip(np.rint((samples.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8))
+    return off_heap(samples.astype(np.float16))
 
 
 class Recorder(Observer):
@@ -166,10 +168,10 @@ class Recorder(Observer):
         generated = np.asarray(generated)
         frame = Frame(int(step), 0, compact(generated), metrics=dict(metrics or {}))
         if field is not None:  # (a DecisionField)
-            frame.field = np.clip(np.rint(np.asarray(field.values) * 255), 0, 255).astype(np.uint8)
+            frame.field = off_heap(np.clip(np.rint(np.asarray(field.values) * 255), 0, 255).astype(np.uint8))
             frame.extent = tuple(float(v) for v in field.extent)
         if manifold is not None:
-            frame.manifold = np.asarray(manifold, np.float16)
+            frame.manifold = off_heap(np.asarray(manifold, np.float16))
         with self._lock:
             if self.frames and self.frames[-1].step >= frame.step:
                 self._drop_after(frame.step - 1)  # the same step again, or a run that went back
