@@ -88,6 +88,12 @@ _add("dcgan28-all-classes", "dcgan28 (seed 000) on MNIST that keeps every digit 
      "applies to the batch-norm D as it is (the seed's settings drew as few as 1% 4s after "
      "3,000 steps; with these the smallest class was 6.2, 6.0 and 7.2% of the samples on seeds 0-2).",
      steps=3000, model="dcgan28", dataset="mnist", lr_g=2e-4, lr_d=2e-4, beta1=0.5, r1_weight=1.0)
+_add("sgan-100-labels", "sgan-mlp (Salimans et al.'s MNIST MLPs) from 100 labels: D sees its real and "
+     "labelled images moved by up to 2 pixels at random, and both learning rates decay linearly to 0 "
+     "over 36,000 steps (the defaults plateau near 97% on the offline split; this recipe ended at "
+     "98.15, 98.30 and 98.00% test accuracy on seeds 0-2, in 16-18 minutes on one core each).",
+     steps=36000, model="sgan-mlp", dataset="mnist", sgan_shift=2, lr_schedule="linear",
+     schedule_steps=36000)
 
 
 def describe(preset: Preset) -> str:
