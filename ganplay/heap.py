@@ -13,7 +13,8 @@ The trim cannot return free pieces smaller than a page, and those pile up betwee
 for long, such as the timeline's frames: in the 30-minute gia-mlp window soak glibc's free memory
 grew 19 MB after minute 5. :func:`off_heap` copies such an array into a mapping of its own,
 outside malloc's heap, which goes back to the system whole when the array is dropped; the
-timeline recorder keeps its frames that way.
+timeline recorder keeps its frames that way (the same soak then: glibc's free memory +8.1 MB,
+RSS +19.96 MB of which the timeline 12.6 MB, at the speed of the run without it).
 
 Pinning glibc's mmap threshold (``mallopt(M_MMAP_THRESHOLD)``, which also stops it from rising)
 was tried first and is *not* done: it mapped and unmapped XLA's per-step buffers on every step
