@@ -48,8 +48,6 @@ def _glibc():
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
         libc.malloc_trim.restype = ctypes.c_int
-        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-        libc.mallopt.restype = ctypes.c_int
     except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
         return None
     if hasattr(libc, "mallinfo2"):  # glibc 2.33 and later

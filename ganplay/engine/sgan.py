@@ -223,10 +223,9 @@ class SganTrainer(Trainer):
         kl, kx, kz, kg = jax.random.split(k_batches, 4)
         x_l, y = self._sample_labelled(data, kl, c.batch_size)
         real = self.dataset.sample(data, kx, c.batch_size)
-        if c.sgan_shift:
-            k_shift_l, k_shift_x = jax.random.split(jax.random.fold_in(k_batches, 1))
-            x_l = random_shift(k_shift_l, x_l, c.sgan_shift)
-            real = random_shift(k_shift_x, real, c.sgan_shift)
+        k_shift_l, k_shift_x = jax.random.split(jax.random.fold_in(k_batches, 1))  # (unused at 0)
+        x_l = random_shift(k_shift_l, x_l, c.sgan_shift)
+        real = random_shift(k_shift_x, real, c.sgan_shift)
         x_l, y, real, fake = self._batch((x_l, y, real, self._fakes(state, kz, kg)))
         keys = tuple(jax.random.split(k_d, 3)) if state.d_stats else (k_d,)
         return DBatch(real, fake, keys, labelled=x_l, classes=y)
@@ -241,9 +240,8 @@ class SganTrainer(Trainer):
         real_mean = None
         if c.fm_weight:
             real = self.dataset.sample(data, kx, c.batch_size)
-            if c.sgan_shift:  # the real images' features as D sees them in its own step
-                real = random_shift(jax.random.fold_in(kx, 1), real, c.sgan_shift)
-            real = self._batch(real)
+            # The real images' features as D sees them in its own step (moved, with sgan_shift).
+            real = self._batch(random_shift(jax.random.fold_in(kx, 1), real, c.sgan_shift))
             out, _ = self._d_forward(state.d_params, state.d_stats, real, None, kd_real)
             real_mean = jnp.mean(out.features, axis=0)
         return GBatch(z, kg, kd_fake, real_feature_mean=real_mean)
