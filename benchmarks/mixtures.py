@@ -223,10 +223,8 @@ def train_member(member: Member, recipe: dict, steps: int, seed: int, work: Path
     csv = work / f"{member.name}.csv"
     if not csv.exists():
         save_points_csv(member.sample(POINTS, seed=1234), csv)
-    settings = dict(recipe)
+    settings = recipe_settings(recipe, steps)
     model = settings.pop("model", "toy-mlp")
-    if settings.get("lr_schedule", "constant") != "constant":
-        settings["schedule_steps"] = steps  # a decaying rate reaches 0 at the run's last step
     config = Config.for_model(model, **settings, dataset="points-file", data_dir=str(csv), seed=seed)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=work) as out:
@@ -239,6 +237,24 @@ def train_member(member: Member, recipe: dict, steps: int, seed: int, work: Path
         samples = np.load(Path(out) / "samples.npy")
         return {**score(member, samples), "seconds": round(time.perf_counter() - t0, 1),
                 "train_seconds": round(summary.seconds, 1)}
+
+
+def recipe_settings(recipe: dict, steps: int) -> dict:
+    """The settings a cell trains with: the recipe's, a decaying rate reaching 0 at the last step."""
+    settings = dict(recipe)
+    if settings.get("lr_schedule", "constant") != "constant":
+        settings["schedule_steps"] = steps
+    return settings
+
+
+def current(row: dict | None, recipe: dict | None, steps: int) -> bool:
+    """Whether a stored cell was trained with the recipe as it is now. Each cell keeps its settings,
+    so a preset changed since (own-2d-data's batch 256 -> 512) reruns instead of standing in the
+    table under a recipe it was not trained with. A recipe no longer defined (kept under another
+    name for the record) shows what was stored."""
+    if row is None:
+        return False
+    return recipe is None or row.get("settings") == recipe_settings(recipe, steps)
 
 
 def _key(recipe: str, member: str, seed: int, steps: int) -> str:
@@ -265,15 +281,18 @@ def run(args) -> int:
         for name in names:
             for m in members:
                 key = _key(name, m.name, seed, args.steps)
-                if key in results:
+                if current(results.get(key), table[name], args.steps):
                     continue
-                row = train_member(m, table[name], args.steps, seed, work)
+                if key in results:
+                    print(f"{key}: the recipe changed since this cell ran; training it again", flush=True)
+                row = {**train_member(m, table[name], args.steps, seed, work),
+                       "settings": recipe_settings(table[name], args.steps)}
                 results[key] = row
                 args.results.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(args.results, (json.dumps(results, indent=1) + "\n").encode())
                 print(json.dumps({"recipe": name, "member": m.name, "seed": seed, "steps": args.steps, **row}),
                       flush=True)
-    print(markdown(results, names, [m.name for m in members], args.seeds, args.steps))
+    print(markdown(results, names, [m.name for m in members], args.seeds, args.steps, table))
     return 0
 
 
@@ -288,15 +307,18 @@ def _select(members: list[Member], spec: str) -> list[Member]:
     return [by_name[w] for w in wanted]
 
 
-def markdown(results: dict, recipe_names: list[str], member_names: list[str], seeds: list[int], steps: int) -> str:
-    """Per recipe and seed: solved share, mean and worst modes-found share, high quality, reverse KL."""
+def markdown(results: dict, recipe_names: list[str], member_names: list[str], seeds: list[int], steps: int,
+             table: dict | None = None) -> str:
+    """Per recipe and seed: solved share, mean and worst modes-found share, high quality, reverse KL
+    (cells trained with the recipe as ``table`` defines it now; see :func:`current`)."""
+    table = table or {}
     header = (f"| recipe ({steps:,} steps) | seed | solved | modes found (mean / worst) | "
               "high quality (mean / worst) | reverse KL (mean / worst) | unsolved |")
     lines = [header, "|---|---|---|---|---|---|---|"]
     for name in recipe_names:
         for seed in seeds:
             rows = {m: results.get(_key(name, m, seed, steps)) for m in member_names}
-            done = {m: r for m, r in rows.items() if r is not None}
+            done = {m: r for m, r in rows.items() if current(r, table.get(name), steps)}
             if not done:
                 continue
             found = [r["modes"] / r["modes_total"] for r in done.values()]
@@ -338,7 +360,7 @@ def main(argv=None) -> int:
         results = load_results(args.results)
         names = list(recipes()) if args.recipes == "all" else args.recipes.split(",")
         members = [m.name for m in _select(family(args.family_seed), args.members)]
-        print(markdown(results, names, members, args.seeds, args.steps))
+        print(markdown(results, names, members, args.seeds, args.steps, recipes()))
         return 0
     return run(args)
 

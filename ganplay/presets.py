@@ -56,11 +56,11 @@ _add("grid25-solved", "All 25 modes of the 5x5 grid: the R1 penalty γ = 0.1 (co
      model="toy-mlp", dataset="grid25", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
      schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2, batch_size=512)
 _add("own-2d-data", "For your own 2-D points (a CSV, data_dir): grid25-solved's recipe, R1 γ = 0.1, G 4 x 256 "
-     "beside a 128-wide D, pack 2, EMA 0.999 and a linear decay, on the standardised points; "
-     "on benchmarks/mixtures.py's family of 24 mixtures it solved 12 of the 15 members run (seed 0, "
-     "20,000 steps); dense grids of 25-64 modes stay short of 90% high quality.",
+     "beside a 128-wide D, pack 2, EMA 0.999, a linear decay and batches of 512, on the standardised "
+     "points (its figures on benchmarks/mixtures.py's family of 24 mixtures are in the README; "
+     "grids of 36 and more sharp modes are beyond it).",
      model="toy-mlp", dataset="points-file", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
-     schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2)
+     schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2, batch_size=512)
 _add("wgan-gp", "WGAN-GP: a critic (no sigmoid) with the gradient penalty λ = 10, five critic steps per "
      "G step and Adam(1e-4, 0, 0.9) as in Gulrajani et al. (2017).",
      steps=10000, model="toy-mlp", dataset="ring8", loss="wgan", gp_weight=10.0, d_steps=5,

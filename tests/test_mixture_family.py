@@ -2,6 +2,8 @@
 training figures are the benchmark's, in the README)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,36 @@ def test_a_rotated_mode_is_scored_by_its_own_covariance():
     across = np.array([[0.05, -0.05], [-0.1, 0.1]])  # 7 and 14 std across it
     assert mode_metrics(along, Thin)["high_quality"] == 1.0
     assert mode_metrics(across, Thin)["high_quality"] == 0.0
+
+
+def test_a_cell_trained_with_an_older_recipe_is_trained_again_and_left_out_of_the_table(
+        mixtures, monkeypatch, tmp_path):
+    """Each cell keeps its settings: after a preset changes, its old cells neither stand in the
+    table under the new recipe nor stop the run from training them again."""
+    recipe = {"model": "toy-mlp", "lr_schedule": "linear", "batch_size": 512}
+    monkeypatch.setattr(mixtures, "recipes", lambda: {"r": recipe})
+    trained = []
+
+    def fake_train(member, rec, steps, seed, work):
+        trained.append((member.name, rec["batch_size"]))
+        return {"modes": 8, "modes_total": 8, "high_quality": 0.95, "reverse_kl": 0.01, "solved": True}
+
+    monkeypatch.setattr(mixtures, "train_member", fake_train)
+    results = tmp_path / "cells.json"
+    old = {"modes": 1, "modes_total": 8, "high_quality": 0.1, "reverse_kl": 1.0, "solved": False,
+           "settings": {**recipe, "batch_size": 256, "schedule_steps": 100}}
+    results.write_text(json.dumps({"r|ring8|0|100": old}))
+    argv = ["--recipes", "r", "--members", "ring8", "--seeds", "0", "--steps", "100", "--results", str(results)]
+
+    assert mixtures.main(["run", *argv]) == 0
+    assert trained == [("ring8", 512)]
+    cell = json.loads(results.read_text())["r|ring8|0|100"]
+    assert cell["solved"] and cell["settings"] == {**recipe, "schedule_steps": 100}
+    assert mixtures.main(["run", *argv]) == 0
+    assert trained == [("ring8", 512)]  # current now: not trained a third time
+
+    # The table shows only cells of the recipe as it is now.
+    row = mixtures.markdown({"r|ring8|0|100": old}, ["r"], ["ring8"], [0], 100, {"r": recipe})
+    assert "| r |" not in row
+    row = mixtures.markdown({"r|ring8|0|100": cell}, ["r"], ["ring8"], [0], 100, {"r": recipe})
+    assert "| r | 0 | 1/1 (100%)" in row
