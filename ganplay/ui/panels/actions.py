@@ -81,7 +81,8 @@ ACTIONS = (
     ActionSpec("save", "Save run…", QKeySequence.Save, "save_run_dialog",
                "Save the whole run (networks, optimizers, step, history) to a file", enabled_when=_has_run),
     ActionSpec("import", "Import 2-D points (CSV)…", "Ctrl+I", "import_points_dialog",
-               "Train on your own x,y points from a CSV file"),
+               "Train on your own x,y points from a CSV file (then Presets ▸ own-2d-data: the recipe "
+               "measured on a family of 24 mixtures)"),
     ActionSpec("export_png", "Export view as PNG…", "Ctrl+E", "export_png_dialog",
                "Save the top view (scatter or image grids) as a PNG"),
     ActionSpec("export_window", "Export window as PNG…", "Ctrl+Shift+E", "export_window_dialog",

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from ganplay.ui.image_views import ConfusionMatrixView, accuracy_view
-from ganplay.ui.spectrum_view import SpectrumView
 from ganplay.ui.quality_views import QualityView
+from ganplay.ui.spectrum_view import SpectrumView
 from ganplay.ui.views import d_output_view, loss_view
 
 LAYOUT_VERSION = 4  # saveState/restoreState: bump when the docks change, so old states are ignored

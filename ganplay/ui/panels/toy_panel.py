@@ -47,7 +47,8 @@ class ToyPanel(QWidget):
         self.draw_box.setToolTip("Paint your own 2-D data with the mouse (drag), then press Train on it")
         self.draw_box.toggled.connect(self.drawing_toggled)
         self.use_drawn_button = QPushButton("Train on drawn")
-        self.use_drawn_button.setToolTip("Save the drawn points as a CSV and train on them")
+        self.use_drawn_button.setToolTip("Save the drawn points as a CSV and train on them (then Presets ▸ "
+                                         "own-2d-data: the recipe measured on a family of 24 mixtures)")
         self.use_drawn_button.clicked.connect(self.train_drawn_requested)
         self.use_drawn_button.setEnabled(False)
         self.clear_drawn_button = QPushButton("Clear")
