@@ -9,6 +9,7 @@ printed, the share of each run's time spent evaluating (timed inside the run), d
 Both arms run ``train_headless`` end to end (compile, training, checkpoint excluded from the
 rate as the runner measures it); with the schedule on, the last step's evaluation is included.
 The schedule's target is at most 4% of the training time, so the ratio should be >= ~0.96.
+Last, one call of each 2-D metric, in training steps at the measured rate.
 """
 from __future__ import annotations
 
@@ -49,7 +50,36 @@ def main(argv: list[str]) -> int:
           f"({100 * (1 - on / off):.1f}% slower)")
     print(f"time spent evaluating quality (incl. one-off setup), per run: "
           f"{', '.join(f'{100 * x:.1f}%' for x in shares)}")
+    # One call of each 2-D metric (2,500 samples), best of 10, counted in training steps at the
+    # rate measured above: the tests used to assert these in milliseconds, which a loaded machine
+    # broke (a 7 ms call took 40 ms beside three other jobs).
+    for name, seconds in call_costs().items():
+        print(f"{name}: {1e3 * seconds:.2f} ms per call = {seconds * off:.1f} training steps")
     return 0
+
+
+def call_costs(n: int = 2500, repeats: int = 10) -> dict[str, float]:
+    """Best-of-``repeats`` seconds of one call of each 2-D quality metric on ``n`` samples."""
+    import time
+
+    from ganplay.data.toy import grid25, ring8
+    from ganplay.engine.metrics import ReferenceSample, mode_metrics
+
+    x = grid25().sample_numpy(n, seed=3)
+    real = ReferenceSample(ring8().sample_numpy(n, seed=9))
+    generated = ring8().sample_numpy(n, seed=10)
+    calls = {"mode_metrics (grid25)": lambda: mode_metrics(x, grid25()),
+             "k-NN divergences, both directions (ring8)": lambda: real.divergences(generated)}
+    out = {}
+    for name, fn in calls.items():
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        out[name] = min(times)
+    return out
 
 
 if __name__ == "__main__":
