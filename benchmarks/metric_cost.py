@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
 
 def call_costs(n: int = 2500, repeats: int = 10) -> dict[str, float]:
     """Best-of-``repeats`` seconds of one call of each 2-D quality metric on ``n`` samples."""
-    import time
+    import timeit
 
     from ganplay.data.toy import grid25, ring8
     from ganplay.engine.metrics import ReferenceSample, mode_metrics
@@ -70,16 +70,8 @@ def call_costs(n: int = 2500, repeats: int = 10) -> dict[str, float]:
     generated = ring8().sample_numpy(n, seed=10)
     calls = {"mode_metrics (grid25)": lambda: mode_metrics(x, grid25()),
              "k-NN divergences, both directions (ring8)": lambda: real.divergences(generated)}
-    out = {}
-    for name, fn in calls.items():
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        out[name] = min(times)
-    return out
+    # (a first call warms up; timeit.repeat's minimum is the least disturbed call)
+    return {name: min(timeit.repeat(fn, setup=fn, number=1, repeat=repeats)) for name, fn in calls.items()}
 
 
 if __name__ == "__main__":
