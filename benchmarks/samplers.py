@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 KEYS = ("modes", "high_quality", "reverse_kl")
 
 
-def trained(preset: str, seed: int, steps: int | None, folder: Path):
+def trained(preset: str, seed: int, steps: int | None, folder: Path, overrides: list[str] | None = None):
     """The run in ``folder`` (trained there first when it has no run.npz)."""
     from ganplay.config import Config
     from ganplay.engine.checkpoint import load_run
@@ -33,19 +33,21 @@ def trained(preset: str, seed: int, steps: int | None, folder: Path):
     if not (folder / "run.npz").exists():
         p = PRESETS.get(preset)
         config = Config.for_model(p.model, **{**p.settings(), "seed": seed})
+        if overrides:
+            config = config.with_overrides(overrides)
         train_headless(config, steps or p.steps, folder, quality=False)
     config, trainer, state, _ = load_run(folder / "run.npz")
     return config, trainer, state
 
 
-def rows_for(preset: str, seed: int, steps: int | None, folder: Path) -> list[dict]:
+def rows_for(preset: str, seed: int, steps: int | None, folder: Path, overrides: list[str] | None = None) -> list[dict]:
     import numpy as np
 
     from ganplay.engine import samplers
     from ganplay.engine.quality import QualityMonitor
     from ganplay.engine.scorers import generate_samples
 
-    _, trainer, state = trained(preset, seed, steps, folder)
+    _, trainer, state = trained(preset, seed, steps, folder, overrides)
     monitor = QualityMonitor(trainer)
     g = generate_samples(trainer, state)
     rows = [{"seed": seed, "step": int(state.step), "sampler": "G", **pick(monitor.metrics_of(g))}]
@@ -68,12 +70,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
     ap.add_argument("--runs", default=None, help="keep the trained runs here (and reuse them)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a setting of the preset (repeatable), as ganplay train --set")
     args = ap.parse_args(argv)
+    overrides = args.set
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(args.runs or tmp)
         for seed in (int(s) for s in args.seeds.split(",")):
-            for row in rows_for(args.preset, seed, args.steps, base / f"seed{seed}"):
+            for row in rows_for(args.preset, seed, args.steps, base / f"seed{seed}", overrides):
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     print("\n| seed | samples | modes | high quality | reverse KL | accepted |\n|---|---|---|---|---|---|")

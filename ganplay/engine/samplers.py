@@ -158,8 +158,8 @@ def mh(samples: np.ndarray, logits: np.ndarray, real_logits: np.ndarray, seed: i
 
 # -- D's logits ----------------------------------------------------------------------------------
 class SamplerScores:
-    """D's logit for each sample alone, jitted once per trainer: ``logits(state, x, partners)``;
-    a packed D averages ``PARTNERS`` packs of each sample with rolled ``partners`` (G's samples)."""
+    """D's logit for each sample alone, jitted once per trainer: ``logits(state, x, partners)``
+    with ``x`` and ``partners`` in the data's own coordinates; a packed D averages ``PARTNERS`` packs of each sample with rolled ``partners`` (G's samples)."""
 
     _cache: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
 
@@ -180,6 +180,9 @@ class SamplerScores:
     def _impl(self, state, x, partners):
         t = self.trainer
         m = t.config.pack
+        # Samples come in the data's own coordinates (trainer.generate, sample_real); D trained
+        # in the standardised ones of a points file, so they are mapped in first.
+        x, partners = t._from_data(x), t._from_data(partners)
 
         def one(xs):
             return t._d_infer(state.d_params, state.d_stats, t._pack(xs), None).logit.reshape(-1)

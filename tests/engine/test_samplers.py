@@ -92,6 +92,24 @@ def test_a_packed_ds_logit_for_one_sample_is_its_packs_mean():
     assert np.allclose(got, want / samplers.PARTNERS, atol=1e-5)
 
 
+def test_d_reads_a_standardised_points_file_in_its_training_coordinates(tmp_path):
+    # Far from the origin and wide, so a D fed the data's own coordinates would see other points.
+    from ganplay.data.points_file import save_points_csv
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "far.csv"
+    save_points_csv(rng.normal([500.0, -300.0], 40.0, size=(400, 2)), path)
+    trainer = build_trainer(Config.for_model("toy-mlp", dataset="points-file", data_dir=str(path),
+                                             hidden=16, batch_size=32))
+    assert trainer.dataset.data_map is not None
+    state = trainer.init()
+    x = np.asarray(trainer.generate(state, trainer.fixed_noise(8)))  # the data's own coordinates
+    assert np.abs(x).max() > 100
+    got = np.asarray(samplers.SamplerScores.of(trainer).logits(state, x))
+    p = np.asarray(trainer.discriminate(state, x)).ravel()  # D's own reading of the same points
+    assert np.allclose(got, np.log(p) - np.log1p(-p), atol=1e-4)
+
+
 def test_sampler_setting_is_checked_and_only_for_plain_gans():
     assert Config.for_model("toy-mlp").with_overrides(["sampler=drs"]).sampler == "drs"
     with pytest.raises(ConfigError, match="sampler='rejection' is not allowed; choose one of: none, drs, mh"):
