@@ -55,6 +55,11 @@ _add("grid25-solved", "All 25 modes of the 5x5 grid: the R1 penalty γ = 0.1 (co
      "94.4, 95.7 and 94.4% high quality on seeds 0-2; at batch 256, 91.7, 88.7 and 93.4%).",
      model="toy-mlp", dataset="grid25", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
      schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2, batch_size=512)
+_add("grid25-large-batch", "grid25-solved with batches of 2,048 instead of 512, for G's sharpest samples: all "
+     "25 modes with 97.2, 96.6 and 96.2% high quality on seeds 0-2 (ALI reaches 95.7% in PacGAN's Table 1), "
+     "at four times the compute per step (about 14 minutes for 20,000 steps on one CPU core).",
+     model="toy-mlp", dataset="grid25", r1_weight=0.1, ema_decay=0.999, lr_schedule="linear",
+     schedule_steps=20000, g_depth=4, hidden=256, d_hidden=128, pack=2, batch_size=2048)
 _add("own-2d-data", "For your own 2-D points (a CSV, data_dir): grid25-solved's recipe, R1 γ = 0.1, G 4 x 256 "
      "beside a 128-wide D, pack 2, EMA 0.999, a linear decay and batches of 512, on the standardised "
      "points (its figures on benchmarks/mixtures.py's family of 24 mixtures are in the README; "
