@@ -33,6 +33,9 @@ def train_d(trainer, state, steps: int, lr: float, seed: int = 0):
     import jax
     import optax
 
+    from ganplay.losses import LOSSES
+
+    logistic = LOSSES.get("ns").d_loss  # the logistic loss, whatever loss the run trained with
     tx = optax.adam(lr, b1=0.5, b2=0.999)
     batch = trainer.config.batch_size
 
@@ -45,7 +48,8 @@ def train_d(trainer, state, steps: int, lr: float, seed: int = 0):
         def loss(p):
             lr_ = trainer._d_forward(p, state.d_stats, trainer._pack(real), None, kd)[0].logit
             lf = trainer._d_forward(p, state.d_stats, trainer._pack(fake), None, kd)[0].logit
-            return jax.nn.softplus(-lr_).mean() + jax.nn.softplus(lf).mean()
+            per_real, per_fake = logistic(lr_, lf, 0.0)
+            return per_real.mean() + per_fake.mean()
 
         value, grads = jax.value_and_grad(loss)(params)
         updates, opt = tx.update(grads, opt, params)
@@ -96,16 +100,18 @@ def main(argv=None) -> int:
     import numpy as np
 
     from ganplay.engine.checkpoint import load_run
+    from ganplay.engine.metrics import high_quality_mask
     from ganplay.engine.train import build_trainer
 
     config, trainer, state, _ = load_run(Path(args.run_dir) / "run.npz")
     modes = getattr(trainer.dataset, "modes", None)
     if modes is None:
         raise SystemExit(f"{args.run_dir}: dataset {config.dataset!r} has no modes to score against")
-    means, std = np.asarray(modes), float(np.asarray(trainer.dataset.stds).ravel()[0])
     x = np.asarray(trainer.generate(state, trainer.noise(jax.random.PRNGKey(5), N)))
-    dist = np.sqrt(((x[:, None] - means[None]) ** 2).sum(-1))
-    nearest, good = dist.argmin(1), dist.min(1) / std <= 3
+    good = high_quality_mask(x, trainer.dataset)
+    # G's spread within each mode against the data's (modes of one shared std, as grid25's).
+    means, std = np.asarray(modes), float(np.asarray(trainer.dataset.stds).ravel()[0])
+    nearest = ((x[:, None] - means[None]) ** 2).sum(-1).argmin(1)
     spread = [float(x[good & (nearest == k)].std(0).mean() / std) for k in range(len(means))
               if (good & (nearest == k)).sum() > 5]
     print(json.dumps({"run": str(args.run_dir), "good_share": round(float(good.mean()), 4),

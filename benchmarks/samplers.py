@@ -73,12 +73,11 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a setting of the preset (repeatable), as ganplay train --set")
     args = ap.parse_args(argv)
-    overrides = args.set
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(args.runs or tmp)
         for seed in (int(s) for s in args.seeds.split(",")):
-            for row in rows_for(args.preset, seed, args.steps, base / f"seed{seed}", overrides):
+            for row in rows_for(args.preset, seed, args.steps, base / f"seed{seed}", args.set):
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     print("\n| seed | samples | modes | high quality | reverse KL | accepted |\n|---|---|---|---|---|---|")

@@ -73,31 +73,47 @@ def mode_metrics(
     * ``mode_counts`` — high-quality samples per (positive-weight) mode, a list of ints.
     """
     x = np.asarray(samples, np.float64).reshape(-1, 2)
+    p, nearest, good = _assign(x, mixture, n_stds)
+    return _score(len(x), p, nearest, good, n_stds, capture_fraction)
+
+
+def high_quality_mask(samples: np.ndarray, mixture, n_stds: float = HIGH_QUALITY_STDS) -> np.ndarray:
+    """Which of ``samples`` [N, 2] are high quality, as :func:`mode_metrics` counts them: within
+    ``n_stds`` of the mode each is assigned to (a bool [N])."""
+    return _assign(np.asarray(samples, np.float64).reshape(-1, 2), mixture, n_stds)[2]
+
+
+def _assign(x: np.ndarray, mixture, n_stds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the positive weights normalised [K], each sample's nearest mode [N], whether it is high
+    quality [N]) under :func:`mode_metrics`' protocol."""
     weights = np.asarray(mixture.weights, np.float64)
     keep = weights > 0
     p = weights[keep] / weights[keep].sum()
     means = np.asarray(mixture.modes, np.float64)[keep]
     covs = getattr(mixture, "covs", None)
     if covs is not None:  # full (rotated, anisotropic) covariances
-        return _score(x, p, *_full_cov_distances(x, means, np.asarray(covs, np.float64)[keep]),
-                      n_stds, capture_fraction)
-    stds = np.asarray(mixture.stds, np.float64)
-    if stds.ndim == 1 and len(stds) == len(weights):  # one isotropic std per mode
-        stds = stds[:, None]
-    stds = np.broadcast_to(stds, (len(weights), 2))[keep]
+        z2, log_area = _full_cov_distances(x, means, np.asarray(covs, np.float64)[keep])
+    else:
+        stds = np.asarray(mixture.stds, np.float64)
+        if stds.ndim == 1 and len(stds) == len(weights):  # one isotropic std per mode
+            stds = stds[:, None]
+        stds = np.broadcast_to(stds, (len(weights), 2))[keep]
 
-    # [N, K] squared standardised distances, one axis at a time and in place: every fresh
-    # [N, K] temporary is a new mmap'd block whose page faults cost more than the arithmetic.
-    inv = 1.0 / stds
-    z2 = np.multiply.outer(x[:, 0], inv[:, 0])
-    z2 -= means[:, 0] * inv[:, 0]
-    z2 *= z2
-    other = np.multiply.outer(x[:, 1], inv[:, 1])
-    other -= means[:, 1] * inv[:, 1]
-    other *= other
-    z2 += other
-    # Most likely component: argmin of z² + 2 log(std_x std_y), the -2 log density up to a constant.
-    return _score(x, p, z2, 2.0 * np.log(stds).sum(axis=1), n_stds, capture_fraction)
+        # [N, K] squared standardised distances, one axis at a time and in place: every fresh
+        # [N, K] temporary is a new mmap'd block whose page faults cost more than the arithmetic.
+        inv = 1.0 / stds
+        z2 = np.multiply.outer(x[:, 0], inv[:, 0])
+        z2 -= means[:, 0] * inv[:, 0]
+        z2 *= z2
+        other = np.multiply.outer(x[:, 1], inv[:, 1])
+        other -= means[:, 1] * inv[:, 1]
+        other *= other
+        z2 += other
+        log_area = 2.0 * np.log(stds).sum(axis=1)
+    # Most likely component: argmin of z² + log det(cov), the -2 log density up to a constant.
+    nearest = (z2 + log_area).argmin(axis=1) if np.ptp(log_area) > 0 else z2.argmin(axis=1)
+    good = np.take_along_axis(z2, nearest[:, None], axis=1)[:, 0] <= n_stds**2
+    return p, nearest, good
 
 
 def _full_cov_distances(x: np.ndarray, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,12 +127,10 @@ def _full_cov_distances(x: np.ndarray, means: np.ndarray, covs: np.ndarray) -> t
     return z2, 2.0 * np.log(np.abs(np.diagonal(chol, axis1=1, axis2=2))).sum(axis=1)
 
 
-def _score(x, p, z2, log_area, n_stds: float, capture_fraction: float) -> dict:
-    """The protocol's figures from the [N, K] squared standardised distances ``z2`` and each
-    mode's log det(cov) ``log_area`` (its -2 log density is z² + log det, up to a constant)."""
-    n, k = len(x), len(p)
-    nearest = (z2 + log_area).argmin(axis=1) if np.ptp(log_area) > 0 else z2.argmin(axis=1)
-    good = np.take_along_axis(z2, nearest[:, None], axis=1)[:, 0] <= n_stds**2
+def _score(n: int, p, nearest, good, n_stds: float, capture_fraction: float) -> dict:
+    """The protocol's figures from ``_assign``'s nearest modes and high-quality flags of ``n``
+    samples."""
+    k = len(p)
     counts = np.bincount(nearest[good], minlength=k)
 
     expected = n * p * high_quality_probability(n_stds)

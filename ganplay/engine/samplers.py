@@ -159,7 +159,8 @@ def mh(samples: np.ndarray, logits: np.ndarray, real_logits: np.ndarray, seed: i
 # -- D's logits ----------------------------------------------------------------------------------
 class SamplerScores:
     """D's logit for each sample alone, jitted once per trainer: ``logits(state, x, partners)``
-    with ``x`` and ``partners`` in the data's own coordinates; a packed D averages ``PARTNERS`` packs of each sample with rolled ``partners`` (G's samples)."""
+    with ``x`` and ``partners`` in the data's own coordinates; a packed D averages ``PARTNERS``
+    packs of each sample with rolled ``partners`` (G's samples)."""
 
     _cache: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
 

@@ -8,6 +8,7 @@ from ganplay.data.toy import GaussianMixture, grid25, ring8
 from ganplay.engine.metrics import (
     ReferenceSample,
     divergence_floor,
+    high_quality_mask,
     high_quality_probability,
     knn_kl_divergence,
     mode_metrics,
@@ -83,6 +84,16 @@ def test_per_mode_stds_and_zero_weight_components():
     assert m["reverse_kl"] < 0.01
     assert mode_metrics(np.array([[9.0, 9.0]] * 5), mixture)["high_quality"] == 0
 
+
+
+def test_high_quality_mask_marks_the_samples_mode_metrics_counts():
+    mixture = grid25()
+    rng = np.random.default_rng(1)
+    x = np.concatenate([mixture.sample_numpy(200, seed=3), rng.uniform(-5, 5, (200, 2))])
+    mask = high_quality_mask(x, mixture)
+    assert mask.shape == (400,) and mask[:200].mean() > 0.95 and mask[200:].mean() < 0.1
+    assert mask.mean() == mode_metrics(x, mixture)["high_quality"]
+    assert not high_quality_mask(np.full((3, 2), 1.0), mixture).any()  # between four modes
 
 # -- k-NN divergence ---------------------------------------------------------------------------
 def gaussian_pair(seed, shift=(0.0, 0.0), n=N):
